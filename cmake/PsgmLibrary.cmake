@@ -1,0 +1,45 @@
+# The psgm library target and the helpers the module CMakeLists use.
+#
+# psgm is a templated library: public headers declare, include/psgm/<module>/impl
+# holds the kernels. Device code is explicitly instantiated once per enabled
+# Kokkos execution space in src/<module>/*_eti.cpp (the Kokkos Kernels ETI
+# pattern), and the declaring headers carry matching `extern template`s, so
+# tests, examples and the CLI link the instantiations instead of compiling the
+# kernels again in every translation unit.
+
+configure_file(${PROJECT_SOURCE_DIR}/include/psgm/Config.hpp.in
+               ${PROJECT_BINARY_DIR}/include/psgm/Config.hpp @ONLY)
+
+add_library(psgm SHARED)
+add_library(psgm::psgm ALIAS psgm)
+set_target_properties(psgm PROPERTIES
+  VERSION ${PROJECT_VERSION} SOVERSION ${PROJECT_VERSION_MAJOR}.${PROJECT_VERSION_MINOR}
+  EXPORT_NAME psgm
+  # Kokkos and LibTorch usually live in private prefixes: keep the paths the
+  # library was linked with, so the installed libpsgm finds them at run time.
+  INSTALL_RPATH_USE_LINK_PATH ON)
+target_compile_features(psgm PUBLIC cxx_std_17)
+target_include_directories(psgm PUBLIC
+  $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/include>
+  $<BUILD_INTERFACE:${PROJECT_BINARY_DIR}/include>
+  $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>)
+target_link_libraries(psgm PUBLIC Kokkos::kokkos Kokkos::kokkoskernels PRIVATE Eigen3::Eigen)
+# HDF5, LibTorch and Eigen are private: psgm's public headers never include
+# them (the I/O and LibTorch classes keep them behind an opaque
+# implementation), so a project using psgm::psgm needs only Kokkos.
+if(PSGM_ENABLE_HDF5)
+  target_link_libraries(psgm PRIVATE hdf5::hdf5)
+endif()
+if(PSGM_ENABLE_TORCH)
+  target_link_libraries(psgm PRIVATE ${TORCH_LIBRARIES})
+endif()
+target_compile_options(psgm PRIVATE $<$<CXX_COMPILER_ID:GNU,Clang>:-Wall -Wextra>)
+install(TARGETS psgm EXPORT psgmTargets
+  LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
+  ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
+  RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+
+# psgm_sources(<file>...) : add host or ETI sources of a module to libpsgm.
+function(psgm_sources)
+  target_sources(psgm PRIVATE ${ARGN})
+endfunction()

@@ -1,0 +1,63 @@
+# psgm's test harness: Catch2 v2 + CTest.
+#
+# Every test body is written once as a TEMPLATE_TEST_CASE over the execution
+# spaces (PSGM_BACKEND_TEST_CASE in tests/harness/psgm_test.hpp) and thus runs
+# once per enabled Kokkos backend; CTest lists each instance separately, named
+# "<module>/<test> - Kokkos::<Space>". One custom main (tests/harness/main.cpp)
+# initialises Kokkos once and prints nothing extra when tests are only listed.
+
+find_package(Catch2 2 REQUIRED)
+include(Catch)
+
+set(PSGM_TEST_NUM_THREADS 2 CACHE STRING "OMP_NUM_THREADS for the tests")
+
+# Execution spaces the tests are instantiated for.
+set(_psgm_test_devices ${PSGM_KOKKOS_DEVICES})
+if(PSGM_TEST_BACKENDS)
+  set(_psgm_test_devices ${PSGM_TEST_BACKENDS})
+endif()
+set(_psgm_space_SERIAL "Kokkos::Serial")
+set(_psgm_space_OPENMP "Kokkos::OpenMP")
+set(_psgm_space_THREADS "Kokkos::Threads")
+set(_psgm_space_PTHREAD "Kokkos::Threads")
+set(_psgm_space_CUDA "Kokkos::Cuda")
+if(PSGM_KOKKOS_VERSION VERSION_LESS 4.0)
+  set(_psgm_space_HIP "Kokkos::Experimental::HIP")
+else()
+  set(_psgm_space_HIP "Kokkos::HIP")
+endif()
+set(_psgm_test_spaces)
+foreach(_dev IN LISTS _psgm_test_devices)
+  string(TOUPPER "${_dev}" _dev)
+  if(NOT DEFINED _psgm_space_${_dev})
+    message(FATAL_ERROR "psgm tests: unknown Kokkos device '${_dev}' (known: SERIAL OPENMP THREADS CUDA HIP)")
+  endif()
+  list(APPEND _psgm_test_spaces "${_psgm_space_${_dev}}")
+endforeach()
+# Host spaces first so a failure shows on the simplest backend first.
+list(REMOVE_DUPLICATES _psgm_test_spaces)
+string(REPLACE ";" ", " PSGM_TEST_EXECUTION_SPACES "${_psgm_test_spaces}")
+message(STATUS "psgm tests instantiated for: ${PSGM_TEST_EXECUTION_SPACES}")
+configure_file(${PROJECT_SOURCE_DIR}/tests/harness/TestSpaces.hpp.in
+               ${PROJECT_BINARY_DIR}/tests/include/psgm_test/TestSpaces.hpp @ONLY)
+
+add_library(psgm_test_main STATIC ${PROJECT_SOURCE_DIR}/tests/harness/main.cpp)
+target_link_libraries(psgm_test_main PUBLIC psgm::psgm Catch2::Catch2)
+target_include_directories(psgm_test_main PUBLIC ${PROJECT_SOURCE_DIR}/tests/harness
+                                                 ${PROJECT_BINARY_DIR}/tests/include)
+target_compile_definitions(psgm_test_main PUBLIC PSGM_SOURCE_DIR="${PROJECT_SOURCE_DIR}"
+                                                 PSGM_BINARY_DIR="${PROJECT_BINARY_DIR}")
+
+# psgm_add_test(<module> SOURCES <file>... [LIBRARIES <lib>...] [LABELS <label>...])
+# builds psgm_test_<module> and registers each Catch2 test case instance with CTest.
+function(psgm_add_test module)
+  cmake_parse_arguments(ARG "" "" "SOURCES;LIBRARIES;LABELS" ${ARGN})
+  set(target psgm_test_${module})
+  add_executable(${target} ${ARG_SOURCES})
+  target_link_libraries(${target} PRIVATE psgm_test_main ${ARG_LIBRARIES})
+  catch_discover_tests(${target}
+    TEST_PREFIX "${module}/"
+    PROPERTIES
+      ENVIRONMENT "OMP_NUM_THREADS=${PSGM_TEST_NUM_THREADS};OMP_PROC_BIND=false;PSGM_TEST_TMPDIR=${PROJECT_BINARY_DIR}/tests/tmp"
+      LABELS "${module};${ARG_LABELS}")
+endfunction()

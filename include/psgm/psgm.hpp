@@ -1,0 +1,14 @@
+// psgm: uncertainty quantification with score-based generative models on Kokkos.
+//
+// The umbrella header: include it to get psgm's whole public API. Optional
+// parts (HDF5 I/O, the LibTorch backend) are included when psgm was built with
+// them (see psgm/Config.hpp).
+#pragma once
+
+#include <psgm/Config.hpp>
+#include <psgm/core/Error.hpp>
+#include <psgm/core/ExecutionSpaces.hpp>
+#include <psgm/core/KokkosCompat.hpp>
+#include <psgm/core/Runtime.hpp>
+#include <psgm/core/Status.hpp>
+#include <psgm/score/Backend.hpp>

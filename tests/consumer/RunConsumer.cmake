@@ -1,0 +1,20 @@
+# ctest script: install psgm from PSGM_BUILD_DIR into WORK_DIR/install, then
+# configure, build and run the consumer project against that installation.
+file(REMOVE_RECURSE ${WORK_DIR})
+string(REPLACE "|" ";" PREFIX_PATH "${PREFIX_PATH}")
+function(run)
+  execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  message("${out}")
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "command failed (${rc}): ${ARGN}\n${err}")
+  endif()
+endfunction()
+run(${CMAKE_COMMAND} --install ${PSGM_BUILD_DIR} --prefix ${WORK_DIR}/install)
+set(launcher_arg)
+if(LAUNCHER)
+  set(launcher_arg -DCMAKE_CXX_COMPILER_LAUNCHER=${LAUNCHER})
+endif()
+run(${CMAKE_COMMAND} -S ${CONSUMER_SOURCE_DIR} -B ${WORK_DIR}/build -DCMAKE_CXX_COMPILER=${CXX} ${launcher_arg}
+    "-DCMAKE_PREFIX_PATH=${WORK_DIR}/install;${PREFIX_PATH}" -DCMAKE_BUILD_TYPE=Release)
+run(${CMAKE_COMMAND} --build ${WORK_DIR}/build)
+run(${WORK_DIR}/build/psgm_consumer)

@@ -1,0 +1,82 @@
+// Records what Kokkos Tools would see while it is alive: profiling regions,
+// kernel launches and View allocations, by label. Tests use it to check that
+// public entry points open a region and that every kernel and View psgm
+// creates carries a "psgm::" label.
+#pragma once
+
+#include <Kokkos_Core.hpp>
+
+#include <algorithm>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace psgm_test {
+
+class ProfilingRecorder {
+ public:
+  ProfilingRecorder() {
+    instance() = this;
+    namespace KT = Kokkos::Tools::Experimental;
+    KT::set_push_region_callback([](char const* name) { instance()->regions.emplace_back(name); });
+    KT::set_pop_region_callback([]() {});
+    KT::set_begin_parallel_for_callback(
+        [](char const* name, uint32_t, uint64_t* id) { *id = 0; instance()->kernels.emplace_back(name); });
+    KT::set_end_parallel_for_callback([](uint64_t) {});
+    KT::set_begin_parallel_reduce_callback(
+        [](char const* name, uint32_t, uint64_t* id) { *id = 0; instance()->kernels.emplace_back(name); });
+    KT::set_end_parallel_reduce_callback([](uint64_t) {});
+    KT::set_begin_parallel_scan_callback(
+        [](char const* name, uint32_t, uint64_t* id) { *id = 0; instance()->kernels.emplace_back(name); });
+    KT::set_end_parallel_scan_callback([](uint64_t) {});
+    KT::set_allocate_data_callback([](Kokkos::Profiling::SpaceHandle, char const* label, void const*, uint64_t) {
+      instance()->allocations.emplace_back(label);
+    });
+    KT::set_deallocate_data_callback([](Kokkos::Profiling::SpaceHandle, char const*, void const*, uint64_t) {});
+  }
+  ~ProfilingRecorder() {
+    namespace KT = Kokkos::Tools::Experimental;
+    KT::set_push_region_callback(nullptr);
+    KT::set_pop_region_callback(nullptr);
+    KT::set_begin_parallel_for_callback(nullptr);
+    KT::set_end_parallel_for_callback(nullptr);
+    KT::set_begin_parallel_reduce_callback(nullptr);
+    KT::set_end_parallel_reduce_callback(nullptr);
+    KT::set_begin_parallel_scan_callback(nullptr);
+    KT::set_end_parallel_scan_callback(nullptr);
+    KT::set_allocate_data_callback(nullptr);
+    KT::set_deallocate_data_callback(nullptr);
+    instance() = nullptr;
+  }
+  ProfilingRecorder(ProfilingRecorder const&) = delete;
+  ProfilingRecorder& operator=(ProfilingRecorder const&) = delete;
+
+  bool has_region(std::string const& name) const {
+    return std::find(regions.begin(), regions.end(), name) != regions.end();
+  }
+  /// Kernel names that do not start with `prefix` (Kokkos' own internal
+  /// kernels, e.g. View initialisation "Kokkos::View::initialization [...]",
+  /// are labelled after the View and checked through it).
+  std::vector<std::string> unlabelled_kernels(std::string const& prefix = "psgm::") const {
+    std::vector<std::string> out;
+    for (auto const& k : kernels)
+      if (k.rfind(prefix, 0) != 0 && k.rfind("Kokkos::", 0) != 0) out.push_back(k);
+    return out;
+  }
+  std::vector<std::string> unlabelled_allocations(std::string const& prefix = "psgm::") const {
+    std::vector<std::string> out;
+    for (auto const& a : allocations)
+      if (a.rfind(prefix, 0) != 0) out.push_back(a);
+    return out;
+  }
+
+  std::vector<std::string> regions, kernels, allocations;
+
+ private:
+  static ProfilingRecorder*& instance() {
+    static ProfilingRecorder* p = nullptr;
+    return p;
+  }
+};
+
+}  // namespace psgm_test
