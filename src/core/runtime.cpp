@@ -9,9 +9,6 @@
 #include <string>
 #include <thread>
 
-#if PSGM_HAS_TORCH
-#include <ATen/Parallel.h>
-#endif
 
 namespace psgm {
 
@@ -51,11 +48,8 @@ bool initialize(RuntimeOptions const& options) {
   Kokkos::initialize(args);
 #endif
   g_owns_kokkos = true;
-#if PSGM_HAS_TORCH
-  // After Kokkos owns the OpenMP pool: give LibTorch the same thread count
-  // (it would otherwise fall back to one thread on first use).
-  at::set_num_threads(threads);
-#endif
+  // LibTorch (libpsgm_torch) takes the same thread count when it is first used
+  // (psgm::torch::Impl::ensure_threads), after Kokkos owns the OpenMP pool.
   return true;
 }
 

@@ -1,0 +1,102 @@
+// Plumbing shared by the psgm subcommands (generate, train, sample, evaluate,
+// pipeline, ...): self-registration, strict TOML configuration with presets
+// and command-line overrides, and progress reporting.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <toml++/toml.h>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace psgm {
+namespace cli {
+
+/// A subcommand registers itself with a static RegisterCommand in its own
+/// translation unit: `setup` declares its options on the CLI11 subcommand and
+/// returns the function that runs it (exit code).
+struct Command {
+  std::string name;
+  std::string description;
+  std::function<std::function<int()>(CLI::App&)> setup;
+};
+std::vector<Command>& registry();
+struct RegisterCommand {
+  RegisterCommand(std::string name, std::string description, std::function<std::function<int()>(CLI::App&)> setup);
+};
+
+// ------------------------------------------------------------------ configuration
+/// A TOML configuration read strictly: every key must be known. Built from a
+/// preset (a TOML text compiled into psgm), an optional user file merged on
+/// top, and `--set section.key=value` overrides merged last.
+class Config {
+ public:
+  /// presets: name -> TOML text. `preset` selects one (must exist);
+  /// `file` may be empty; `overrides` are "dotted.key=value" strings whose
+  /// value is parsed as TOML (strings may be given bare).
+  static Config load(std::string const& preset, std::vector<std::pair<std::string, std::string>> const& presets,
+                     std::string const& file, std::vector<std::string> const& overrides);
+
+  /// Typed access; marks the key as known. `get` throws if absent.
+  template <class T>
+  T get(std::string const& dotted) const;
+  template <class T>
+  T get_or(std::string const& dotted, T fallback) const;
+  bool has(std::string const& dotted) const;
+  std::vector<double> get_doubles(std::string const& dotted) const;
+  std::vector<std::vector<double>> get_double_rows(std::string const& dotted) const;
+
+  /// Throws InvalidArgument listing every key in the configuration that no
+  /// get/has call asked about (typos, keys of another command).
+  void reject_unknown_keys() const;
+  /// The effective configuration as TOML text (saved in outputs for provenance).
+  std::string to_toml() const;
+  toml::table const& table() const { return table_; }
+
+ private:
+  toml::node const* find(std::string const& dotted) const;
+  toml::table table_;
+  mutable std::set<std::string> used_;
+};
+
+/// Adds `--preset NAME`, `--config FILE`, `--set KEY=VALUE` (repeatable) to a
+/// subcommand and stores them in the returned struct.
+struct ConfigOptions {
+  std::string preset;
+  std::string file;
+  std::vector<std::string> overrides;
+};
+std::shared_ptr<ConfigOptions> add_config_options(CLI::App& app, std::string default_preset,
+                                                  std::vector<std::string> const& preset_names);
+
+// ------------------------------------------------------------------ progress
+/// Prints "label: done/total (pct) rate unit/s, ETA" to stderr, at most every
+/// `interval` seconds and once at the end. Quiet when `enabled` is false.
+class Progress {
+ public:
+  Progress(std::string label, std::int64_t total, std::string unit, bool enabled = true, double interval = 1.0);
+  void update(std::int64_t done, std::string const& extra = "");
+  void finish(std::string const& extra = "");
+  double elapsed_seconds() const;
+
+ private:
+  void print(std::int64_t done, std::string const& extra, bool final);
+  std::string label_, unit_;
+  std::int64_t total_;
+  bool enabled_;
+  double interval_;
+  std::chrono::steady_clock::time_point start_, last_;
+  std::int64_t last_done_ = 0;
+};
+
+/// "1h 02m", "3m 07s", "12.3 s"
+std::string format_duration(double seconds);
+
+}  // namespace cli
+}  // namespace psgm

@@ -1,0 +1,39 @@
+// psgm command-line interface. Each subcommand lives in its own file
+// (src/cli/cmd_*.cpp) and registers itself; see src/cli/Command.hpp.
+#include "Command.hpp"
+
+#include <psgm/core/Error.hpp>
+#include <psgm/core/Runtime.hpp>
+
+#include <iostream>
+
+int main(int argc, char** argv) {
+  CLI::App app{"psgm: uncertainty quantification with score-based generative models\n" + psgm::build_info()};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", psgm::version());
+  int threads = -1;
+  app.add_option("--threads", threads, "host threads (default: OMP_NUM_THREADS, else all cores)");
+  std::function<int()> run;
+  for (auto const& command : psgm::cli::registry()) {
+    auto* sub = app.add_subcommand(command.name, command.description);
+    auto runner = std::make_shared<std::function<int()>>(command.setup(*sub));
+    sub->callback([&run, runner] { run = *runner; });
+  }
+  try {
+    app.parse(argc, argv);
+  } catch (CLI::ParseError const& e) {
+    return app.exit(e);
+  }
+  try {
+    psgm::RuntimeOptions options;
+    options.num_threads = threads;
+    psgm::ScopeGuard guard(options);
+    return run ? run() : 0;
+  } catch (psgm::Error const& e) {
+    std::cerr << "psgm: error: " << e.what() << '\n';
+    return 2;
+  } catch (std::exception const& e) {
+    std::cerr << "psgm: unexpected error: " << e.what() << '\n';
+    return 3;
+  }
+}
