@@ -11,4 +11,9 @@
 #include <psgm/core/KokkosCompat.hpp>
 #include <psgm/core/Runtime.hpp>
 #include <psgm/core/Status.hpp>
+#include <psgm/gp/CovarianceFactor.hpp>
+#include <psgm/gp/PorosityModel.hpp>
+#include <psgm/gp/PorositySampler.hpp>
+#include <psgm/pde/ElectrodeParameters.hpp>
+#include <psgm/pde/EnsembleSolver.hpp>
 #include <psgm/score/Backend.hpp>
