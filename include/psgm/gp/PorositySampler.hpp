@@ -60,8 +60,11 @@ class PorositySampler {
   int num_cells() const { return static_cast<int>(x_.size()); }
 
  private:
-  using normals_view = Kokkos::View<double**, Kokkos::LayoutLeft, device_type>;  // (rank, count) z, then (N, count) g
-  void draw_latent(ExecSpace const& space, double l, std::uint64_t seed, std::int64_t first_item, int count);
+  using buffer_view = Kokkos::View<double*, device_type>;
+  // Draws z (rank, count) and g = C z (N, count), both column-major in the
+  // workspaces; returns g.
+  factor_view draw_latent(ExecSpace const& space, double l, std::uint64_t seed, std::int64_t first_item, int count);
+  void reserve(ExecSpace const& space, std::size_t z_size, std::size_t g_size);
 
   struct DeviceEntry {
     double l;
@@ -72,8 +75,8 @@ class PorositySampler {
   std::size_t capacity_;
   CovarianceFactorCache host_cache_;
   std::vector<DeviceEntry> device_cache_;  // most recently used last
-  normals_view z_;                         // workspace, grown on demand
-  normals_view g_;                         // workspace, grown on demand
+  buffer_view z_;                          // workspace for z, grown on demand (never in a hot loop)
+  buffer_view g_;                          // workspace for g = C z, grown on demand
 };
 
 }  // namespace psgm::gp

@@ -52,16 +52,17 @@ class EnsembleSolver {
   history_view newton_history() const { return history_; }
 
  private:
-  // Internal workspace layout: (B, N) with the batch index fastest
-  // (LayoutLeft), chosen by measurement (docs/performance.md, "Ensemble
-  // solver"): consecutive realisations are adjacent in memory, so GPU threads
-  // (one realisation each) coalesce and CPU vector lanes (one realisation
-  // each) load contiguously.
-  using work_view = Kokkos::View<double***, Kokkos::LayoutLeft, memory_space>;  // (B, N, arrays)
+  // Internal workspace (B, N, arrays) in LayoutLeft, i.e. the batch index
+  // fastest, chosen by measurement (docs/performance.md, "Ensemble solver"):
+  // consecutive realisations are adjacent in memory, so GPU threads (one
+  // realisation each) coalesce and CPU vector lanes (one realisation each)
+  // load contiguously.
+  using work_view = Kokkos::View<double***, Kokkos::LayoutLeft, memory_space>;
 
   ElectrodeParameters params_;
   int max_batch_;
-  work_view work_;  // per-realisation arrays, see impl/EnsembleSolver_Impl.hpp
+  Kokkos::View<double*, memory_space> x_;  // cell centres (N)
+  work_view work_;                         // per-realisation arrays, see impl/EnsembleSolver_Impl.hpp
   count_view iterations_;
   history_view history_;
 };
