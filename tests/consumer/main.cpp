@@ -1,4 +1,4 @@
-// Built by tests/consumer/RunConsumer.cmake against the installed psgm package.
+// Built by cmake/PsgmBuildInstalledProject.cmake against the installed psgm package.
 // Exercises the public API through the umbrella header on the default
 // execution space and exits non-zero if anything is off.
 #include <psgm/psgm.hpp>
