@@ -7,4 +7,5 @@ Modules (each imports only what it needs, so importing the package is free):
   (spec model.md), independent of the C++ kernels.
 * ``psgm.dataset``: reading psgm data set files with h5py, and their content hash.
 * ``psgm.network``: the reference score network in PyTorch.
+* ``psgm.convert``: PyTorch state_dicts <-> psgm model files (also a command-line tool).
 """
