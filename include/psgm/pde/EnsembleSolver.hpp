@@ -61,7 +61,7 @@ class EnsembleSolver {
 
   ElectrodeParameters params_;
   int max_batch_;
-  Kokkos::View<double*, memory_space> x_;  // cell centres (N)
+  Kokkos::View<double*, memory_space> phis_;  // solid potential φ_s(x_i) = -G x_i (N)
   work_view work_;                         // per-realisation arrays, see impl/EnsembleSolver_Impl.hpp
   count_view iterations_;
   history_view history_;

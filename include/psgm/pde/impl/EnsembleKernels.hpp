@@ -120,8 +120,8 @@ KOKKOS_INLINE_FUNCTION bool coefficients(L const& z, EpsView const& eps, int b, 
 
 // ------------------------------------------------------------------ eq. 7
 /// Linear-kinetics potential, unshifted, by the Thomas algorithm (U is scratch).
-template <class L, class XView>
-KOKKOS_INLINE_FUNCTION void potential(L const& z, XView const& x, double U0, double F_right, Constants const& k) {
+template <class L, class PhisView>
+KOKKOS_INLINE_FUNCTION void potential(L const& z, PhisView const& phis, double U0, double F_right, Constants const& k) {
   int const n = k.N;
   double const kdx2 = k.k_rn * k.dx2;
   double cp = 0, dp = 0;
@@ -129,8 +129,7 @@ KOKKOS_INLINE_FUNCTION void potential(L const& z, XView const& x, double U0, dou
     double const kw = i > 0 ? z(KF, i - 1) : 0.0;
     double const ke = i < n - 1 ? z(KF, i) : 0.0;
     double const diag = kw + ke + z(AS, i) * kdx2;
-    double const phis = -k.G * x(i);
-    double rhs = z(AS, i) * kdx2 * (phis - U0);
+    double rhs = z(AS, i) * kdx2 * (phis(i) - U0);
     if (i == n - 1) rhs += k.dx * F_right;
     double const den = diag + kw * cp;  // diag - a_i c'_{i-1}, a_i = -kw
     cp = -ke / den;
@@ -149,10 +148,10 @@ KOKKOS_INLINE_FUNCTION void shift_potential(L const& z, Constants const& k) {
 }
 
 /// Eqs. 9–10: S_i = (1 - t+)/F a_s,i k_rn (φ_s(x_i) - φ_i - U0), written to slot `out`.
-template <class L, class XView>
-KOKKOS_INLINE_FUNCTION void linear_source(L const& z, XView const& x, double U0, int out, Constants const& k) {
+template <class L, class PhisView>
+KOKKOS_INLINE_FUNCTION void linear_source(L const& z, PhisView const& phis, double U0, int out, Constants const& k) {
   for (int i = 0; i < k.N; ++i) {
-    double const j = k.k_rn * (-k.G * x(i) - z(PHI, i) - U0);
+    double const j = k.k_rn * (phis(i) - z(PHI, i) - U0);
     z(out, i) = k.s_coef * z(AS, i) * j;
   }
 }
@@ -239,8 +238,8 @@ KOKKOS_INLINE_FUNCTION void butler_volmer(double c, double phi, double phis, dou
 
 /// Residuals of eq. 15 at (C, PHI); stores them in RC/RP and the kinetics
 /// derivatives in DJC/DJP when `store`. Returns the scaled RMS norm of eq. 16.
-template <class L, class XView>
-KOKKOS_INLINE_FUNCTION double bv_residual(L const& z, XView const& x, double U0, double F_right, double w_scale,
+template <class L, class PhisView>
+KOKKOS_INLINE_FUNCTION double bv_residual(L const& z, PhisView const& phis, double U0, double F_right, double w_scale,
                                           bool store, Constants const& k) {
   int const n = k.N;
   double const inv_dx2 = 1 / k.dx2;
@@ -248,7 +247,7 @@ KOKKOS_INLINE_FUNCTION double bv_residual(L const& z, XView const& x, double U0,
   for (int i = 0; i < n; ++i) {
     double const c = z(C, i), phi = z(PHI, i);
     double j, djc, djp;
-    butler_volmer(c, phi, -k.G * x(i), U0, k, j, djc, djp);
+    butler_volmer(c, phi, phis(i), U0, k, j, djc, djp);
     double const kw = i > 0 ? z(KF, i - 1) : 0.0, ke = i < n - 1 ? z(KF, i) : 0.0;
     double rp = kw * (phi - (i > 0 ? z(PHI, i - 1) : 0.0)) + ke * (phi - (i < n - 1 ? z(PHI, i + 1) : 0.0)) -
                 z(AS, i) * k.dx2 * j;
@@ -333,12 +332,12 @@ KOKKOS_INLINE_FUNCTION void bv_block_solve(L const& z, double w_scale, Constants
 /// Damped Newton for eq. 15 from the current (C, PHI); returns the
 /// iterations taken, or -1 if it failed. history(k) = scaled residual before
 /// iteration k (and after the last).
-template <class L, class XView, class History>
-KOKKOS_INLINE_FUNCTION int bv_newton(L const& z, XView const& x, double U0, double F_right, double w_scale,
+template <class L, class PhisView, class History>
+KOKKOS_INLINE_FUNCTION int bv_newton(L const& z, PhisView const& phis, double U0, double F_right, double w_scale,
                                      History const& history, Constants const& k) {
   int const n = k.N;
   int const hist_len = static_cast<int>(history.extent(0));
-  double merit = bv_residual(z, x, U0, F_right, w_scale, true, k);
+  double merit = bv_residual(z, phis, U0, F_right, w_scale, true, k);
   for (int it = 0; it < k.max_iterations; ++it) {
     if (it < hist_len) history(it) = merit;
     if (!psgm::math::isfinite(merit)) return -1;
@@ -346,15 +345,17 @@ KOKKOS_INLINE_FUNCTION int bv_newton(L const& z, XView const& x, double U0, doub
     // Positivity of c (fraction to the boundary): c never drops by more
     // than 90 % in one step.
     double lambda = 1, update = 0;
+    bool finite = true;
     for (int i = 0; i < n; ++i) {
       double const zc = z(RC, i), zp = z(RP, i);
+      finite = finite && psgm::math::isfinite(zc) && psgm::math::isfinite(zp);
       if (zc > 0) lambda = psgm::math::min(lambda, 0.9 * z(C, i) / zc);
       update = psgm::math::max(update, psgm::math::max(psgm::math::fabs(zc) / k.c_ref,
                                                        psgm::math::fabs(zp) / k.thermal_voltage));
       z(CO, i) = z(C, i);
       z(PO, i) = z(PHI, i);
     }
-    if (!psgm::math::isfinite(update)) return -1;
+    if (!finite) return -1;  // singular or overflowing Jacobian
     // Backtracking line search on the scaled residual (Armijo, halving).
     double trial = 0;
     bool accepted = false;
@@ -363,7 +364,7 @@ KOKKOS_INLINE_FUNCTION int bv_newton(L const& z, XView const& x, double U0, doub
         z(C, i) = z(CO, i) - lambda * z(RC, i);
         z(PHI, i) = z(PO, i) - lambda * z(RP, i);
       }
-      trial = bv_residual(z, x, U0, F_right, w_scale, false, k);
+      trial = bv_residual(z, phis, U0, F_right, w_scale, false, k);
       if (trial <= (1 - 1e-4 * lambda) * merit || lambda * update <= k.tolerance) {
         accepted = true;
         break;
@@ -375,7 +376,7 @@ KOKKOS_INLINE_FUNCTION int bv_newton(L const& z, XView const& x, double U0, doub
       if (it + 1 < hist_len) history(it + 1) = trial;
       return it + 1;
     }
-    merit = bv_residual(z, x, U0, F_right, w_scale, true, k);
+    merit = bv_residual(z, phis, U0, F_right, w_scale, true, k);
   }
   return -1;
 }
@@ -406,13 +407,13 @@ KOKKOS_INLINE_FUNCTION psgm::SolveStatus write_fields(L const& z, Fields const& 
 /// Everything before the time loop, one realisation per thread: eqs. 5–10
 /// and 12 (transient linear), or the complete solve for the steady state and
 /// Butler–Volmer (eqs. 13–16).
-template <class WorkView, class EpsView, class ScalarView, class XView, class Fields, class StatusView,
+template <class WorkView, class EpsView, class ScalarView, class PhisView, class Fields, class StatusView,
           class HistoryView, class CountView>
 struct SetupOrSolve {
   WorkView work;
   EpsView eps;
   ScalarView U0, F_right;
-  XView x;
+  PhisView phis;
   Fields fields;
   StatusView status;
   HistoryView history;
@@ -428,33 +429,40 @@ struct SetupOrSolve {
       return;
     }
     double const u0 = U0(b), fr = F_right(b);
-    potential(z, x, u0, fr, k);
     if (!k.butler_volmer) {
+      potential(z, phis, u0, fr, k);
       if (!k.steady) {
         shift_potential(z, k);  // the reference convention: j from the shifted φ (eq. 9)
-        linear_source(z, x, u0, Q, k);
+        linear_source(z, phis, u0, Q, k);
         factor_time_step(z, k);
         status(b) = psgm::SolveStatus::ok;  // completed by TimeLoop* and Finish
         return;
       }
-      linear_source(z, x, u0, Q, k);  // extensions: j from the unshifted φ
+      linear_source(z, phis, u0, Q, k);  // extensions: j from the unshifted φ
       steady_concentration(z, k);
       status(b) = write_fields(z, fields, b, true, psgm::SolveStatus::ok, k);
       return;
     }
-    // Butler–Volmer: start from c = c0 (c_{N-1} = c_right) and the
-    // linear-kinetics potential.
-    for (int i = 0; i < k.N; ++i) z(C, i) = i < k.N - 1 ? k.c0 : k.c_right;
+    // Butler–Volmer: start from c = c0 (c_{N-1} = c_right) and zero
+    // overpotential, φ = φ_s - U0, where the kinetics are finite and their
+    // linearisation is the reference rate: the first Newton step is then the
+    // linear-kinetics problem, damped by the line search where the
+    // exponentials take over. (The linear-kinetics potential itself can imply
+    // |η| of volts, where exp(α F η / RT) overflows.)
+    for (int i = 0; i < k.N; ++i) {
+      z(C, i) = i < k.N - 1 ? k.c0 : k.c_right;
+      z(PHI, i) = phis(i) - u0;
+    }
     auto hist = Kokkos::subview(history, b, Kokkos::ALL);
     int its = 0;
     psgm::SolveStatus st = psgm::SolveStatus::ok;
     if (k.steady) {
-      its = bv_newton(z, x, u0, fr, 0.0, hist, k);
+      its = bv_newton(z, phis, u0, fr, 0.0, hist, k);
     } else {
       double const w_scale = 1 / k.dt;
       for (std::int64_t s = 0; s < k.num_steps && its >= 0; ++s) {
         for (int i = 0; i < k.N; ++i) z(CPREV, i) = z(C, i);
-        its = bv_newton(z, x, u0, fr, w_scale, hist, k);
+        its = bv_newton(z, phis, u0, fr, w_scale, hist, k);
       }
     }
     if (its < 0) st = psgm::SolveStatus::not_converged;

@@ -46,11 +46,12 @@ EnsembleSolver<ExecSpace>::EnsembleSolver(ExecSpace const& space, ElectrodeParam
   // Zero-initialised: padding lanes of the packed time loop compute on zeros.
   work_ = work_view(Kokkos::view_alloc(space, "psgm::pde::workspace"), Impl::padded_batch<ExecSpace>(max_batch), N,
                     slots);
-  x_ = Kokkos::View<double*, memory_space>(Kokkos::view_alloc(space, Kokkos::WithoutInitializing, "psgm::pde::x"), N);
-  auto x_host = Kokkos::create_mirror_view(Kokkos::HostSpace{}, x_);
+  phis_ = Kokkos::View<double*, memory_space>(
+      Kokkos::view_alloc(space, Kokkos::WithoutInitializing, "psgm::pde::solid_potential"), N);
+  auto phis_host = Kokkos::create_mirror_view(Kokkos::HostSpace{}, phis_);
   auto const centres = params_.cell_centres();
-  for (int i = 0; i < N; ++i) x_host(i) = centres[i];
-  Kokkos::deep_copy(space, x_, x_host);
+  for (int i = 0; i < N; ++i) phis_host(i) = -params_.G * centres[i];  // φ_s(x_i) = -G x_i (§4)
+  Kokkos::deep_copy(space, phis_, phis_host);
   if (params_.kinetics == Kinetics::butler_volmer) {
     iterations_ = count_view(Kokkos::view_alloc(space, "psgm::pde::newton_iterations"), max_batch);
     history_ = history_view(Kokkos::view_alloc(space, "psgm::pde::newton_history"), max_batch,
@@ -60,7 +61,7 @@ EnsembleSolver<ExecSpace>::EnsembleSolver(ExecSpace const& space, ElectrodeParam
     iterations_ = count_view(Kokkos::view_alloc(space, "psgm::pde::newton_iterations"), 0);
     history_ = history_view(Kokkos::view_alloc(space, "psgm::pde::newton_history"), 0, 0);
   }
-  // x_host may be destroyed before an asynchronous copy finished.
+  // phis_host may be destroyed before an asynchronous copy finished.
   space.fence();
 }
 
@@ -89,7 +90,7 @@ void EnsembleSolver<ExecSpace>::solve(ExecSpace const& space, porosity_view poro
   using Setup = Impl::SetupOrSolve<work_view, porosity_view, scalar_view, Kokkos::View<double*, memory_space>,
                                    fields_view, status_view, history_view, count_view>;
   Kokkos::parallel_for("psgm::pde::setup_or_solve", Kokkos::RangePolicy<ExecSpace>(space, 0, B),
-                       Setup{work_, porosity, U0, F_right, x_, fields, status, hist, its, k});
+                       Setup{work_, porosity, U0, F_right, phis_, fields, status, hist, its, k});
   if (params_.kinetics == Kinetics::butler_volmer || params_.mode == ConcentrationMode::steady) return;
 
   // Eq. 12: int(T/dt) implicit-Euler steps with the factors of the setup.
