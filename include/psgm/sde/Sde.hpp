@@ -69,7 +69,8 @@ struct VpSde {
             " is accepted). The samplers start from N(0, I), but x_1 ~ N(m(1) x_0, (1 - m(1)^2) I): "
             "the start misses the forward process by m(1) x_0 and the generated mean is biased towards 0 "
             "(beta_max = 3 gives m(1) = 0.47, the cause of the mean bias once reported for this problem). "
-            "Use beta_max >= 10 (reference: 20).");
+            "Since m(1) = exp(-(beta_min + beta_max) / 4), use beta_max >= ",
+            4.0 * std::log(1.0 / max_signal_at_t1) - beta_min, " (reference: 20).");
   }
 };
 
