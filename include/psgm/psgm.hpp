@@ -14,6 +14,12 @@
 #include <psgm/gp/CovarianceFactor.hpp>
 #include <psgm/gp/PorosityModel.hpp>
 #include <psgm/gp/PorositySampler.hpp>
+#include <psgm/pde/Conditions.hpp>
 #include <psgm/pde/ElectrodeParameters.hpp>
 #include <psgm/pde/EnsembleSolver.hpp>
 #include <psgm/score/Backend.hpp>
+#if PSGM_HAS_HDF5
+#include <psgm/io/Dataset.hpp>
+#include <psgm/io/DatasetAttributes.hpp>
+#include <psgm/io/PorosityFile.hpp>
+#endif

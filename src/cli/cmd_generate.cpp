@@ -449,15 +449,17 @@ int generate(Settings const& s, Options const& options, std::string const& confi
   std::string const sha = psgm::io::DatasetReader(options.output).content_sha256();
   std::error_code ec;
   auto const bytes = std::filesystem::file_size(options.output, ec);
+  char size[32];
+  std::snprintf(size, sizeof size, "%.2f MiB", ec ? 0.0 : bytes / 1048576.0);
   std::cout << "psgm generate: wrote " << total << " realisations (" << M << " conditions x " << R << ", N = " << N
-            << ") to " << options.output << " (" << (ec ? 0.0 : bytes / 1048576.0) << " MiB)\n"
+            << ") to " << options.output << " (" << size << ")\n"
             << "  status: " << status_text() << '\n';
   std::int64_t const not_ok = total - counts[0];
   if (not_ok > 0)
     std::cout << "  " << not_ok << " realisation(s) are not ok; they are stored with their status "
               << "(training reads only status == ok)\n";
   char line[256];
-  std::snprintf(line, sizeof line, "  %.1f s wall (porosity + solve %.1f s, write %.1f s): %.4g realisations/s on %s\n",
+  std::snprintf(line, sizeof line, "  %.3g s wall (porosity + solve %.3g s, write %.3g s): %.4g realisations/s on %s\n",
                 wall, compute_s, write_s, total / wall, ExecSpace::name());
   std::cout << line << "  content sha256: " << sha << '\n';
   return 0;
