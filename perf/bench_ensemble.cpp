@@ -79,17 +79,21 @@ double time_solver(ElectrodeParameters const& p, int B, int repeats, bool with_s
   });
 }
 
-/// Seconds of the time loop alone for B realisations, for a workspace
-/// layout and a parallelisation variant.
-template <class ExecSpace, class Layout>
-double time_loop_variant(ElectrodeParameters const& p, int B, int repeats, std::string const& variant) {
+/// Seconds of setup + time loop for B realisations, for a workspace layout
+/// and a parallelisation variant (variant "setup_only" gives the setup alone).
+template <class ExecSpace, class Work>
+double time_loop_variant(ElectrodeParameters const& p, int B, int repeats, std::string const& variant, int W = 8) {
   using Mem = typename ExecSpace::memory_space;
-  using Work = Kokkos::View<double***, Layout, Mem>;
   ExecSpace space;
   int const N = p.N;
-  int const padded = (B + 7) / 8 * 8;
-  Work work = std::is_same_v<Layout, Kokkos::LayoutLeft> ? Work("psgm::bench::work", padded, N, Impl::num_linear_slots)
-                                                         : Work("psgm::bench::work", padded, Impl::num_linear_slots, N);
+  Work work;
+  if constexpr (Work::rank == 4) {
+    work = Work("psgm::bench::work", (B + W - 1) / W, Impl::num_linear_slots, N, W);
+  } else if constexpr (std::is_same_v<typename Work::array_layout, Kokkos::LayoutLeft>) {
+    work = Work("psgm::bench::work", (B + 7) / 8 * 8, N, Impl::num_linear_slots);
+  } else {
+    work = Work("psgm::bench::work", B, Impl::num_linear_slots, N);
+  }
   auto eps = porosity(space, B, N);
   Kokkos::View<double*, Mem> U0("psgm::bench::U0", B), F("psgm::bench::F", B), phis("psgm::bench::phis", N);
   Kokkos::deep_copy(F, 25.0);
@@ -104,30 +108,24 @@ double time_loop_variant(ElectrodeParameters const& p, int B, int repeats, std::
   auto const k = Impl::Constants::from(p);
   using Setup = Impl::SetupOrSolve<Work, decltype(eps), Kokkos::View<double*, Mem>, Kokkos::View<double*, Mem>,
                                    decltype(fields), decltype(status), decltype(hist), decltype(its)>;
-  auto setup = [&] {
+  return best_time(repeats, [&] {
     Kokkos::parallel_for("psgm::bench::setup", Kokkos::RangePolicy<ExecSpace>(space, 0, B),
                          Setup{work, eps, U0, F, phis, fields, status, hist, its, k});
-  };
-  return best_time(repeats, [&] {
-    setup();  // resets c to c0; its cost is measured separately and subtracted by the caller
     if (variant == "per_thread") {
       Kokkos::parallel_for("psgm::bench::loop", Kokkos::RangePolicy<ExecSpace>(space, 0, B),
                            Impl::TimeLoopPerThread<Work>{work, N, k.num_steps});
     } else if (variant == "team_vector") {
-      if constexpr (std::is_same_v<Layout, Kokkos::LayoutLeft>) {
-        int const lanes = 8;
-        Kokkos::parallel_for("psgm::bench::loop", Kokkos::TeamPolicy<ExecSpace>(space, (B + lanes - 1) / lanes, 1, lanes),
-                             Impl::TimeLoopTeamVector<ExecSpace, Work>{work, N, B, lanes, k.num_steps});
+      Kokkos::parallel_for("psgm::bench::loop", Kokkos::TeamPolicy<ExecSpace>(space, (B + W - 1) / W, 1, W),
+                           Impl::TimeLoopTeamVector<ExecSpace, Work>{work, N, B, W, k.num_steps});
+    } else if (variant == "packed") {
+      if constexpr (Work::rank == 4) {
+        if (W == 4)
+          Kokkos::parallel_for("psgm::bench::loop", Kokkos::RangePolicy<ExecSpace>(space, 0, (B + 3) / 4),
+                               Impl::TimeLoopPacked<4, Work>{work, N, k.num_steps});
+        else
+          Kokkos::parallel_for("psgm::bench::loop", Kokkos::RangePolicy<ExecSpace>(space, 0, (B + 7) / 8),
+                               Impl::TimeLoopPacked<8, Work>{work, N, k.num_steps});
       }
-    } else if (variant == "packed4") {
-      if constexpr (std::is_same_v<Layout, Kokkos::LayoutLeft>)
-        Kokkos::parallel_for("psgm::bench::loop", Kokkos::RangePolicy<ExecSpace>(space, 0, (B + 3) / 4),
-                             Impl::TimeLoopPacked<4, Work>{work, N, k.num_steps});
-    } else if (variant == "packed8") {
-      if constexpr (std::is_same_v<Layout, Kokkos::LayoutLeft>)
-        Kokkos::parallel_for("psgm::bench::loop", Kokkos::RangePolicy<ExecSpace>(space, 0, (B + 7) / 8),
-                             Impl::TimeLoopPacked<8, Work>{work, N, k.num_steps});
-    } else if (variant == "setup_only") {
     }
     space.fence();
   });
@@ -187,22 +185,29 @@ int main(int argc, char** argv) {
 
   // 3. variants of the time loop (OpenMP), setup subtracted
   std::printf("[3] time loop variants (OpenMP, batch %d, setup time subtracted)\n", B);
-  double const t_setup = time_loop_variant<Kokkos::OpenMP, Kokkos::LayoutLeft>(ref, B, repeats, "setup_only");
+  using Packed = Kokkos::View<double****, Kokkos::LayoutRight, Kokkos::OpenMP::memory_space>;
+  using Left = Kokkos::View<double***, Kokkos::LayoutLeft, Kokkos::OpenMP::memory_space>;
+  using Right = Kokkos::View<double***, Kokkos::LayoutRight, Kokkos::OpenMP::memory_space>;
+  double const t_setup = time_loop_variant<Kokkos::OpenMP, Packed>(ref, B, repeats, "setup_only");
   struct Variant {
     char const* name;
     double t;
   };
   std::vector<Variant> variants{
-      {"per thread, LayoutRight (realisation contiguous)",
-       time_loop_variant<Kokkos::OpenMP, Kokkos::LayoutRight>(ref, B, repeats, "per_thread")},
-      {"per thread, LayoutLeft (batch fastest)",
-       time_loop_variant<Kokkos::OpenMP, Kokkos::LayoutLeft>(ref, B, repeats, "per_thread")},
-      {"team/vector (8 lanes), LayoutLeft",
-       time_loop_variant<Kokkos::OpenMP, Kokkos::LayoutLeft>(ref, B, repeats, "team_vector")},
-      {"packs of 4 per thread, LayoutLeft",
-       time_loop_variant<Kokkos::OpenMP, Kokkos::LayoutLeft>(ref, B, repeats, "packed4")},
-      {"packs of 8 per thread, LayoutLeft (psgm's host choice)",
-       time_loop_variant<Kokkos::OpenMP, Kokkos::LayoutLeft>(ref, B, repeats, "packed8")},
+      {"per thread, (B, arrays, N) realisation contiguous",
+       time_loop_variant<Kokkos::OpenMP, Right>(ref, B, repeats, "per_thread")},
+      {"per thread, (B, N, arrays) LayoutLeft, batch fastest",
+       time_loop_variant<Kokkos::OpenMP, Left>(ref, B, repeats, "per_thread")},
+      {"team/vector 8 lanes, (B, N, arrays) LayoutLeft",
+       time_loop_variant<Kokkos::OpenMP, Left>(ref, B, repeats, "team_vector")},
+      {"team/vector 8 lanes, packs (B/8, arrays, N, 8)",
+       time_loop_variant<Kokkos::OpenMP, Packed>(ref, B, repeats, "team_vector")},
+      {"per thread, packs (B/8, arrays, N, 8)",
+       time_loop_variant<Kokkos::OpenMP, Packed>(ref, B, repeats, "per_thread")},
+      {"pack of 4 per thread, packs (B/4, arrays, N, 4)",
+       time_loop_variant<Kokkos::OpenMP, Packed>(ref, B, repeats, "packed", 4)},
+      {"pack of 8 per thread, packs (B/8, arrays, N, 8) [psgm]",
+       time_loop_variant<Kokkos::OpenMP, Packed>(ref, B, repeats, "packed", 8)},
   };
   std::printf("    setup (coefficients, potential, factorisation): %.3f ms\n", 1e3 * t_setup);
   for (auto const& v : variants)

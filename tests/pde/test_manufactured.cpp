@@ -71,7 +71,7 @@ double manufactured_error(int N, bool potential_operator) {
   Kokkos::View<double*, Mem> out("psgm::test::out", N);
   Kokkos::parallel_for(
       "psgm::test::manufactured", Kokkos::RangePolicy<ExecSpace>(0, 1), KOKKOS_LAMBDA(int) {
-        Impl::Lane<decltype(work)> const z{work, 0};
+        Impl::Lane<decltype(work)> const z(work, 0);
         Impl::coefficients(z, eps, 0, k);
         if (potential_operator) {
           Impl::potential(z, phis, U0, F_right, k);

@@ -52,12 +52,13 @@ class EnsembleSolver {
   history_view newton_history() const { return history_; }
 
  private:
-  // Internal workspace (B, N, arrays) in LayoutLeft, i.e. the batch index
-  // fastest, chosen by measurement (docs/performance.md, "Ensemble solver"):
-  // consecutive realisations are adjacent in memory, so GPU threads (one
-  // realisation each) coalesce and CPU vector lanes (one realisation each)
-  // load contiguously.
-  using work_view = Kokkos::View<double***, Kokkos::LayoutLeft, memory_space>;
+  // Internal workspace (packs, arrays, N, W): realisations in packs of W
+  // (8 on CPUs, 32 on GPUs), the W lanes adjacent for every (array, cell),
+  // each pack contiguous. Chosen by measurement (docs/performance.md,
+  // "Ensemble solver"): CPU threads advance a pack in vector registers, GPU
+  // threads (one realisation each) coalesce, and a pack's working set stays
+  // within a few pages.
+  using work_view = Kokkos::View<double****, Kokkos::LayoutRight, memory_space>;
 
   ElectrodeParameters params_;
   int max_batch_;

@@ -35,13 +35,20 @@ enum Slot : int {
   num_butler_volmer_slots = 21,
 };
 
-/// Element (b, i, slot) of a workspace: LayoutLeft (B, N, slots) puts the
-/// batch index fastest; LayoutRight (B, slots, N) keeps each realisation's
-/// arrays contiguous (the alternative measured in docs/performance.md).
-template <class WorkView>
+/// Element (slot, i) of realisation b in a workspace. Three layouts:
+///  * rank 4, (packs, slots, N, W) LayoutRight — psgm's choice: realisations
+///    in packs of W, the W lanes of a pack adjacent for every (slot, cell) and
+///    each pack's arrays contiguous (a few pages: no TLB or cache-set
+///    thrashing, vector loads across lanes on CPUs, coalesced across threads
+///    on GPUs);
+///  * rank 3 LayoutLeft (B, N, slots): batch index fastest over the whole batch;
+///  * rank 3 LayoutRight (B, slots, N): each realisation's arrays contiguous.
+/// The rank-3 forms are measured against it in perf/bench_ensemble.cpp.
+template <class WorkView, int Rank = WorkView::rank>
 struct Lane {
   WorkView w;
   int b;
+  KOKKOS_INLINE_FUNCTION Lane(WorkView const& work, int b_) : w(work), b(b_) {}
   KOKKOS_FORCEINLINE_FUNCTION double& operator()(int slot, int i) const {
     if constexpr (std::is_same_v<typename WorkView::array_layout, Kokkos::LayoutLeft>) {
       return w(b, i, slot);
@@ -49,6 +56,15 @@ struct Lane {
       return w(b, slot, i);
     }
   }
+};
+
+template <class WorkView>
+struct Lane<WorkView, 4> {
+  WorkView w;
+  int pack, lane;
+  KOKKOS_INLINE_FUNCTION Lane(WorkView const& work, int b)
+      : w(work), pack(b / static_cast<int>(work.extent(3))), lane(b % static_cast<int>(work.extent(3))) {}
+  KOKKOS_FORCEINLINE_FUNCTION double& operator()(int slot, int i) const { return w(pack, slot, i, lane); }
 };
 
 /// Every constant the kernels need, resolved on the host.
@@ -421,7 +437,7 @@ struct SetupOrSolve {
   Constants k;
 
   KOKKOS_INLINE_FUNCTION void operator()(int b) const {
-    Lane<WorkView> const z{work, b};
+    Lane<WorkView> const z(work, b);
     bool const finite = coefficients(z, eps, b, k);
     if (!finite) {
       for (int i = 0; i < k.N; ++i) fields(b, 0, i) = fields(b, 1, i) = k.nan;
@@ -478,7 +494,7 @@ struct TimeLoopPerThread {
   int N;
   std::int64_t num_steps;
   KOKKOS_INLINE_FUNCTION void operator()(int b) const {
-    Lane<WorkView> const z{work, b};
+    Lane<WorkView> const z(work, b);
     for (std::int64_t s = 0; s < num_steps; ++s) time_step(z, N);
   }
 };
@@ -500,14 +516,14 @@ struct TimeLoopTeamVector {
     for (std::int64_t s = 0; s < num_steps; ++s) {
       for (int i = 0; i < n; ++i) {
         Kokkos::parallel_for(Kokkos::ThreadVectorRange(m, nb), [&](int v) {
-          Lane<WorkView> const z{w, b0 + v};
+          Lane<WorkView> const z(w, b0 + v);
           double const d_prev = i > 0 ? z(C, i - 1) : 0.0;
           z(C, i) = z(P, i) * z(C, i) + z(Q, i) - z(LL, i) * d_prev;
         });
       }
       for (int i = n - 2; i >= 0; --i) {
         Kokkos::parallel_for(Kokkos::ThreadVectorRange(m, nb), [&](int v) {
-          Lane<WorkView> const z{w, b0 + v};
+          Lane<WorkView> const z(w, b0 + v);
           z(C, i) -= z(U, i) * z(C, i + 1);
         });
       }
@@ -515,31 +531,28 @@ struct TimeLoopTeamVector {
   }
 };
 
-/// The time loop for packs of W realisations per thread, the lane loop
-/// innermost with a compile-time trip count so that the compiler vectorises
-/// it. The workspace's batch extent must be a multiple of W (padding lanes
-/// compute on zeros).
+/// The time loop for one pack of W realisations per thread on the rank-4
+/// workspace (packs, slots, N, W): the lane loop innermost with a
+/// compile-time trip count, so that the compiler vectorises it across
+/// realisations. Padding lanes of the last pack compute on zeros.
 template <int W, class WorkView>
 struct TimeLoopPacked {
   WorkView work;
   int N;
   std::int64_t num_steps;
   KOKKOS_INLINE_FUNCTION void operator()(int pack) const {
-    static_assert(std::is_same_v<typename WorkView::array_layout, Kokkos::LayoutLeft>,
-                  "TimeLoopPacked needs the batch index fastest");
-    int const b0 = pack * W;
+    static_assert(WorkView::rank == 4, "TimeLoopPacked needs the (packs, slots, N, W) workspace");
     int const n = N - 1;
-    double* const c = &work(b0, 0, C);
-    double const* const p = &work(b0, 0, P);
-    double const* const q = &work(b0, 0, Q);
-    double const* const l = &work(b0, 0, LL);
-    double const* const u = &work(b0, 0, U);
-    std::size_t const s_i = work.stride(1);  // distance between cells
+    double* const c = &work(pack, C, 0, 0);
+    double const* const p = &work(pack, P, 0, 0);
+    double const* const q = &work(pack, Q, 0, 0);
+    double const* const l = &work(pack, LL, 0, 0);
+    double const* const u = &work(pack, U, 0, 0);
     for (std::int64_t s = 0; s < num_steps; ++s) {
       {
         double d[W] = {};
         for (int i = 0; i < n; ++i) {
-          std::size_t const o = i * s_i;
+          int const o = i * W;
           for (int v = 0; v < W; ++v) {
             d[v] = p[o + v] * c[o + v] + q[o + v] - l[o + v] * d[v];
             c[o + v] = d[v];
@@ -547,8 +560,8 @@ struct TimeLoopPacked {
         }
       }
       for (int i = n - 2; i >= 0; --i) {
-        std::size_t const o = i * s_i;
-        for (int v = 0; v < W; ++v) c[o + v] -= u[o + v] * c[o + s_i + v];
+        int const o = i * W;
+        for (int v = 0; v < W; ++v) c[o + v] -= u[o + v] * c[o + W + v];
       }
     }
   }
@@ -563,7 +576,7 @@ struct Finish {
   Constants k;
   KOKKOS_INLINE_FUNCTION void operator()(int b) const {
     if (status(b) != psgm::SolveStatus::ok) return;  // non-finite porosity: already reported
-    Lane<WorkView> const z{work, b};
+    Lane<WorkView> const z(work, b);
     z(C, k.N - 1) = k.c_right;
     status(b) = write_fields(z, fields, b, false, psgm::SolveStatus::ok, k);
   }

@@ -15,22 +15,17 @@ namespace psgm::pde {
 
 namespace Impl {
 
-/// Vector lanes (realisations per thread) of the host time loop: the
-/// fastest of the variants measured in docs/performance.md ("Ensemble solver").
-inline constexpr int host_pack_width = 8;
+/// Realisations per pack of the workspace (its last extent): on the host the
+/// lanes one thread advances together in vector registers (the fastest of the
+/// variants measured in docs/performance.md, "Ensemble solver"); on GPUs a
+/// warp's worth of consecutive threads, so their loads coalesce.
+template <class ExecSpace>
+inline constexpr int pack_width =
+    Kokkos::SpaceAccessibility<Kokkos::HostSpace, typename ExecSpace::memory_space>::accessible ? 8 : 32;
 
 template <class ExecSpace>
 inline constexpr bool use_packed_time_loop =
     Kokkos::SpaceAccessibility<Kokkos::HostSpace, typename ExecSpace::memory_space>::accessible;
-
-template <class ExecSpace>
-int padded_batch(int max_batch) {
-  if constexpr (use_packed_time_loop<ExecSpace>) {
-    return (max_batch + host_pack_width - 1) / host_pack_width * host_pack_width;
-  } else {
-    return max_batch;
-  }
-}
 
 }  // namespace Impl
 
@@ -44,8 +39,8 @@ EnsembleSolver<ExecSpace>::EnsembleSolver(ExecSpace const& space, ElectrodeParam
   int const slots = params_.kinetics == Kinetics::butler_volmer ? Impl::num_butler_volmer_slots
                                                                  : Impl::num_linear_slots;
   // Zero-initialised: padding lanes of the packed time loop compute on zeros.
-  work_ = work_view(Kokkos::view_alloc(space, "psgm::pde::workspace"), Impl::padded_batch<ExecSpace>(max_batch), N,
-                    slots);
+  constexpr int W = Impl::pack_width<ExecSpace>;
+  work_ = work_view(Kokkos::view_alloc(space, "psgm::pde::workspace"), (max_batch + W - 1) / W, slots, N, W);
   phis_ = Kokkos::View<double*, memory_space>(
       Kokkos::view_alloc(space, Kokkos::WithoutInitializing, "psgm::pde::solid_potential"), N);
   auto phis_host = Kokkos::create_mirror_view(Kokkos::HostSpace{}, phis_);
@@ -95,9 +90,9 @@ void EnsembleSolver<ExecSpace>::solve(ExecSpace const& space, porosity_view poro
 
   // Eq. 12: int(T/dt) implicit-Euler steps with the factors of the setup.
   if constexpr (Impl::use_packed_time_loop<ExecSpace>) {
-    int const packs = (B + Impl::host_pack_width - 1) / Impl::host_pack_width;
-    Kokkos::parallel_for("psgm::pde::time_loop", Kokkos::RangePolicy<ExecSpace>(space, 0, packs),
-                         Impl::TimeLoopPacked<Impl::host_pack_width, work_view>{work_, N, k.num_steps});
+    constexpr int W = Impl::pack_width<ExecSpace>;
+    Kokkos::parallel_for("psgm::pde::time_loop", Kokkos::RangePolicy<ExecSpace>(space, 0, (B + W - 1) / W),
+                         Impl::TimeLoopPacked<W, work_view>{work_, N, k.num_steps});
   } else {
     Kokkos::parallel_for("psgm::pde::time_loop", Kokkos::RangePolicy<ExecSpace>(space, 0, B),
                          Impl::TimeLoopPerThread<work_view>{work_, N, k.num_steps});
