@@ -251,17 +251,21 @@ struct ProjectFunctor {
   }
 };
 
-/// Copies the canonical weights of every block into the packed layouts.
+/// Copies the canonical weights into the packed layouts, one weight per iteration.
 template <class T>
 struct PackFunctor {
   NativeLayout lay;
   T const* params;
   T* packed;
   KOKKOS_INLINE_FUNCTION void operator()(native_index idx) const {
+    T const v = params[idx];
+    if (idx < lay.block(0) || idx >= lay.proj_w()) {  // lift, projection, output affine: as they are
+      packed[lay.pouter(idx)] = v;
+      return;
+    }
     native_index const bs = lay.block_size();
-    int const blk = static_cast<int>(idx / bs);
-    native_index e = idx % bs;
-    T const v = params[lay.block(blk) + e];
+    int const blk = static_cast<int>((idx - lay.block(0)) / bs);
+    native_index const e = (idx - lay.block(0)) % bs;
     T* p = packed + lay.pblock(blk);
     for (int c = 0; c < 2; ++c) {
       if (e >= lay.conv_w(c) && e < lay.conv_b(c)) {  // [o][i][k]

@@ -111,7 +111,13 @@ struct NativeLayout {
   }
   KOKKOS_INLINE_FUNCTION native_index pblock_size() const { return pfilm_fwd(L); }
   KOKKOS_INLINE_FUNCTION native_index pblock(int b) const { return native_index(b) * pblock_size(); }
-  KOKKOS_INLINE_FUNCTION native_index packed_size() const { return pblock(nb); }
+  /// The weights outside the blocks (lift; projection and output affine) are
+  /// copied unchanged after the blocks, so that the packed buffer alone
+  /// defines the network (and packing the EMA weights switches all of it).
+  KOKKOS_INLINE_FUNCTION native_index pouter(native_index canonical) const {
+    return canonical < block(0) ? pblock(nb) + canonical : pblock(nb) + block(0) + (canonical - proj_w());
+  }
+  KOKKOS_INLINE_FUNCTION native_index packed_size() const { return pblock(nb) + block(0) + (num_parameters() - proj_w()); }
 
   // ---------------------------------------------------------------- activation strides
   KOKKOS_INLINE_FUNCTION native_index hidden_sample() const { return native_index(N) * ldw; }

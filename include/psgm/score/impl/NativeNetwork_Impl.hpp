@@ -97,9 +97,8 @@ ParameterSet NativeNetwork<ExecSpace, Scalar>::to_parameter_set(ExecSpace const&
 
 template <class ExecSpace, class Scalar>
 void NativeNetwork<ExecSpace, Scalar>::pack(ExecSpace const& space, vector_view weights) const {
-  if (lay_.nb == 0) return;
   Kokkos::parallel_for("psgm::score::native::pack_weights",
-                       Kokkos::RangePolicy<ExecSpace>(space, 0, lay_.nb * lay_.block_size()),
+                       Kokkos::RangePolicy<ExecSpace>(space, 0, lay_.num_parameters()),
                        PackFunctor<Scalar>{lay_, weights.data(), packed_.data()});
 }
 
@@ -222,30 +221,31 @@ void NativeNetwork<ExecSpace, Scalar>::forward(ExecSpace const& space, int B, Sc
   if (B <= 0) return;
   if (B > capacity_) const_cast<NativeNetwork*>(this)->reserve(B);
   NativeLayout const& l = lay_;
-  Scalar const* p = params_.data();
+  Scalar const* pk = packed_.data();
   Kokkos::parallel_for("psgm::score::native::embed", Kokkos::RangePolicy<ExecSpace>(space, 0, B),
-                       EmbedFunctor<Scalar>{l, t, td, cond, z_.data(), p + l.oa_w(), p + l.oa_b(), oa_.data()});
+                       EmbedFunctor<Scalar>{l, t, td, cond, z_.data(), pk + l.pouter(l.oa_w()),
+                                            pk + l.pouter(l.oa_b()), oa_.data()});
   // FiLM generators: ping-pong through fa/fb, the last layer into gb.
   std::vector<Scalar*> post(std::size_t(std::max(l.L, 1)));
   for (int layer = 0; layer < l.L; ++layer)
     post[layer] = layer == l.L - 1 ? gb_.data() : (layer % 2 == 0 ? fa_.data() : fb_.data());
   film_forward(space, B, z_.data(), nullptr, post.data());
   Kokkos::parallel_for("psgm::score::native::lift", Kokkos::RangePolicy<ExecSpace>(space, 0, B * l.N),
-                       LiftFunctor<Scalar>{l, x, p + l.lift_w(), p + l.lift_b(), h_.data()});
+                       LiftFunctor<Scalar>{l, x, pk + l.pouter(l.lift_w()), pk + l.pouter(l.lift_b()), h_.data()});
   int const tiles = (l.N + native_rows - 1) / native_rows;
   for (int blk = 0; blk < l.nb; ++blk) {
-    Scalar const* pk = packed_.data() + l.pblock(blk);
+    Scalar const* pb = pk + l.pblock(blk);
     Scalar const* gb = gb_.data() + native_index(blk) * B * l.ldf;
-    ConvForwardFunctor<Scalar, ExecSpace> c1{l, h_.data(), pk + l.pconv_fwd(0), pk + l.pconv_bias(0), gb,
+    ConvForwardFunctor<Scalar, ExecSpace> c1{l, h_.data(), pb + l.pconv_fwd(0), pb + l.pconv_bias(0), gb,
                                              tables_.data(), nullptr, u_.data(), nullptr, tiles};
     launch_tiles(space, "psgm::score::native::conv1_film_silu", B * tiles, l.ldw, c1);
-    ConvForwardFunctor<Scalar, ExecSpace> c2{l, u_.data(), pk + l.pconv_fwd(1), pk + l.pconv_bias(1), gb,
+    ConvForwardFunctor<Scalar, ExecSpace> c2{l, u_.data(), pb + l.pconv_fwd(1), pb + l.pconv_bias(1), gb,
                                              tables_.data(), nullptr, h_.data(), h_.data(), tiles};
     launch_tiles(space, "psgm::score::native::conv2_film_silu_residual", B * tiles, l.ldw, c2);
   }
   Kokkos::parallel_for("psgm::score::native::project", Kokkos::RangePolicy<ExecSpace>(space, 0, B * l.N),
-                       ProjectFunctor<Scalar>{l, h_.data(), p + l.proj_w(), p + l.proj_b(), oa_.data(), nullptr, out,
-                                              out_sb, out_sc});
+                       ProjectFunctor<Scalar>{l, h_.data(), pk + l.pouter(l.proj_w()), pk + l.pouter(l.proj_b()),
+                                              oa_.data(), nullptr, out, out_sb, out_sc});
 }
 
 template <class ExecSpace, class Scalar>
@@ -268,11 +268,12 @@ template <class ExecSpace, class Scalar>
 void NativeNetwork<ExecSpace, Scalar>::forward_stored(ExecSpace const& space, int B, Scalar const* x,
                                                       double const* td, Scalar const* cond) const {
   NativeLayout const& l = lay_;
-  Scalar const* p = params_.data();
+  Scalar const* pk = packed_.data();
   native_index const fl = native_index(l.nb) * B * l.ldf;  // one FiLM layer of every block
   native_index const hb = native_index(B) * l.hidden_sample();
   Kokkos::parallel_for("psgm::score::native::embed", Kokkos::RangePolicy<ExecSpace>(space, 0, B),
-                       EmbedFunctor<Scalar>{l, nullptr, td, cond, z_.data(), p + l.oa_w(), p + l.oa_b(), oa_.data()});
+                       EmbedFunctor<Scalar>{l, nullptr, td, cond, z_.data(), pk + l.pouter(l.oa_w()),
+                                            pk + l.pouter(l.oa_b()), oa_.data()});
   std::vector<Scalar*> pre(std::size_t(std::max(l.L, 1))), post(std::size_t(std::max(l.L, 1)));
   for (int layer = 0; layer < l.L; ++layer) {
     pre[layer] = fpre_.data() + layer * fl;
@@ -280,22 +281,23 @@ void NativeNetwork<ExecSpace, Scalar>::forward_stored(ExecSpace const& space, in
   }
   film_forward(space, B, z_.data(), pre.data(), post.data());
   Kokkos::parallel_for("psgm::score::native::lift", Kokkos::RangePolicy<ExecSpace>(space, 0, B * l.N),
-                       LiftFunctor<Scalar>{l, x, p + l.lift_w(), p + l.lift_b(), hs_.data()});
+                       LiftFunctor<Scalar>{l, x, pk + l.pouter(l.lift_w()), pk + l.pouter(l.lift_b()), hs_.data()});
   int const tiles = (l.N + native_rows - 1) / native_rows;
   for (int blk = 0; blk < l.nb; ++blk) {
-    Scalar const* pk = packed_.data() + l.pblock(blk);
+    Scalar const* pb = pk + l.pblock(blk);
     Scalar const* gb = post[l.L - 1] + native_index(blk) * B * l.ldf;
-    ConvForwardFunctor<Scalar, ExecSpace> c1{l, hs_.data() + blk * hb, pk + l.pconv_fwd(0), pk + l.pconv_bias(0),
+    ConvForwardFunctor<Scalar, ExecSpace> c1{l, hs_.data() + blk * hb, pb + l.pconv_fwd(0), pb + l.pconv_bias(0),
                                              gb, tables_.data(), a1_.data() + blk * hb, u_.data(), nullptr, tiles};
     launch_tiles(space, "psgm::score::native::conv1_film_silu", B * tiles, l.ldw, c1);
-    ConvForwardFunctor<Scalar, ExecSpace> c2{l, u_.data(), pk + l.pconv_fwd(1), pk + l.pconv_bias(1), gb,
+    ConvForwardFunctor<Scalar, ExecSpace> c2{l, u_.data(), pb + l.pconv_fwd(1), pb + l.pconv_bias(1), gb,
                                              tables_.data(), a2_.data() + blk * hb, hs_.data() + (blk + 1) * hb,
                                              hs_.data() + blk * hb, tiles};
     launch_tiles(space, "psgm::score::native::conv2_film_silu_residual", B * tiles, l.ldw, c2);
   }
   Kokkos::parallel_for("psgm::score::native::project", Kokkos::RangePolicy<ExecSpace>(space, 0, B * l.N),
-                       ProjectFunctor<Scalar>{l, hs_.data() + l.nb * hb, p + l.proj_w(), p + l.proj_b(), oa_.data(),
-                                              proj_.data(), F_.data(), native_index(l.C) * l.N, l.N});
+                       ProjectFunctor<Scalar>{l, hs_.data() + l.nb * hb, pk + l.pouter(l.proj_w()),
+                                              pk + l.pouter(l.proj_b()), oa_.data(), proj_.data(), F_.data(),
+                                              native_index(l.C) * l.N, l.N});
 }
 
 template <class ExecSpace, class Scalar>
@@ -311,7 +313,6 @@ void NativeNetwork<ExecSpace, Scalar>::dsm(ExecSpace const& space, int B, Scalar
                                            doa_.data(), loss_.data()});
   if (!gradient) return;
 
-  Scalar const* p = params_.data();
   Scalar* grad = grad_.data();
   native_index const fl = native_index(l.nb) * B * l.ldf;
   native_index const hb = native_index(B) * l.hidden_sample();
@@ -324,7 +325,8 @@ void NativeNetwork<ExecSpace, Scalar>::dsm(ExecSpace const& space, int B, Scalar
                        Kokkos::RangePolicy<ExecSpace>(space, 0, l.C * (l.W + 1)),
                        ProjGradFunctor<Scalar>{l, B, dF_.data(), oa_.data(), h_last, grad});
   Kokkos::parallel_for("psgm::score::native::backward_projection", Kokkos::RangePolicy<ExecSpace>(space, 0, B * l.N),
-                       ProjBackwardFunctor<Scalar>{l, dF_.data(), oa_.data(), p + l.proj_w(), g_.data()});
+                       ProjBackwardFunctor<Scalar>{l, dF_.data(), oa_.data(), packed_.data() + l.pouter(l.proj_w()),
+                                                   g_.data()});
 
   // Residual blocks, last to first; g holds dL/dh of the current block's output.
   Scalar* dgb = dq_.data();  // (dγ, dβ) of every block, the last FiLM layer's output gradient
