@@ -619,6 +619,11 @@ bool TrainingSession::validation_due() const {
   return s.batch_in_epoch == 0;
 }
 
+bool TrainingSession::initial_validation_due() const {
+  auto const& s = *state_;
+  return s.has_validation() && s.step == 0 && s.record.validation_loss.empty();
+}
+
 std::int64_t TrainingSession::num_validation_batches() const {
   auto const& s = *state_;
   auto const n = static_cast<std::int64_t>(s.validation_rows.size());

@@ -233,6 +233,9 @@ class TrainingSession {
   void finish_step(double loss, double gradient_norm, double learning_rate);
 
   bool validation_due() const;
+  /// True before the first step of a fresh run with a validation set: the
+  /// validation curve then starts at the initial weights (step 0).
+  bool initial_validation_due() const;
   /// The validation batches (fixed noise, the same at every validation).
   std::int64_t num_validation_batches() const;
   DsmBatch const& validation_batch(Kokkos::DefaultHostExecutionSpace const& space, std::int64_t index);
@@ -285,6 +288,12 @@ class Trainer {
     auto& s = *session_;
     auto& m = *model_;
     bool const ema = s.ema_decay() > 0;
+    auto validate = [&] {
+      double const evaluated = validation_loss(space, ema ? Weights::ema : Weights::raw);
+      double const raw = ema ? validation_loss(space, Weights::raw) : evaluated;
+      if (s.record_validation(evaluated, raw)) s.write_best(ema ? m.optimizer_state().ema : m.parameters());
+    };
+    if (s.initial_validation_due()) validate();  // the curve starts at the initial weights
     while (!s.done()) {
       DsmBatch const& batch = s.next_batch(space);
       double const loss = m.loss_and_gradient(batch);
@@ -296,11 +305,7 @@ class Trainer {
         if (ema) m.update_ema(decay);
       }
       s.finish_step(loss, norm, lr);  // throws on a non-finite loss: the last checkpoint stays intact
-      if (s.validation_due()) {
-        double const evaluated = validation_loss(space, ema ? Weights::ema : Weights::raw);
-        double const raw = ema ? validation_loss(space, Weights::raw) : evaluated;
-        if (s.record_validation(evaluated, raw)) s.write_best(ema ? m.optimizer_state().ema : m.parameters());
-      }
+      if (s.validation_due()) validate();
       if (s.checkpoint_due()) s.write_checkpoint(m.parameters(), m.optimizer_state());
       if (on_step) on_step(s.progress());
     }
