@@ -22,4 +22,12 @@
 #include <psgm/io/Dataset.hpp>
 #include <psgm/io/DatasetAttributes.hpp>
 #include <psgm/io/PorosityFile.hpp>
+#include <psgm/io/ModelFile.hpp>
+#include <psgm/score/Trainer.hpp>
+#endif
+#if PSGM_HAS_TORCH
+#include <psgm/torch/TorchScoreModel.hpp>
+#endif
+#if PSGM_HAS_TORCH && PSGM_HAS_HDF5
+#include <psgm/torch/TorchTrainableModel.hpp>
 #endif
