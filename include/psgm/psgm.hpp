@@ -18,7 +18,14 @@
 #include <psgm/pde/ElectrodeParameters.hpp>
 #include <psgm/pde/EnsembleSolver.hpp>
 #include <psgm/score/Backend.hpp>
+#include <psgm/stats/Binomial.hpp>
+#include <psgm/stats/EnergyDistance.hpp>
+#include <psgm/stats/Metrics.hpp>
+#include <psgm/stats/Pointwise.hpp>
+#include <psgm/stats/Report.hpp>
 #if PSGM_HAS_HDF5
+#include <psgm/stats/Evaluation.hpp>
+#include <psgm/stats/EvaluationFile.hpp>
 #include <psgm/io/Dataset.hpp>
 #include <psgm/io/DatasetAttributes.hpp>
 #include <psgm/io/PorosityFile.hpp>

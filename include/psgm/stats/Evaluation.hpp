@@ -1,0 +1,96 @@
+// Evaluation of sampled fields against a PDE data set, file to file
+// (docs/metrics.md §4): what `psgm evaluate` and the pipeline run.
+//
+// For every condition of the model-samples file that the PDE data set also
+// holds (matched by value), the model ensemble is compared with the PDE
+// ensemble (status ok only) by psgm::stats::EnsembleComparator, and with a
+// noise-floor PDE ensemble of the model's size: read from a third file, or
+// generated on the fly with the physics stored in the PDE data set
+// (psgm::io::electrode_parameters_from / porosity_model_from) and fresh
+// porosity draws that no data set of that seed uses. Available when psgm is
+// built with PSGM_ENABLE_HDF5.
+#pragma once
+
+#include <psgm/core/ExecutionSpaces.hpp>
+#include <psgm/stats/Metrics.hpp>
+#include <psgm/stats/Report.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace psgm::stats {
+
+/// Porosity items of generated noise-floor fields start here (stream
+/// `porosity`): condition row m, realisation r uses item
+/// floor_item_offset + m · 2^20 + r, far beyond the items m R + r that
+/// `psgm generate` uses, so the floor is independent of every data set drawn
+/// with the same seed.
+inline constexpr std::uint64_t floor_item_offset = std::uint64_t(1) << 40;
+inline constexpr std::int64_t max_floor_samples = std::int64_t(1) << 20;
+
+struct EvaluationRequest {
+  std::string model_path;  ///< model samples (data set layout; `psgm sample` output)
+  std::string data_path;   ///< PDE data set with the same conditions
+  /// Noise-floor PDE ensemble file (data set layout); empty: generate it.
+  std::string floor_path;
+  /// Seed of generated floor fields; unset: the PDE data set's `seed` attribute.
+  std::optional<std::uint64_t> floor_seed;
+  /// Generated floor realisations per condition; 0: as many as the model has there.
+  std::int64_t floor_samples = 0;
+  /// Evaluate at most this many matched conditions (in the model file's order); 0: all.
+  std::int64_t max_conditions = 0;
+  MetricsOptions metrics;  ///< evaluation_index is set per condition (its position)
+};
+
+/// Progress of an evaluation: (conditions done, conditions in total, a message).
+using EvaluationProgress = std::function<void(std::int64_t, std::int64_t, std::string const&)>;
+
+struct EvaluationResult {
+  std::vector<double> x;                       ///< cell centres
+  std::vector<ConditionEvaluation> conditions;  ///< one per matched condition
+  EvaluationProvenance provenance;              ///< config_toml left empty for the caller
+  std::int64_t unmatched_conditions = 0;        ///< model conditions without PDE data (skipped)
+  std::int64_t dropped_pde_samples = 0;         ///< PDE samples with status != ok (not used)
+  std::int64_t dropped_model_samples = 0;       ///< model samples with status != ok (not used)
+  std::int64_t dropped_floor_samples = 0;       ///< floor samples with status != ok (not used)
+  std::vector<std::string> notes;               ///< warnings worth showing the user
+};
+
+/// Runs the evaluation on `space`. psgm::IoError for unreadable files;
+/// psgm::InvalidArgument for different grids, no matching condition, too few
+/// samples at a condition (< 2 after dropping failed ones), or a data set
+/// whose porosity came from a file when the floor must be generated.
+template <class ExecSpace>
+EvaluationResult evaluate_files(ExecSpace const& space, EvaluationRequest const& request,
+                                EvaluationProgress const& progress = {});
+
+/// Writes metrics.md, metrics.csv, qoi.csv and evaluation.h5 into `directory`
+/// (created if missing); returns their paths. psgm::IoError when a file
+/// exists and `overwrite` is false.
+std::vector<std::string> write_evaluation_outputs(std::string const& directory, EvaluationResult const& result,
+                                                  MetricsOptions const& options, bool overwrite = false);
+
+/// Draws the figures of an evaluation file with python/psgm/report_figures.py
+/// (Debian's python3 with matplotlib, h5py and numpy) into `directory`.
+/// The interpreter is $PSGM_PYTHON, else /usr/bin/python3, else python3 on
+/// PATH; the script is looked for in $PSGM_PYTHON_DIR, the source tree psgm
+/// was built from, and the installed share/psgm/python. Never throws for a
+/// missing interpreter, module or script: `ran` is false and `message` says
+/// what is missing.
+struct FiguresResult {
+  bool ran = false;
+  std::string message;             ///< what happened, for the user
+  std::vector<std::string> files;  ///< PNG files written
+};
+FiguresResult draw_report_figures(std::string const& evaluation_file, std::string const& directory);
+
+}  // namespace psgm::stats
+
+#define PSGM_STATS_EVALUATION_ETI(Space)                                                                   \
+  extern template psgm::stats::EvaluationResult psgm::stats::evaluate_files<Space>(                        \
+      Space const&, psgm::stats::EvaluationRequest const&, psgm::stats::EvaluationProgress const&);
+PSGM_FOR_EACH_EXECUTION_SPACE(PSGM_STATS_EVALUATION_ETI)
+#undef PSGM_STATS_EVALUATION_ETI

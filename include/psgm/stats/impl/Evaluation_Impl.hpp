@@ -1,0 +1,256 @@
+// psgm::stats::evaluate_files (docs/metrics.md §4): host bookkeeping in
+// src/stats/evaluation.cpp, device work in the comparator and, for a
+// generated noise floor, in the porosity sampler and the ensemble solver.
+#pragma once
+
+#include <psgm/core/Error.hpp>
+#include <psgm/core/KokkosCompat.hpp>
+#include <psgm/gp/PorositySampler.hpp>
+#include <psgm/io/Dataset.hpp>
+#include <psgm/io/DatasetAttributes.hpp>
+#include <psgm/pde/EnsembleSolver.hpp>
+#include <psgm/stats/Evaluation.hpp>
+#include <psgm/stats/Metrics.hpp>
+
+#include <Kokkos_Core.hpp>
+
+#include <algorithm>
+#include <memory>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace psgm::stats {
+namespace Impl {
+
+using host_fields = Kokkos::View<double***, Kokkos::LayoutRight, Kokkos::HostSpace>;
+
+/// The samples of one file grouped by condition row: ok samples (ascending
+/// indices) and the count of the others.
+struct FileIndex {
+  io::DatasetInfo info;
+  std::vector<std::vector<std::int64_t>> ok;  ///< per condition row
+  std::vector<std::int64_t> dropped;          ///< per condition row
+};
+FileIndex index_file(io::DatasetReader const& reader);
+
+/// Reads the samples `indices` (ascending) of `reader` into out(0 .. n-1),
+/// one read per contiguous run.
+void read_samples(io::DatasetReader const& reader, std::vector<std::int64_t> const& indices, host_fields out);
+
+/// The row of `rows` equal to `c` up to round-off (relative 1e-9 per
+/// component, with floors 1e-3 V for U0 and 1 for F_right); -1 if none.
+std::int64_t find_condition(std::vector<pde::Condition> const& rows, pde::Condition const& c);
+
+/// Throws psgm::InvalidArgument unless the grids agree (N and every cell centre).
+void require_same_grid(io::DatasetInfo const& a, io::DatasetInfo const& b);
+
+/// "l = 1e-05, U0 = 0, F_right = 25"
+std::string describe(pde::Condition const& c);
+
+}  // namespace Impl
+
+template <class ExecSpace>
+EvaluationResult evaluate_files(ExecSpace const& space, EvaluationRequest const& request,
+                                EvaluationProgress const& progress) {
+  ScopedRegion region("psgm::stats::evaluate_files");
+  using memory_space = typename ExecSpace::memory_space;
+  using device_fields = Kokkos::View<double***, Kokkos::LayoutRight, memory_space>;
+  request.metrics.validate();
+  require(!request.model_path.empty(), "evaluation: no model-samples file was given");
+  require(!request.data_path.empty(), "evaluation: no PDE data set was given");
+  require(request.floor_samples >= 0 && request.floor_samples <= max_floor_samples, "evaluation: floor_samples = ",
+          request.floor_samples, " must lie in [0, ", max_floor_samples, "] (0: the model's sample count)");
+  require(request.max_conditions >= 0, "evaluation: max_conditions = ", request.max_conditions,
+          " must be >= 0 (0: all)");
+
+  io::DatasetReader const model_file(request.model_path);
+  io::DatasetReader const data_file(request.data_path);
+  std::unique_ptr<io::DatasetReader> floor_file;
+  if (!request.floor_path.empty()) floor_file = std::make_unique<io::DatasetReader>(request.floor_path);
+  Impl::FileIndex const model_index = Impl::index_file(model_file);
+  Impl::FileIndex const data_index = Impl::index_file(data_file);
+  Impl::FileIndex floor_index;
+  Impl::require_same_grid(model_index.info, data_index.info);
+  if (floor_file) {
+    floor_index = Impl::index_file(*floor_file);
+    Impl::require_same_grid(floor_index.info, data_index.info);
+  }
+  int const N = data_index.info.num_points;
+
+  EvaluationResult result;
+  result.x = data_index.info.x;
+  result.provenance.model_path = request.model_path;
+  result.provenance.data_path = request.data_path;
+
+  // ---- which conditions
+  struct Match {
+    std::int64_t model_row, data_row, floor_row;
+  };
+  std::vector<Match> matches;
+  auto const& model_conditions = model_index.info.conditions;
+  for (std::int64_t j = 0; j < std::int64_t(model_conditions.size()); ++j) {
+    if (model_index.ok[j].empty()) continue;
+    std::int64_t const i = Impl::find_condition(data_index.info.conditions, model_conditions[j]);
+    if (i < 0) {
+      ++result.unmatched_conditions;
+      result.notes.push_back("model condition " + std::to_string(j) + " (" + Impl::describe(model_conditions[j]) +
+                             ") is not in the PDE data set; skipped");
+      continue;
+    }
+    std::int64_t f = -1;
+    if (floor_file) {
+      f = Impl::find_condition(floor_index.info.conditions, model_conditions[j]);
+      require(f >= 0, "evaluation: the noise-floor file '", request.floor_path, "' has no condition ",
+              Impl::describe(model_conditions[j]), " (model condition ", j, ")");
+    }
+    matches.push_back({j, i, f});
+    if (request.max_conditions > 0 && std::int64_t(matches.size()) == request.max_conditions) break;
+  }
+  require(!matches.empty(), "evaluation: no condition of the model samples '", request.model_path,
+          "' (", model_conditions.size(), " conditions) is in the PDE data set '", request.data_path, "' (",
+          data_index.info.conditions.size(), " conditions); evaluate samples drawn at the data set's conditions");
+
+  // ---- sizes
+  auto const floor_count = [&](Match const& m) -> std::int64_t {
+    if (floor_file) return std::int64_t(floor_index.ok[m.floor_row].size());
+    return request.floor_samples > 0 ? request.floor_samples : std::int64_t(model_index.ok[m.model_row].size());
+  };
+  std::int64_t n_model = 0, n_pde = 0, n_floor = 0;
+  for (Match const& m : matches) {
+    std::int64_t const nm = model_index.ok[m.model_row].size();
+    std::int64_t const np = data_index.ok[m.data_row].size();
+    std::int64_t const nf = floor_count(m);
+    std::string const where = "condition " + Impl::describe(model_conditions[m.model_row]);
+    require(nm >= 2, "evaluation: ", where, " has ", nm, " usable model samples; at least 2 are needed");
+    require(np >= 2, "evaluation: ", where, " has ", np, " usable PDE samples (status ok) in '", request.data_path,
+            "'; at least 2 are needed");
+    require(nf >= 2, "evaluation: ", where, " has ", nf, " noise-floor samples; at least 2 are needed");
+    require(nf <= max_floor_samples, "evaluation: ", nf, " noise-floor samples at ", where, " exceed ",
+            max_floor_samples);
+    n_model = std::max(n_model, nm);
+    n_pde = std::max(n_pde, np);
+    n_floor = std::max(n_floor, nf);
+    result.dropped_model_samples += model_index.dropped[m.model_row];
+    result.dropped_pde_samples += data_index.dropped[m.data_row];
+    if (floor_file) result.dropped_floor_samples += floor_index.dropped[m.floor_row];
+  }
+
+  // ---- the generated noise floor: the data set's physics, fresh porosity items
+  std::unique_ptr<gp::PorositySampler<ExecSpace>> sampler;
+  std::unique_ptr<pde::EnsembleSolver<ExecSpace>> solver;
+  std::uint64_t floor_seed = 0;
+  typename gp::PorositySampler<ExecSpace>::field_view porosity;
+  Kokkos::View<double*, memory_space> U0, F_right;
+  typename pde::EnsembleSolver<ExecSpace>::status_view status;
+  typename pde::EnsembleSolver<ExecSpace>::status_view::host_mirror_type h_status;
+  if (floor_file) {
+    result.provenance.floor_source = "file `" + request.floor_path + "`";
+  } else {
+    auto const& attributes = data_index.info.attributes;
+    require(!attributes.contains("porosity_source") || attributes.get_string("porosity_source") == "gp",
+            "evaluation: the PDE data set '", request.data_path,
+            "' was solved on porosity fields from a file, so a noise floor cannot be drawn from the GP; "
+            "give a second PDE ensemble of the same fields with the floor file option");
+    pde::ElectrodeParameters const params = io::electrode_parameters_from(attributes);
+    gp::PorosityModel const model = io::porosity_model_from(attributes);
+    require(params.N == N, "evaluation: the PDE data set's attribute N = ", params.N, " disagrees with its grid (",
+            N, " points)");
+    floor_seed = request.floor_seed ? *request.floor_seed : std::uint64_t(attributes.get_int("seed"));
+    sampler = std::make_unique<gp::PorositySampler<ExecSpace>>(space, model, data_index.info.x);
+    solver = std::make_unique<pde::EnsembleSolver<ExecSpace>>(space, params, int(n_floor));
+    porosity = decltype(porosity)(Kokkos::view_alloc(space, Kokkos::WithoutInitializing, "psgm::stats::floor_porosity"),
+                                  n_floor, N);
+    U0 = decltype(U0)(Kokkos::view_alloc(space, "psgm::stats::floor_U0"), n_floor);
+    F_right = decltype(F_right)(Kokkos::view_alloc(space, "psgm::stats::floor_F_right"), n_floor);
+    status = decltype(status)(Kokkos::view_alloc(space, "psgm::stats::floor_status"), n_floor);
+    h_status = Kokkos::create_mirror_view(status);
+    std::ostringstream os;
+    os << "generated: " << (request.floor_samples > 0 ? std::to_string(request.floor_samples) : "as many as the model has")
+       << " fresh PDE realisations per condition with the data set's physics (seed " << floor_seed
+       << ", porosity items from 2^40)";
+    result.provenance.floor_source = os.str();
+  }
+
+  // ---- buffers for the largest condition, reused
+  Impl::host_fields h_model(Kokkos::view_alloc(Kokkos::WithoutInitializing, "psgm::stats::model_host"), n_model, 2, N);
+  Impl::host_fields h_pde(Kokkos::view_alloc(Kokkos::WithoutInitializing, "psgm::stats::pde_host"), n_pde, 2, N);
+  Impl::host_fields h_floor(Kokkos::view_alloc(Kokkos::WithoutInitializing, "psgm::stats::floor_host"), n_floor, 2, N);
+  device_fields d_model(Kokkos::view_alloc(space, Kokkos::WithoutInitializing, "psgm::stats::model_fields"), n_model, 2, N);
+  device_fields d_pde(Kokkos::view_alloc(space, Kokkos::WithoutInitializing, "psgm::stats::pde_fields"), n_pde, 2, N);
+  device_fields d_floor(Kokkos::view_alloc(space, Kokkos::WithoutInitializing, "psgm::stats::floor_fields"), n_floor, 2, N);
+
+  EnsembleComparator<ExecSpace> comparator(request.metrics);
+  std::int64_t const K = matches.size();
+  for (std::int64_t k = 0; k < K; ++k) {
+    Match const& m = matches[k];
+    pde::Condition const& condition = data_index.info.conditions[m.data_row];
+    auto const rows = [](std::int64_t n) { return std::make_pair(std::int64_t(0), n); };
+    auto const& model_rows = model_index.ok[m.model_row];
+    auto const& pde_rows = data_index.ok[m.data_row];
+    std::int64_t const nm = model_rows.size(), np = pde_rows.size();
+    Impl::read_samples(model_file, model_rows, h_model);
+    Impl::read_samples(data_file, pde_rows, h_pde);
+    Kokkos::deep_copy(space, Kokkos::subview(d_model, rows(nm), Kokkos::ALL, Kokkos::ALL),
+                      Kokkos::subview(h_model, rows(nm), Kokkos::ALL, Kokkos::ALL));
+    Kokkos::deep_copy(space, Kokkos::subview(d_pde, rows(np), Kokkos::ALL, Kokkos::ALL),
+                      Kokkos::subview(h_pde, rows(np), Kokkos::ALL, Kokkos::ALL));
+    std::int64_t nf = 0;
+    if (floor_file) {
+      nf = floor_index.ok[m.floor_row].size();
+      Impl::read_samples(*floor_file, floor_index.ok[m.floor_row], h_floor);
+      Kokkos::deep_copy(space, Kokkos::subview(d_floor, rows(nf), Kokkos::ALL, Kokkos::ALL),
+                        Kokkos::subview(h_floor, rows(nf), Kokkos::ALL, Kokkos::ALL));
+    } else {
+      std::int64_t const want = floor_count(m);
+      auto const r = rows(want);
+      sampler->sample(space, condition.l, floor_seed,
+                      std::int64_t(floor_item_offset) + m.data_row * max_floor_samples,
+                      Kokkos::subview(porosity, r, Kokkos::ALL));
+      Kokkos::deep_copy(space, Kokkos::subview(U0, r), condition.U0);
+      Kokkos::deep_copy(space, Kokkos::subview(F_right, r), condition.F_right);
+      solver->solve(space, Kokkos::subview(porosity, r, Kokkos::ALL), Kokkos::subview(U0, r),
+                    Kokkos::subview(F_right, r), Kokkos::subview(d_floor, r, Kokkos::ALL, Kokkos::ALL),
+                    Kokkos::subview(status, r));
+      // Keep the ok realisations only: compact them on the host (N·n values).
+      Kokkos::deep_copy(space, Kokkos::subview(h_status, r), Kokkos::subview(status, r));
+      Kokkos::deep_copy(space, Kokkos::subview(h_floor, r, Kokkos::ALL, Kokkos::ALL),
+                        Kokkos::subview(d_floor, r, Kokkos::ALL, Kokkos::ALL));
+      space.fence();  // the statuses and fields are read on the host below
+      for (std::int64_t s = 0; s < want; ++s) {
+        if (h_status(s) != SolveStatus::ok) continue;
+        if (nf != s)
+          for (int c = 0; c < 2; ++c)
+            for (int i = 0; i < N; ++i) h_floor(nf, c, i) = h_floor(s, c, i);
+        ++nf;
+      }
+      result.dropped_floor_samples += want - nf;
+      require(nf >= 2, "evaluation: only ", nf, " of ", want, " generated noise-floor realisations at condition ",
+              Impl::describe(condition), " solved without failure; at least 2 are needed");
+      if (nf < want)
+        Kokkos::deep_copy(space, Kokkos::subview(d_floor, rows(nf), Kokkos::ALL, Kokkos::ALL),
+                          Kokkos::subview(h_floor, rows(nf), Kokkos::ALL, Kokkos::ALL));
+    }
+    MetricsOptions options = request.metrics;
+    options.evaluation_index = std::uint64_t(k);
+    comparator.set_options(options);
+    auto comparison = comparator.compare(space, Kokkos::subview(d_model, rows(nm), Kokkos::ALL, Kokkos::ALL),
+                                         Kokkos::subview(d_pde, rows(np), Kokkos::ALL, Kokkos::ALL),
+                                         Kokkos::subview(d_floor, rows(nf), Kokkos::ALL, Kokkos::ALL));
+    result.conditions.push_back({condition, m.data_row, std::move(comparison)});
+    if (progress) progress(k + 1, K, Impl::describe(condition));
+  }
+  if (result.dropped_pde_samples > 0)
+    result.notes.push_back(std::to_string(result.dropped_pde_samples) +
+                           " PDE samples with status != ok were left out");
+  if (result.dropped_model_samples > 0)
+    result.notes.push_back(std::to_string(result.dropped_model_samples) +
+                           " model samples with status != ok were left out");
+  if (result.dropped_floor_samples > 0)
+    result.notes.push_back(std::to_string(result.dropped_floor_samples) +
+                           " noise-floor samples with status != ok were left out");
+  return result;
+}
+
+}  // namespace psgm::stats

@@ -1,0 +1,192 @@
+// `psgm evaluate`: model samples against a PDE data set, every metric beside
+// its noise floor (spec sgm.md §6; docs/metrics.md). Writes metrics.md,
+// metrics.csv, qoi.csv and evaluation.h5 into the output directory, and with
+// --figures the PNG figures drawn from evaluation.h5.
+#include "Command.hpp"
+
+#include <psgm/core/Error.hpp>
+#include <psgm/stats/Evaluation.hpp>
+#include <psgm/stats/Report.hpp>
+
+#include <Kokkos_Core.hpp>
+
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <sstream>
+
+namespace {
+
+using psgm::require;
+using psgm::cli::Config;
+
+std::string preset_text(std::string const& name, int permutations) {
+  std::ostringstream os;
+  os << "# psgm evaluate, preset '" << name << "' (docs/metrics.md)" << R"(
+[evaluate]
+band_level = 0.95         # central band of the coverage metric M3 and of the figures
+)" << "permutations = " << permutations << R"(        # relabellings of the energy-distance test M5 (0: no p-value)
+seed = 0                  # seed of the permutations (stream 'evaluation')
+pinned_tolerance = 1e-9   # a point is pinned when its PDE spread is below this times the field's largest
+c_crit_quantile = 0.1     # QoI threshold c_crit: this quantile of the PDE's min_x c, per condition ...
+# c_crit = 990.0          # ... unless c_crit is given [mol/m^3]
+confidence = 0.95         # of the Wilson intervals of the QoI
+max_conditions = 0        # evaluate at most this many conditions (0: all)
+
+[floor]                   # the noise floor: a second PDE ensemble per condition
+samples = 0               # generated realisations per condition; 0: as many as the model has there
+# seed = 2024             # seed of generated floor fields; default: the PDE data set's seed
+)";
+  return os.str();
+}
+
+std::vector<std::pair<std::string, std::string>> const& presets() {
+  static std::vector<std::pair<std::string, std::string>> const p{
+      {"reference", preset_text("reference", 999)},
+      {"small", preset_text("small", 199)},
+  };
+  return p;
+}
+
+struct Options {
+  std::string model_path, data_path, floor_path, output;
+  bool overwrite = false;
+  bool figures = false;
+  bool quiet = false;
+  bool print_config = false;
+};
+
+psgm::stats::EvaluationRequest read_request(Config const& cfg, Options const& o) {
+  psgm::stats::EvaluationRequest r;
+  r.model_path = o.model_path;
+  r.data_path = o.data_path;
+  r.floor_path = o.floor_path;
+  auto& m = r.metrics;
+  m.band_level = cfg.get<double>("evaluate.band_level");
+  m.permutations = cfg.get<int>("evaluate.permutations");
+  std::int64_t const seed = cfg.get<std::int64_t>("evaluate.seed");
+  require(seed >= 0, "configuration: evaluate.seed = ", seed, " must be >= 0");
+  m.seed = std::uint64_t(seed);
+  m.pinned_tolerance = cfg.get<double>("evaluate.pinned_tolerance");
+  m.c_crit_quantile = cfg.get<double>("evaluate.c_crit_quantile");
+  if (cfg.has("evaluate.c_crit")) m.c_crit = cfg.get<double>("evaluate.c_crit");
+  m.confidence = cfg.get<double>("evaluate.confidence");
+  try {
+    m.validate();
+  } catch (psgm::InvalidArgument const& e) {
+    throw psgm::InvalidArgument(std::string("configuration [evaluate]: ") + e.what());
+  }
+  r.max_conditions = cfg.get<std::int64_t>("evaluate.max_conditions");
+  require(r.max_conditions >= 0, "configuration: evaluate.max_conditions = ", r.max_conditions,
+          " must be >= 0 (0: all)");
+  r.floor_samples = cfg.get<std::int64_t>("floor.samples");
+  require(r.floor_samples >= 0, "configuration: floor.samples = ", r.floor_samples,
+          " must be >= 0 (0: as many as the model has)");
+  if (cfg.has("floor.seed")) {
+    std::int64_t const s = cfg.get<std::int64_t>("floor.seed");
+    require(s >= 0, "configuration: floor.seed = ", s, " must be >= 0");
+    r.floor_seed = std::uint64_t(s);
+  }
+  require(o.floor_path.empty() || (r.floor_samples == 0 && !r.floor_seed),
+          "configuration: floor.samples and floor.seed describe a generated noise floor, but --floor gives a file");
+  return r;
+}
+
+std::string fmt(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3g", v);
+  return buf;
+}
+
+int evaluate(psgm::stats::EvaluationRequest const& request, Options const& options, std::string const& config_toml) {
+  using ExecSpace = Kokkos::DefaultExecutionSpace;
+  ExecSpace space;
+  if (!options.quiet)
+    std::cerr << "psgm evaluate: " << request.model_path << " against " << request.data_path << " on "
+              << ExecSpace::name() << ", noise floor "
+              << (request.floor_path.empty() ? std::string("generated on the fly") : "from " + request.floor_path)
+              << '\n';
+  std::unique_ptr<psgm::cli::Progress> progress;
+  auto const report = [&](std::int64_t done, std::int64_t total, std::string const& what) {
+    if (!progress) progress = std::make_unique<psgm::cli::Progress>("evaluate", total, "conditions", !options.quiet);
+    progress->update(done, what);
+  };
+  psgm::stats::EvaluationResult result = psgm::stats::evaluate_files(space, request, report);
+  if (progress) progress->finish();
+  result.provenance.config_toml = config_toml;
+  auto const files = psgm::stats::write_evaluation_outputs(options.output, result, request.metrics, options.overwrite);
+
+  // Summary on stdout: the mean of every metric over the conditions beside its floor.
+  auto const& c = result.conditions;
+  std::cout << "psgm evaluate: " << c.size() << " condition(s), model vs PDE (noise floor: PDE vs PDE)\n";
+  for (int f = 0; f < psgm::stats::num_fields; ++f) {
+    std::cout << "  " << psgm::stats::field_names[f] << ":";
+    for (auto const metric : psgm::stats::all_metrics) {
+      auto const [model, floor] = psgm::stats::summarize_metric(c, f, metric);
+      if (metric == psgm::stats::Metric::energy_p_value)
+        std::cout << "  p<0.01 in " << fmt(100 * model) << "% (" << fmt(100 * floor) << "%)";
+      else
+        std::cout << "  " << psgm::stats::to_string(metric) << " " << fmt(model) << " (" << fmt(floor) << ")";
+    }
+    std::cout << '\n';
+  }
+  double qm = 0, qf = 0;
+  for (auto const& e : c) {
+    qm += e.comparison.qoi.error() / c.size();
+    qf += e.comparison.qoi.floor_error() / c.size();
+  }
+  std::cout << "  QoI |P_model - P_pde| for P(min_x c < c_crit): " << fmt(qm) << " (" << fmt(qf) << ")\n";
+  for (auto const& note : result.notes) std::cout << "  note: " << note << '\n';
+  for (auto const& f : files) std::cout << "  wrote " << f << '\n';
+  if (options.figures) {
+    auto const fig = psgm::stats::draw_report_figures((std::filesystem::path(options.output) / "evaluation.h5").string(),
+                                                      (std::filesystem::path(options.output) / "figures").string());
+    std::cout << "  " << fig.message << '\n';
+    for (auto const& f : fig.files) std::cout << "  wrote " << f << '\n';
+  }
+  return 0;
+}
+
+psgm::cli::RegisterCommand evaluate_command(
+    "evaluate", "compare model samples with PDE ensembles, every metric beside its noise floor",
+    [](CLI::App& app) -> std::function<int()> {
+      std::vector<std::string> names;
+      for (auto const& [name, text] : presets()) names.push_back(name);
+      auto config = psgm::cli::add_config_options(app, "reference", names);
+      auto options = std::make_shared<Options>();
+      app.add_option("-m,--model-samples", options->model_path, "fields sampled from the model (psgm sample output)")
+          ->check(CLI::ExistingFile);
+      app.add_option("-d,--data", options->data_path, "PDE data set at the same conditions (psgm generate output)")
+          ->check(CLI::ExistingFile);
+      app.add_option("--floor", options->floor_path,
+                     "second, independent PDE data set for the noise floor (default: generated on the fly)")
+          ->check(CLI::ExistingFile);
+      app.add_option("-o,--output", options->output, "directory for metrics.md, metrics.csv, qoi.csv, evaluation.h5");
+      app.add_flag("--overwrite", options->overwrite, "replace existing output files");
+      app.add_flag("--figures", options->figures,
+                   "also draw PNG figures into <output>/figures (needs python3 with matplotlib and h5py)");
+      app.add_flag("-q,--quiet", options->quiet, "no progress on stderr");
+      app.add_flag("--print-config", options->print_config, "print the effective configuration and exit");
+      app.footer(
+          "Examples:\n"
+          "  psgm evaluate -m samples.h5 -d heldout.h5 -o report --figures\n"
+          "  psgm evaluate -m samples.h5 -d heldout.h5 --floor heldout2.h5 -o report --preset small\n"
+          "  psgm evaluate -m samples.h5 -d heldout.h5 -o report --set evaluate.c_crit=990\n"
+          "See docs/metrics.md for the metrics, the noise floor and the output files.");
+      return [config, options]() {
+        Config cfg = Config::load(config->preset, presets(), config->file, config->overrides);
+        psgm::stats::EvaluationRequest const request = read_request(cfg, *options);
+        cfg.reject_unknown_keys();
+        if (options->print_config) {
+          std::cout << cfg.to_toml() << '\n';
+          return 0;
+        }
+        require(!options->model_path.empty(), "psgm evaluate: no model samples; pass -m FILE.h5");
+        require(!options->data_path.empty(), "psgm evaluate: no PDE data set; pass -d FILE.h5");
+        require(!options->output.empty(), "psgm evaluate: no output directory; pass -o DIR");
+        return evaluate(request, *options, cfg.to_toml());
+      };
+    });
+
+}  // namespace

@@ -1,0 +1,191 @@
+// Tables of an evaluation (docs/metrics.md §5).
+#include <psgm/core/Error.hpp>
+#include <psgm/stats/Report.hpp>
+
+#include <cmath>
+#include <cstdio>
+#include <sstream>
+
+namespace psgm::stats {
+namespace {
+
+/// Full precision for CSV (machine-read).
+std::string num(double v) {
+  if (std::isnan(v)) return "nan";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.10g", v);
+  return buf;
+}
+/// Short form for markdown (human-read).
+std::string short_num(double v) {
+  if (std::isnan(v)) return "–";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3g", v);
+  return buf;
+}
+std::string percent(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f %%", 100.0 * v);
+  return buf;
+}
+std::string interval(Proportion const& p) {
+  char buf[96];
+  std::snprintf(buf, sizeof buf, "%.3f [%.3f, %.3f]", p.estimate, p.lower, p.upper);
+  return buf;
+}
+char const* metric_title(Metric m) {
+  switch (m) {
+    case Metric::mean_error: return "mean error";
+    case Metric::spread_error: return "spread error";
+    case Metric::coverage: return "band coverage";
+    case Metric::wasserstein: return "W1 (mean over x)";
+    case Metric::energy_distance: return "energy distance";
+    case Metric::energy_p_value: return "energy p-value";
+  }
+  return "?";
+}
+char const* field_title(int f) { return f == 0 ? "c [mol/m³]" : "φ [V]"; }
+
+void require_consistent(std::vector<ConditionEvaluation> const& evaluations) {
+  require(!evaluations.empty(), "evaluation report: no conditions were evaluated");
+  for (auto const& e : evaluations)
+    require(e.comparison.num_points > 0 && e.comparison.pinned.size() == std::size_t(2 * e.comparison.num_points),
+            "evaluation report: condition ", e.condition_index, " has no comparison results");
+}
+
+}  // namespace
+
+std::pair<double, double> summarize_metric(std::vector<ConditionEvaluation> const& evaluations, int field,
+                                           Metric metric) {
+  require(field >= 0 && field < num_fields, "summarize_metric: field ", field, " does not exist (0 = c, 1 = phi)");
+  double model = 0.0, floor = 0.0;
+  int count = 0;
+  for (auto const& e : evaluations) {
+    double const m = e.comparison.model[field].get(metric);
+    double const f = e.comparison.floor[field].get(metric);
+    if (metric == Metric::energy_p_value) {
+      if (std::isnan(m) || std::isnan(f)) continue;
+      model += m < 0.01 ? 1.0 : 0.0;
+      floor += f < 0.01 ? 1.0 : 0.0;
+    } else {
+      model += m;
+      floor += f;
+    }
+    ++count;
+  }
+  if (count == 0) return {std::nan(""), std::nan("")};
+  return {model / count, floor / count};
+}
+
+std::string metrics_csv(std::vector<ConditionEvaluation> const& evaluations) {
+  require_consistent(evaluations);
+  std::ostringstream os;
+  os << "condition_index,l,U0,F_right,field,n_model,n_pde,n_floor,pinned_points";
+  for (Metric m : all_metrics) os << ',' << to_string(m) << ',' << to_string(m) << "_floor";
+  os << '\n';
+  for (auto const& e : evaluations) {
+    auto const& c = e.comparison;
+    for (int f = 0; f < num_fields; ++f) {
+      os << e.condition_index << ',' << num(e.condition.l) << ',' << num(e.condition.U0) << ','
+         << num(e.condition.F_right) << ',' << field_names[f] << ',' << c.model_profile.num_samples << ','
+         << c.pde_profile.num_samples << ',' << c.floor_profile.num_samples << ',' << c.num_pinned(f);
+      for (Metric m : all_metrics) os << ',' << num(c.model[f].get(m)) << ',' << num(c.floor[f].get(m));
+      os << '\n';
+    }
+  }
+  return os.str();
+}
+
+std::string qoi_csv(std::vector<ConditionEvaluation> const& evaluations) {
+  require_consistent(evaluations);
+  std::ostringstream os;
+  os << "condition_index,l,U0,F_right,c_crit,c_crit_from_data";
+  for (char const* e : {"pde", "model", "floor"}) os << ",p_" << e << ",p_" << e << "_lower,p_" << e << "_upper";
+  os << ",error,error_floor\n";
+  for (auto const& e : evaluations) {
+    auto const& q = e.comparison.qoi;
+    os << e.condition_index << ',' << num(e.condition.l) << ',' << num(e.condition.U0) << ','
+       << num(e.condition.F_right) << ',' << num(q.c_crit) << ',' << (q.c_crit_from_data ? 1 : 0);
+    for (Proportion const* p : {&q.pde, &q.model, &q.floor})
+      os << ',' << num(p->estimate) << ',' << num(p->lower) << ',' << num(p->upper);
+    os << ',' << num(q.error()) << ',' << num(q.floor_error()) << '\n';
+  }
+  return os.str();
+}
+
+std::string metrics_markdown(std::vector<ConditionEvaluation> const& evaluations, MetricsOptions const& options,
+                             EvaluationProvenance const& provenance) {
+  require_consistent(evaluations);
+  std::ostringstream os;
+  os << "# psgm evaluation\n\n";
+  os << "- model samples: `" << provenance.model_path << "`\n";
+  os << "- PDE data set: `" << provenance.data_path << "`\n";
+  os << "- noise floor: " << provenance.floor_source << "\n";
+  os << "- conditions: " << evaluations.size() << "; band level " << options.band_level << "; "
+     << options.permutations << " permutations (seed " << options.seed << "); QoI threshold "
+     << (options.c_crit ? "c_crit = " + short_num(*options.c_crit) + " mol/m³"
+                        : "c_crit = " + short_num(options.c_crit_quantile) + "-quantile of the PDE's min_x c")
+     << "; Wilson intervals at " << options.confidence << "\n\n";
+  os << "Every metric is shown beside its **noise floor**: the same metric computed with a second, independent "
+        "PDE ensemble in place of the model (docs/metrics.md). A model is as good as the data allow when its "
+        "metrics sit at the floor. Definitions: M1 mean error ‖μ_model − μ_pde‖₂/‖σ_pde‖₂, M2 spread error "
+        "‖σ_model − σ_pde‖₂/‖σ_pde‖₂, M3 fraction of PDE values inside the model's pointwise "
+     << options.band_level * 100
+     << " % band, M4 pointwise 1-D Wasserstein distance averaged over the free grid points, M5 energy distance of "
+        "the fields standardised by the PDE's pointwise mean and spread, with its permutation p-value, "
+        "M6 P(min_x c < c_crit).\n\n";
+
+  os << "## Summary over " << evaluations.size() << " condition" << (evaluations.size() == 1 ? "" : "s") << "\n\n";
+  os << "| field | metric | model | noise floor | model / floor |\n|---|---|---|---|---|\n";
+  for (int f = 0; f < num_fields; ++f)
+    for (Metric m : all_metrics) {
+      auto const [model, floor] = summarize_metric(evaluations, f, m);
+      os << "| " << field_names[f] << " | " << metric_title(m);
+      if (m == Metric::energy_p_value) {
+        os << " (share with p < 0.01) | " << percent(model) << " | " << percent(floor) << " | |\n";
+      } else if (m == Metric::coverage) {
+        os << " (target " << options.band_level << ") | " << short_num(model) << " | " << short_num(floor)
+           << " | |\n";
+      } else {
+        os << " (mean) | " << short_num(model) << " | " << short_num(floor) << " | "
+           << (floor > 0 ? short_num(model / floor) : "–") << " |\n";
+      }
+    }
+  double qoi_model = 0, qoi_floor = 0;
+  for (auto const& e : evaluations) {
+    qoi_model += e.comparison.qoi.error() / evaluations.size();
+    qoi_floor += e.comparison.qoi.floor_error() / evaluations.size();
+  }
+  os << "| c | QoI error abs(P_model − P_pde) (mean) | " << short_num(qoi_model) << " | " << short_num(qoi_floor) << " | "
+     << (qoi_floor > 0 ? short_num(qoi_model / qoi_floor) : "–") << " |\n\n";
+
+  for (int f = 0; f < num_fields; ++f) {
+    os << "## " << field_title(f) << ": model (noise floor)\n\n";
+    os << "| row | l [m] | U0 [V] | F_right | n model/pde/floor |";
+    for (Metric m : all_metrics) os << ' ' << metric_title(m) << " |";
+    os << "\n|---|---|---|---|---|";
+    for (int k = 0; k < num_metrics; ++k) os << "---|";
+    os << '\n';
+    for (auto const& e : evaluations) {
+      auto const& c = e.comparison;
+      os << "| " << e.condition_index << " | " << short_num(e.condition.l) << " | " << short_num(e.condition.U0)
+         << " | " << short_num(e.condition.F_right) << " | " << c.model_profile.num_samples << '/'
+         << c.pde_profile.num_samples << '/' << c.floor_profile.num_samples << " |";
+      for (Metric m : all_metrics) os << ' ' << short_num(c.model[f].get(m)) << " (" << short_num(c.floor[f].get(m)) << ") |";
+      os << '\n';
+    }
+    os << '\n';
+  }
+
+  os << "## Quantity of interest P(min_x c < c_crit), " << options.confidence * 100 << " % Wilson intervals\n\n";
+  os << "| row | c_crit [mol/m³] | PDE | model | floor | abs(ΔP) model (floor) |\n|---|---|---|---|---|---|\n";
+  for (auto const& e : evaluations) {
+    auto const& q = e.comparison.qoi;
+    os << "| " << e.condition_index << " | " << short_num(q.c_crit) << " | " << interval(q.pde) << " | "
+       << interval(q.model) << " | " << interval(q.floor) << " | " << short_num(q.error()) << " ("
+       << short_num(q.floor_error()) << ") |\n";
+  }
+  return os.str();
+}
+
+}  // namespace psgm::stats
