@@ -233,5 +233,11 @@ PSGM_BACKEND_TEST_CASE("sampler labels its kernels and views and opens regions",
   for (auto const& k : recorder.unlabelled_kernels())
     if (k.rfind("KokkosBlas", 0) != 0) foreign.push_back(k);
   CHECK(foreign.empty());
-  CHECK(recorder.unlabelled_allocations().empty());
+  // Kokkos' own team scratch ("Kokkos::Serial::scratch_mem"), allocated on
+  // the first team launch (KokkosBlas::gemm's), is not a psgm allocation.
+  std::vector<std::string> unlabelled;
+  for (auto const& a : recorder.unlabelled_allocations())
+    if (a.rfind("Kokkos::", 0) != 0) unlabelled.push_back(a);
+  for (auto const& a : unlabelled) UNSCOPED_INFO("allocation without a psgm:: label: " << a);
+  CHECK(unlabelled.empty());
 }
