@@ -22,7 +22,7 @@ namespace psgm_test {
 /// PyTorch, but with FiLM's last layer and the output affine at a scale of
 /// 0.3 instead of ~0, so γ, β, the gains and offsets are not negligible.
 /// Values are rounded to `dtype` ("float32"/"float64").
-inline psgm::score::ParameterSet random_parameters(psgm::score::FilmCnnConfig const& config, std::uint64_t seed,
+inline psgm::score::ParameterSet native_random_parameters(psgm::score::FilmCnnConfig const& config, std::uint64_t seed,
                                                    std::string const& dtype) {
   auto set = psgm::score::ParameterSet::zeros(config);
   set.dtype = dtype;

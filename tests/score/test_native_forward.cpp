@@ -22,7 +22,7 @@ using psgm::score::NativeKernels;
 ModelDescription make_description(FilmCnnConfig const& c, std::uint64_t seed, std::string const& dtype) {
   ModelDescription d;
   d.architecture = c;
-  d.weights = psgm_test::random_parameters(c, seed, dtype);
+  d.weights = psgm_test::native_random_parameters(c, seed, dtype);
   return d;
 }
 

@@ -54,7 +54,7 @@ PSGM_BACKEND_TEST_CASE("native gradient equals central finite differences of the
   for (auto kernels : {NativeKernels::portable, NativeKernels::host_tiles}) {
     for (auto const& c : psgm_test::native_test_configs()) {
       CAPTURE(psgm::score::to_string(kernels), c.width, c.kernel_size, c.num_blocks, c.film_layers, c.num_points);
-      auto const theta = psgm_test::random_parameters(c, seed++, "float64");
+      auto const theta = psgm_test::native_random_parameters(c, seed++, "float64");
       psgm_test::ReferenceBatch const ref(c, 2, seed++, false);
       auto const batch = make_batch(ref);
       Model model(c, kernels);
@@ -106,7 +106,7 @@ PSGM_BACKEND_TEST_CASE("native gradient equals central finite differences of the
 
 PSGM_BACKEND_TEST_CASE("native float gradient follows the double gradient", "[score][native][gradient]") {
   auto const c = psgm_test::native_test_configs()[1];
-  auto const theta = psgm_test::random_parameters(c, 5, "float32");
+  auto const theta = psgm_test::native_random_parameters(c, 5, "float32");
   psgm_test::ReferenceBatch const ref(c, 4, 6, true);
   auto const batch = make_batch(ref);
   psgm::score::TrainableModel<psgm::score::Native<TestType>, double> md(c);
@@ -129,18 +129,18 @@ PSGM_BACKEND_TEST_CASE("native float gradient follows the double gradient", "[sc
 PSGM_BACKEND_TEST_CASE("native Adam, clipping scale and EMA follow PyTorch's formulas", "[score][native][gradient]") {
   using Model = psgm::score::TrainableModel<psgm::score::Native<TestType>, double>;
   auto const c = psgm_test::native_test_configs()[0];
-  auto const theta = psgm_test::random_parameters(c, 11, "float64");
+  auto const theta = psgm_test::native_random_parameters(c, 11, "float64");
   psgm_test::ReferenceBatch const ref(c, 2, 12, false);
   auto const batch = make_batch(ref);
   Model model(c);
   model.reserve(2);
   model.set_parameters(theta);
   psgm::score::OptimizerState state;
-  state.adam_m = psgm_test::random_parameters(c, 13, "float64");
-  state.adam_v = psgm_test::random_parameters(c, 14, "float64");
+  state.adam_m = psgm_test::native_random_parameters(c, 13, "float64");
+  state.adam_v = psgm_test::native_random_parameters(c, 14, "float64");
   for (auto& v : state.adam_v.values)
     for (double& x : v) x = x * x;  // second moments are >= 0
-  state.ema = psgm_test::random_parameters(c, 15, "float64");
+  state.ema = psgm_test::native_random_parameters(c, 15, "float64");
   model.set_optimizer_state(state);
   model.loss_and_gradient(batch);
   auto const g = model.gradient_set();
@@ -185,7 +185,7 @@ PSGM_BACKEND_TEST_CASE("native training step: labelled kernels and Views, region
     psgm_test::ProfilingRecorder rec;
     Model model(c, k);
     model.reserve(5);
-    model.set_parameters(psgm_test::random_parameters(c, 3, "float32"));
+    model.set_parameters(psgm_test::native_random_parameters(c, 3, "float32"));
     psgm::score::OptimizerState st;
     st.ema = model.parameters();
     model.set_optimizer_state(st);
@@ -211,7 +211,7 @@ PSGM_BACKEND_TEST_CASE("native training step: labelled kernels and Views, region
 #if defined(KOKKOS_ENABLE_SERIAL) && defined(KOKKOS_ENABLE_OPENMP)
 TEST_CASE("native gradients are bitwise the same on Serial and on OpenMP threads", "[score][native][gradient]") {
   auto const c = psgm_test::native_test_configs()[0];
-  auto const theta = psgm_test::random_parameters(c, 21, "float32");
+  auto const theta = psgm_test::native_random_parameters(c, 21, "float32");
   psgm_test::ReferenceBatch const ref(c, 37, 22, true);  // more than one weight-gradient chunk
   auto const batch = make_batch(ref);
   for (auto k : {NativeKernels::portable, NativeKernels::host_tiles}) {
