@@ -18,6 +18,7 @@
 #include <psgm/pde/ElectrodeParameters.hpp>
 #include <psgm/pde/EnsembleSolver.hpp>
 #include <psgm/score/Backend.hpp>
+#include <psgm/score/NativeScoreModel.hpp>
 #include <psgm/stats/Binomial.hpp>
 #include <psgm/stats/EnergyDistance.hpp>
 #include <psgm/stats/Metrics.hpp>
@@ -31,6 +32,7 @@
 #include <psgm/io/PorosityFile.hpp>
 #include <psgm/io/ModelFile.hpp>
 #include <psgm/score/Trainer.hpp>
+#include <psgm/score/NativeTrainableModel.hpp>
 #endif
 #if PSGM_HAS_TORCH
 #include <psgm/torch/TorchScoreModel.hpp>
