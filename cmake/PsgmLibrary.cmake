@@ -54,3 +54,17 @@ install(TARGETS psgm EXPORT psgmTargets
 function(psgm_sources)
   target_sources(psgm PRIVATE ${ARGN})
 endfunction()
+
+# psgm_host_only_sources(<file>...) : mark sources that include no Kokkos
+# header (and so hold no device code) as host-only: CUDA builds compile them
+# with the host compiler alone, not through nvcc. Needed for code nvcc cannot
+# parse, e.g. toml++ 3.3 (marzer/tomlplusplus#213). Call it in the directory
+# that adds the sources to a target. nvcc_wrapper (the CUDA flavour's
+# compiler) takes --host-only; the compile gate's nvcc launcher
+# (cmake/gate/nvcc-launcher) looks for the definition.
+function(psgm_host_only_sources)
+  set_property(SOURCE ${ARGN} APPEND PROPERTY COMPILE_DEFINITIONS PSGM_HOST_ONLY_TRANSLATION_UNIT)
+  if(CMAKE_CXX_COMPILER MATCHES "nvcc_wrapper$")
+    set_property(SOURCE ${ARGN} APPEND PROPERTY COMPILE_OPTIONS --host-only)
+  endif()
+endfunction()

@@ -4,7 +4,6 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
-#include <toml++/toml.h>
 
 #include <chrono>
 #include <cstdint>
@@ -57,11 +56,17 @@ class Config {
   void reject_unknown_keys() const;
   /// The effective configuration as TOML text (saved in outputs for provenance).
   std::string to_toml() const;
-  toml::table const& table() const { return table_; }
+
+  Config();
 
  private:
-  toml::node const* find(std::string const& dotted) const;
-  toml::table table_;
+  // The parsed TOML document lives in command.cpp, the only translation
+  // unit that includes toml++: nvcc cannot compile toml++ 3.3 (its lambdas
+  // in table::for_each, marzer/tomlplusplus#213), and the subcommands
+  // include Kokkos, so in CUDA builds they go through nvcc while command.cpp
+  // is compiled by the host compiler alone (src/cli/CMakeLists.txt).
+  struct Document;
+  std::shared_ptr<Document> doc_;
   mutable std::set<std::string> used_;
 };
 

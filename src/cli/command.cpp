@@ -2,6 +2,8 @@
 
 #include <psgm/core/Error.hpp>
 
+#include <toml++/toml.h>
+
 #include <cstdio>
 #include <iostream>
 #include <sstream>
@@ -58,6 +60,17 @@ toml::table parse_toml(std::string const& text, std::string const& where) {
 
 }  // namespace
 
+struct Config::Document {
+  toml::table table;
+  /// The node at a dotted key (nullptr if absent); marks the key as used.
+  static toml::node const* find(Config const& cfg, std::string const& dotted) {
+    cfg.used_.insert(dotted);
+    return cfg.doc_->table.at_path(dotted).node();
+  }
+};
+
+Config::Config() : doc_(std::make_shared<Document>()) {}
+
 Config Config::load(std::string const& preset, std::vector<std::pair<std::string, std::string>> const& presets,
                     std::string const& file, std::vector<std::string> const& overrides) {
   Config cfg;
@@ -66,7 +79,7 @@ Config Config::load(std::string const& preset, std::vector<std::pair<std::string
   for (auto const& [name, text] : presets) {
     names += (names.empty() ? "" : ", ") + name;
     if (name == preset) {
-      cfg.table_ = parse_toml(text, "preset '" + name + "'");
+      cfg.doc_->table = parse_toml(text, "preset '" + name + "'");
       found = true;
     }
   }
@@ -80,7 +93,7 @@ Config Config::load(std::string const& preset, std::vector<std::pair<std::string
       os << "configuration file '" << file << "': " << e.description() << " (line " << e.source().begin.line << ")";
       throw InvalidArgument(os.str());
     }
-    merge_into(cfg.table_, user);
+    merge_into(cfg.doc_->table, user);
   }
   for (auto const& o : overrides) {
     auto const eq = o.find('=');
@@ -108,21 +121,16 @@ Config Config::load(std::string const& preset, std::vector<std::pair<std::string
       cur = it->second.as_table();
       rest = rest.substr(dot + 1);
     }
-    merge_into(cfg.table_, patch);
+    merge_into(cfg.doc_->table, patch);
   }
   return cfg;
 }
 
-toml::node const* Config::find(std::string const& dotted) const {
-  used_.insert(dotted);
-  return table_.at_path(dotted).node();
-}
-
-bool Config::has(std::string const& dotted) const { return find(dotted) != nullptr; }
+bool Config::has(std::string const& dotted) const { return Document::find(*this, dotted) != nullptr; }
 
 template <class T>
 T Config::get(std::string const& dotted) const {
-  auto const* node = find(dotted);
+  auto const* node = Document::find(*this, dotted);
   require(node != nullptr, "configuration: missing key '", dotted, "'");
   if constexpr (std::is_same_v<T, double>) {
     if (auto v = node->value<double>()) return *v;
@@ -145,7 +153,7 @@ T Config::get(std::string const& dotted) const {
 
 template <class T>
 T Config::get_or(std::string const& dotted, T fallback) const {
-  return find(dotted) ? get<T>(dotted) : fallback;
+  return Document::find(*this, dotted) ? get<T>(dotted) : fallback;
 }
 
 template double Config::get<double>(std::string const&) const;
@@ -162,7 +170,7 @@ template bool Config::get_or<bool>(std::string const&, bool) const;
 template std::string Config::get_or<std::string>(std::string const&, std::string) const;
 
 std::vector<double> Config::get_doubles(std::string const& dotted) const {
-  auto const* node = find(dotted);
+  auto const* node = Document::find(*this, dotted);
   require(node != nullptr, "configuration: missing key '", dotted, "'");
   auto const* arr = node->as_array();
   require(arr != nullptr, "configuration: '", dotted, "' must be an array of numbers");
@@ -176,7 +184,7 @@ std::vector<double> Config::get_doubles(std::string const& dotted) const {
 }
 
 std::vector<std::vector<double>> Config::get_double_rows(std::string const& dotted) const {
-  auto const* node = find(dotted);
+  auto const* node = Document::find(*this, dotted);
   require(node != nullptr, "configuration: missing key '", dotted, "'");
   auto const* arr = node->as_array();
   require(arr != nullptr, "configuration: '", dotted, "' must be an array of arrays of numbers");
@@ -197,7 +205,7 @@ std::vector<std::vector<double>> Config::get_double_rows(std::string const& dott
 
 void Config::reject_unknown_keys() const {
   std::vector<std::string> keys;
-  collect_keys(table_, "", keys);
+  collect_keys(doc_->table, "", keys);
   std::string unknown, known;
   for (auto const& k : keys)
     if (!used_.count(k)) unknown += (unknown.empty() ? "" : ", ") + k;
@@ -207,7 +215,7 @@ void Config::reject_unknown_keys() const {
 
 std::string Config::to_toml() const {
   std::ostringstream os;
-  os << table_;
+  os << doc_->table;
   return os.str();
 }
 
