@@ -102,6 +102,11 @@ std::string fmt(double v) {
 int evaluate(psgm::stats::EvaluationRequest const& request, Options const& options, std::string const& config_toml) {
   using ExecSpace = Kokkos::DefaultExecutionSpace;
   ExecSpace space;
+  // Refuse existing outputs before the work, not after it.
+  if (!options.overwrite)
+    for (auto const& p : psgm::stats::evaluation_output_paths(options.output))
+      require<psgm::IoError>(!std::filesystem::exists(p), "psgm evaluate: '", p,
+                             "' exists; choose another output directory or pass --overwrite");
   if (!options.quiet)
     std::cerr << "psgm evaluate: " << request.model_path << " against " << request.data_path << " on "
               << ExecSpace::name() << ", noise floor "

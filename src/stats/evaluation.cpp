@@ -76,6 +76,13 @@ std::string describe(pde::Condition const& c) {
 
 }  // namespace Impl
 
+std::vector<std::string> evaluation_output_paths(std::string const& directory) {
+  std::filesystem::path const dir(directory);
+  std::vector<std::string> out;
+  for (char const* name : {"metrics.md", "metrics.csv", "qoi.csv", "evaluation.h5"}) out.push_back((dir / name).string());
+  return out;
+}
+
 std::vector<std::string> write_evaluation_outputs(std::string const& directory, EvaluationResult const& result,
                                                   MetricsOptions const& options, bool overwrite) {
   namespace fs = std::filesystem;
@@ -84,11 +91,13 @@ std::vector<std::string> write_evaluation_outputs(std::string const& directory, 
   require<IoError>(fs::is_directory(directory), "evaluation: cannot create the output directory '", directory,
                    "'", ec ? ": " + ec.message() : std::string());
   fs::path const dir(directory);
+  // Refuse before writing anything, so a refused run leaves no mixed outputs.
+  for (auto const& p : evaluation_output_paths(directory))
+    require<IoError>(overwrite || !fs::exists(p), "evaluation: '", p,
+                     "' exists; choose another output directory or allow overwriting (--overwrite)");
   std::vector<std::string> written;
   auto const text = [&](char const* name, std::string const& content) {
     fs::path const p = dir / name;
-    require<IoError>(overwrite || !fs::exists(p), "evaluation: '", p.string(),
-                     "' exists; choose another output directory or allow overwriting (--overwrite)");
     std::ofstream out(p, std::ios::binary | std::ios::trunc);
     out << content;
     out.close();

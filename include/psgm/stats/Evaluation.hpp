@@ -45,7 +45,8 @@ struct EvaluationRequest {
   MetricsOptions metrics;  ///< evaluation_index is set per condition (its position)
 };
 
-/// Progress of an evaluation: (conditions done, conditions in total, a message).
+/// Progress of an evaluation: (conditions done, conditions in total, a
+/// message); called with 0 done before the first condition, then after each.
 using EvaluationProgress = std::function<void(std::int64_t, std::int64_t, std::string const&)>;
 
 struct EvaluationResult {
@@ -66,6 +67,10 @@ struct EvaluationResult {
 template <class ExecSpace>
 EvaluationResult evaluate_files(ExecSpace const& space, EvaluationRequest const& request,
                                 EvaluationProgress const& progress = {});
+
+/// The files write_evaluation_outputs() writes into `directory`:
+/// metrics.md, metrics.csv, qoi.csv, evaluation.h5 (in that order).
+std::vector<std::string> evaluation_output_paths(std::string const& directory);
 
 /// Writes metrics.md, metrics.csv, qoi.csv and evaluation.h5 into `directory`
 /// (created if missing); returns their paths. psgm::IoError when a file

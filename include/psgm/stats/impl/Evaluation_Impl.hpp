@@ -183,6 +183,7 @@ EvaluationResult evaluate_files(ExecSpace const& space, EvaluationRequest const&
 
   EnsembleComparator<ExecSpace> comparator(request.metrics);
   std::int64_t const K = matches.size();
+  if (progress) progress(0, K, "");
   for (std::int64_t k = 0; k < K; ++k) {
     Match const& m = matches[k];
     pde::Condition const& condition = data_index.info.conditions[m.data_row];

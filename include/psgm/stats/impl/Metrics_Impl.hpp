@@ -17,14 +17,13 @@
 namespace psgm::stats {
 namespace Impl {
 
-/// A host copy of a device vector; fences `space` (the caller reads it).
+/// Starts an asynchronous copy of a device vector into `out` (resized to
+/// fit) on `space`; the caller fences `space` before reading `out`.
 template <class ExecSpace, class View>
-std::vector<double> to_host(ExecSpace const& space, View const& v) {
-  std::vector<double> out(v.extent(0));
+void copy_to_host(ExecSpace const& space, View const& v, std::vector<double>& out) {
+  out.resize(v.extent(0));
   Kokkos::View<double*, Kokkos::HostSpace, Kokkos::MemoryTraits<Kokkos::Unmanaged>> h(out.data(), out.size());
   Kokkos::deep_copy(space, h, v);
-  space.fence();  // `out` is read on the host
-  return out;
 }
 
 /// Type-7 quantile of unsorted host values.
@@ -66,10 +65,11 @@ EnsembleProfile EnsembleComparator<ExecSpace>::profile_of(ExecSpace const& space
   column_quantiles(space, columns, 0.5 * (1.0 + level), upper_);
   EnsembleProfile p;
   p.num_samples = columns.num_samples();
-  p.mean = Impl::to_host(space, columns.mean);
-  p.stddev = Impl::to_host(space, columns.stddev);
-  p.lower = Impl::to_host(space, lower_);
-  p.upper = Impl::to_host(space, upper_);
+  Impl::copy_to_host(space, columns.mean, p.mean);
+  Impl::copy_to_host(space, columns.stddev, p.stddev);
+  Impl::copy_to_host(space, lower_, p.lower);
+  Impl::copy_to_host(space, upper_, p.upper);
+  space.fence();  // the profile is read on the host, and lower_/upper_ are reused
   return p;
 }
 
@@ -122,24 +122,26 @@ EnsembleComparison EnsembleComparator<ExecSpace>::compare(ExecSpace const& space
     Impl::moment_errors(out.floor_profile, out.pde_profile, f, N, out.floor[f]);
   }
 
-  // M3: the candidate's band, the PDE's values.
-  Impl::ensure_extents(pointwise_, space, "psgm::stats::pointwise", K);
+  // M3 (the candidate's band, the PDE's values) and M4, into four slices of
+  // one workspace, copied to the host behind one fence.
+  Impl::ensure_extents(pointwise_, space, "psgm::stats::pointwise", 4 * K);
+  auto const slice = [&](int q) { return Kokkos::subview(pointwise_, Kokkos::make_pair(q * K, (q + 1) * K)); };
   double const level = options_.band_level;
-  auto coverage_of = [&](SortedColumns<memory_space> const& candidate) {
+  auto const coverage_of = [&](SortedColumns<memory_space> const& candidate, int q) {
     column_quantiles(space, candidate, 0.5 * (1.0 - level), lower_);
     column_quantiles(space, candidate, 0.5 * (1.0 + level), upper_);
     band_coverage_columns(space, const_vector_view<ExecSpace>(lower_), const_vector_view<ExecSpace>(upper_), pde_,
-                          pointwise_);
-    return Impl::to_host(space, pointwise_);
+                          slice(q));
   };
-  out.coverage_model = coverage_of(model_);
-  out.coverage_floor = coverage_of(floor_);
-
-  // M4
-  wasserstein_columns(space, model_, pde_, pointwise_);
-  out.wasserstein_model = Impl::to_host(space, pointwise_);
-  wasserstein_columns(space, floor_, pde_, pointwise_);
-  out.wasserstein_floor = Impl::to_host(space, pointwise_);
+  coverage_of(model_, 0);
+  coverage_of(floor_, 1);
+  wasserstein_columns(space, model_, pde_, slice(2));
+  wasserstein_columns(space, floor_, pde_, slice(3));
+  Impl::copy_to_host(space, slice(0), out.coverage_model);
+  Impl::copy_to_host(space, slice(1), out.coverage_floor);
+  Impl::copy_to_host(space, slice(2), out.wasserstein_model);
+  Impl::copy_to_host(space, slice(3), out.wasserstein_floor);
+  space.fence();  // the pointwise results are averaged on the host below
 
   for (int f = 0; f < num_fields; ++f) {
     out.model[f].coverage = Impl::free_average(out.coverage_model, out.pinned, f, N);
@@ -179,14 +181,16 @@ EnsembleComparison EnsembleComparator<ExecSpace>::compare(ExecSpace const& space
   if (minima_.extent(0) < std::size_t(n_max))
     minima_ = column_view(Kokkos::view_alloc(space, Kokkos::WithoutInitializing, "psgm::stats::sample_minima"),
                           n_max);
-  auto const minima_of = [&](fields_view v) {
+  std::vector<double> min_model, min_pde, min_floor;
+  auto const minima_of = [&](fields_view v, std::vector<double>& host) {
     auto const mins = Kokkos::subview(minima_, Kokkos::make_pair(std::size_t(0), v.extent(0)));
     sample_minimum(space, v, 0, mins);
-    return Impl::to_host(space, mins);
+    Impl::copy_to_host(space, mins, host);
+    space.fence();  // minima_ is reused by the next ensemble
   };
-  std::vector<double> const min_model = minima_of(model);
-  std::vector<double> const min_pde = minima_of(pde);
-  std::vector<double> const min_floor = minima_of(pde_floor);
+  minima_of(model, min_model);
+  minima_of(pde, min_pde);
+  minima_of(pde_floor, min_floor);
   QuantityOfInterest& q = out.qoi;
   q.c_crit_from_data = !options_.c_crit.has_value();
   q.c_crit = options_.c_crit ? *options_.c_crit : Impl::host_quantile(min_pde, options_.c_crit_quantile);
