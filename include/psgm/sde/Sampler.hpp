@@ -1,0 +1,136 @@
+// Reverse-time samplers: turn N(0, I) noise into fields with a score model
+// (docs/sampling.md; spec sgm.md §5).
+//
+//   psgm::sde::Sampler<Model> sampler(space, model, SamplerConfig::defaults(SamplerKind::stochastic_heun), 1024);
+//   auto report = sampler.sample(space, conditions, seed, first_sample, fields, status);
+//
+// Model is any ScoreModel (docs/design.md §6): psgm::score::ScoreModel<LibTorch,
+// Scalar>, ScoreModel<Native<ExecSpace>, Scalar>, or the analytic
+// psgm::sde::AnalyticScore<ExecSpace, Scalar>. The sampler runs on the model's
+// execution space, batched over samples; each sample has its own condition.
+// It works in the model's normalised space and returns physical fields
+// through the model's Normalization.
+//
+// Randomness: sample number `first_sample + b` of a call draws its noise from
+// the generator of (seed, sample, draw), stream sampler_noise (docs/sampling.md
+// §6). A sample therefore depends only on the seed, its global index, its
+// condition and the model: not on the batch it is drawn in, the batch size or
+// the number of threads.
+#pragma once
+
+#include <psgm/core/ExecutionSpaces.hpp>
+#include <psgm/core/Status.hpp>
+#include <psgm/sde/AnalyticScore.hpp>
+#include <psgm/sde/DiffusionProcess.hpp>
+#include <psgm/sde/SamplerConfig.hpp>
+#include <psgm/sde/impl/AdaptiveState.hpp>
+#include <psgm/sde/impl/SamplerKernels.hpp>
+
+#include <Kokkos_Core.hpp>
+
+#include <array>
+#include <cstdint>
+#include <vector>
+
+namespace psgm {
+namespace sde {
+
+template <class Model>
+class Sampler {
+ public:
+  using model_type = Model;
+  using execution_space = typename Model::execution_space;
+  using memory_space = typename Model::memory_space;
+  using scalar_type = typename Model::scalar_type;
+  using field_view = Kokkos::View<scalar_type***, Kokkos::LayoutRight, memory_space>;  ///< (B, C, N)
+  using const_field_view = Kokkos::View<const scalar_type***, Kokkos::LayoutRight, memory_space>;
+  using time_view = Kokkos::View<scalar_type*, memory_space>;                           ///< (B)
+  using cond_view = Kokkos::View<scalar_type**, Kokkos::LayoutRight, memory_space>;     ///< (B, 3), normalised
+  using const_cond_view = Kokkos::View<const scalar_type**, Kokkos::LayoutRight, memory_space>;
+  using status_view = Kokkos::View<SolveStatus*, memory_space>;
+  /// Physical conditions (l, U0, F_right), one row per sample.
+  using host_condition_view = Kokkos::View<const double**, Kokkos::LayoutRight, Kokkos::HostSpace>;
+
+  /// Validates `config` against the model's SDE, reserves the model for
+  /// `max_batch` samples and allocates every workspace once.
+  Sampler(execution_space const& space, Model& model, SamplerConfig const& config, int max_batch);
+
+  /// Draws B = out.extent(0) <= max_batch() samples: sample b has the physical
+  /// condition conditions(b, :) and the global index first_sample + b. `out`
+  /// receives physical fields (B, C, N); `status` (optional, B) ok,
+  /// non_finite, or not_converged (ode_dopri5). Fences `space` (the report
+  /// counts failed samples).
+  SampleReport sample(execution_space const& space, host_condition_view conditions, std::uint64_t seed,
+                      std::int64_t first_sample, field_view out, status_view status = {});
+
+  /// The prior draw (noise draw 0) in normalised space: N(0, prior_stddev^2 I).
+  void draw_prior(execution_space const& space, field_view x, std::uint64_t seed, std::int64_t first_sample) const;
+
+  /// Integrates x (normalised, B <= max_batch) in place from t_start to the
+  /// end, at normalised conditions `cond` (B, 3). The deterministic samplers
+  /// use no randomness here; the stochastic ones draw from (seed,
+  /// first_sample + b, draw >= 1). This is what sample() does between
+  /// draw_prior() and to_physical(); tests push chosen points through it.
+  SampleReport integrate(execution_space const& space, field_view x, const_cond_view cond, std::uint64_t seed,
+                         std::int64_t first_sample, status_view status = {});
+
+  /// Physical conditions -> the model's normalised conditions (B, 3).
+  void normalise_conditions(execution_space const& space, host_condition_view conditions, cond_view out) const;
+  /// Normalised fields -> physical fields: c = mean_c + std_c x_c per channel.
+  void to_physical(execution_space const& space, const_field_view x, field_view out) const;
+
+  SamplerConfig const& config() const { return config_; }
+  DiffusionProcess const& process() const { return process_; }
+  int max_batch() const { return max_batch_; }
+  int channels() const { return channels_; }
+  int num_points() const { return num_points_; }
+  /// The fixed-step time grid t_0 = t_start > ... > t_K (empty for ode_dopri5;
+  /// for edm_heun the N levels before sigma = 0, as process times).
+  std::vector<double> const& time_grid() const { return grid_; }
+
+ private:
+  void evaluate(execution_space const& space, field_view x, double t, field_view out);
+  void evaluate_per_sample(execution_space const& space, field_view x, field_view out);
+  /// Asks an update kernel to write the time input of the next evaluation (t).
+  Impl::NextTime<scalar_type> next_time(int batch, double t);
+  field_view work(field_view const& w, int batch) const;
+
+  void run_euler_maruyama(execution_space const&, int, field_view, std::uint64_t, std::int64_t);
+  void run_stochastic_heun(execution_space const&, int, field_view, std::uint64_t, std::int64_t);
+  void run_predictor_corrector(execution_space const&, int, field_view, std::uint64_t, std::int64_t);
+  void run_ode_heun(execution_space const&, int, field_view);
+  void run_dpm_solver_2m(execution_space const&, int, field_view);
+  void run_edm_heun(execution_space const&, int, field_view, std::uint64_t, std::int64_t);
+  void run_dopri5(execution_space const&, int, field_view, status_view, SampleReport&);
+
+  Model* model_;
+  SamplerConfig config_;
+  DiffusionProcess process_;
+  std::array<double, 2> field_mean_{}, field_std_{};
+  int max_batch_, channels_, num_points_;
+  std::vector<double> grid_;
+  std::int64_t nfe_ = 0;
+  bool time_valid_ = false;  // t_ holds time_value_ for time_batch_ samples (see evaluate, next_time)
+  double time_value_ = 0;
+  int time_batch_ = 0;
+
+  // Workspaces (max_batch, C, N) and per-sample views, allocated once.
+  field_view x_, s_, z_, a_, b_, c_;
+  std::vector<field_view> k_;  // ode_dopri5 stages
+  time_view t_;
+  cond_view cond_;
+  const_cond_view current_cond_;  // the conditions of the running call
+  typename cond_view::host_mirror_type host_cond_;
+  status_view status_;
+  Kokkos::View<double**, Kokkos::LayoutRight, memory_space> norms_;  // predictor_corrector: per-sample norms
+  Impl::AdaptiveState<memory_space> adaptive_;
+};
+
+}  // namespace sde
+}  // namespace psgm
+
+#define PSGM_SDE_SAMPLER_ETI(Space)                                                     \
+  extern template class psgm::sde::Sampler<psgm::sde::AnalyticScore<Space, double>>; \
+  extern template class psgm::sde::Sampler<psgm::sde::AnalyticScore<Space, float>>;
+PSGM_FOR_EACH_EXECUTION_SPACE(PSGM_SDE_SAMPLER_ETI)
+#undef PSGM_SDE_SAMPLER_ETI
