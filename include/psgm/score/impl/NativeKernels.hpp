@@ -251,51 +251,82 @@ struct ProjectFunctor {
   }
 };
 
-/// Copies the canonical weights into the packed layouts, one weight per iteration.
+/// Copies the canonical weights of the residual blocks into the packed
+/// layouts, one packed row per iteration (the row's source is decoded once,
+/// then its columns are gathered). Padding is never written: it stays zero.
 template <class T>
-struct PackFunctor {
+struct PackBlocksFunctor {
   NativeLayout lay;
   T const* params;
   T* packed;
-  KOKKOS_INLINE_FUNCTION void operator()(native_index idx) const {
-    T const v = params[idx];
-    if (idx < lay.block(0) || idx >= lay.proj_w()) {  // lift, projection, output affine: as they are
-      packed[lay.pouter(idx)] = v;
+
+  KOKKOS_INLINE_FUNCTION int rows_per_block() const {
+    int r = 4 * lay.K * lay.W + 2;
+    for (int l = 0; l < lay.L; ++l) r += lay.film_in(l) + lay.film_out(l) + 1;
+    return r;
+  }
+
+  KOKKOS_INLINE_FUNCTION void operator()(int row) const {
+    int const per = rows_per_block();
+    int const blk = row / per;
+    int r = row % per;
+    T const* src = params + lay.block(blk);
+    T* dst = packed + lay.pblock(blk);
+    int const W = lay.W, K = lay.K, KW = K * W;
+    if (r < 2 * KW) {  // conv_fwd(c) row (k, i): [o] <- w[o][i][k]
+      int const c = r / KW, k = r % KW / W, i = r % W;
+      T const* s = src + lay.conv_w(c) + native_index(i) * K + k;
+      T* d = dst + lay.pconv_fwd(c) + (native_index(k) * W + i) * lay.ldw;
+      for (int o = 0; o < W; ++o) d[o] = s[native_index(o) * KW];
       return;
     }
-    native_index const bs = lay.block_size();
-    int const blk = static_cast<int>((idx - lay.block(0)) / bs);
-    native_index const e = (idx - lay.block(0)) % bs;
-    T* p = packed + lay.pblock(blk);
-    for (int c = 0; c < 2; ++c) {
-      if (e >= lay.conv_w(c) && e < lay.conv_b(c)) {  // [o][i][k]
-        native_index const f = e - lay.conv_w(c);
-        int const k = static_cast<int>(f % lay.K), i = static_cast<int>(f / lay.K % lay.W),
-                  o = static_cast<int>(f / (native_index(lay.K) * lay.W));
-        p[lay.pconv_fwd(c) + (native_index(k) * lay.W + i) * lay.ldw + o] = v;
-        p[lay.pconv_bwd(c) + (native_index(k) * lay.W + o) * lay.ldw + i] = v;
-        return;
-      }
-      if (e >= lay.conv_b(c) && e < lay.conv_b(c) + lay.W) {
-        p[lay.pconv_bias(c) + (e - lay.conv_b(c))] = v;
-        return;
-      }
+    r -= 2 * KW;
+    if (r < 2 * KW) {  // conv_bwd(c) row (k, o): [i] <- w[o][i][k]
+      int const c = r / KW, k = r % KW / W, o = r % W;
+      T const* s = src + lay.conv_w(c) + native_index(o) * KW + k;
+      T* d = dst + lay.pconv_bwd(c) + (native_index(k) * W + o) * lay.ldw;
+      for (int i = 0; i < W; ++i) d[i] = s[native_index(i) * K];
+      return;
     }
+    r -= 2 * KW;
+    if (r < 2) {
+      for (int o = 0; o < W; ++o) dst[lay.pconv_bias(r) + o] = src[lay.conv_b(r) + o];
+      return;
+    }
+    r -= 2;
     for (int l = 0; l < lay.L; ++l) {
       int const in = lay.film_in(l), out = lay.film_out(l);
-      if (e >= lay.film_w(l) && e < lay.film_b(l)) {  // [j][i]
-        native_index const f = e - lay.film_w(l);
-        int const j = static_cast<int>(f / in), i = static_cast<int>(f % in);
-        int const jc = lay.film_out_col(l, j);
-        p[lay.pfilm_fwd(l) + native_index(i) * lay.film_out_ld(l) + jc] = v;
-        p[lay.pfilm_bwd(l) + native_index(jc) * lay.film_in_ld(l) + i] = v;
+      T const* w = src + lay.film_w(l);
+      if (r < in) {  // film_fwd(l) row i: [jc] <- w[j][i]
+        T* d = dst + lay.pfilm_fwd(l) + native_index(r) * lay.film_out_ld(l);
+        for (int j = 0; j < out; ++j) d[lay.film_out_col(l, j)] = w[native_index(j) * in + r];
         return;
       }
-      if (e >= lay.film_b(l) && e < lay.film_b(l) + out) {
-        p[lay.pfilm_bias(l) + lay.film_out_col(l, static_cast<int>(e - lay.film_b(l)))] = v;
+      r -= in;
+      if (r < out) {  // film_bwd(l) row jc: [i] <- w[j][i]
+        T* d = dst + lay.pfilm_bwd(l) + native_index(lay.film_out_col(l, r)) * lay.film_in_ld(l);
+        for (int i = 0; i < in; ++i) d[i] = w[native_index(r) * in + i];
         return;
       }
+      r -= out;
+      if (r == 0) {
+        for (int j = 0; j < out; ++j) dst[lay.pfilm_bias(l) + lay.film_out_col(l, j)] = src[lay.film_b(l) + j];
+        return;
+      }
+      r -= 1;
     }
+  }
+};
+
+/// The weights outside the blocks (lift; projection and output affine), copied as they are.
+template <class T>
+struct PackOuterFunctor {
+  NativeLayout lay;
+  T const* params;
+  T* packed;
+  KOKKOS_INLINE_FUNCTION void operator()(native_index e) const {
+    native_index const idx = e < lay.block(0) ? e : lay.proj_w() + (e - lay.block(0));
+    packed[lay.pouter(idx)] = params[idx];
   }
 };
 

@@ -97,9 +97,12 @@ ParameterSet NativeNetwork<ExecSpace, Scalar>::to_parameter_set(ExecSpace const&
 
 template <class ExecSpace, class Scalar>
 void NativeNetwork<ExecSpace, Scalar>::pack(ExecSpace const& space, vector_view weights) const {
-  Kokkos::parallel_for("psgm::score::native::pack_weights",
-                       Kokkos::RangePolicy<ExecSpace>(space, 0, lay_.num_parameters()),
-                       PackFunctor<Scalar>{lay_, weights.data(), packed_.data()});
+  PackBlocksFunctor<Scalar> blocks{lay_, weights.data(), packed_.data()};
+  Kokkos::parallel_for("psgm::score::native::pack_blocks",
+                       Kokkos::RangePolicy<ExecSpace>(space, 0, lay_.nb * blocks.rows_per_block()), blocks);
+  native_index const outer = lay_.block(0) + (lay_.num_parameters() - lay_.proj_w());
+  Kokkos::parallel_for("psgm::score::native::pack_outer", Kokkos::RangePolicy<ExecSpace>(space, 0, outer),
+                       PackOuterFunctor<Scalar>{lay_, weights.data(), packed_.data()});
 }
 
 template <class ExecSpace, class Scalar>
