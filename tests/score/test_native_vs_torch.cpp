@@ -10,6 +10,7 @@
 #include <psgm/score/NativeScoreModel.hpp>
 #include <psgm/score/NativeTrainableModel.hpp>
 #include <psgm/score/Trainer.hpp>
+#include <psgm/sde/impl/Sampler_Impl.hpp>
 #include <psgm/torch/TorchScoreModel.hpp>
 #include <psgm/torch/TorchTrainableModel.hpp>
 
@@ -253,4 +254,36 @@ TEST_CASE("a model trained by one backend is evaluated alike by the other", "[sc
   auto const reread = psgm::io::read_model(back);
   CHECK(reread.weights.values == desc.weights.values);
   CHECK(reread.weights.dtype == "float32");
+}
+
+TEST_CASE("the samplers, templated on the backend, draw the same fields with either model",
+          "[score][native][torch][sampler]") {
+  // The reference sampler (stochastic Heun) on the same weights, seed and
+  // conditions: the same noise, so the same fields up to the backends' round-off.
+  FilmCnnConfig const c = psgm_test::tiny_architecture();
+  auto const desc = psgm_test::make_description(c, psgm_test::native_random_parameters(c, 91, "float64"));
+  psgm::score::ScoreModel<psgm::score::Native<Host>, double> native(Host(), desc);
+  psgm::score::ScoreModel<LibTorch, double> torch(desc);
+  auto config = psgm::sde::SamplerConfig::defaults(psgm::sde::SamplerKind::stochastic_heun);
+  config.steps = 25;
+  int const B = 3;
+  psgm::sde::Sampler<decltype(native)> sn(Host(), native, config, B);
+  psgm::sde::Sampler<decltype(torch)> st(Host(), torch, config, B);
+  Kokkos::View<double**, Kokkos::LayoutRight, Kokkos::HostSpace> cond("psgm::test::conditions", B, 3);
+  for (int b = 0; b < B; ++b) {
+    cond(b, 0) = 4e-6 * (1 + b);
+    cond(b, 1) = 0.1 * b - 0.1;
+    cond(b, 2) = 20.0 * b;
+  }
+  Fields<double> fn("psgm::test::native_fields", B, c.channels, c.num_points),
+      ft("psgm::test::torch_fields", B, c.channels, c.num_points);
+  auto const rn = sn.sample(Host(), cond, 5, 0, fn);
+  auto const rt = st.sample(Host(), cond, 5, 0, ft);
+  CHECK(rn.nfe == 50);
+  CHECK(rt.nfe == rn.nfe);
+  CHECK(rn.num_failed == 0);
+  double const err = psgm_test::relative_max_error(std::vector<double>(fn.data(), fn.data() + fn.size()),
+                                                   std::vector<double>(ft.data(), ft.data() + ft.size()));
+  WARN("stochastic Heun, 25 steps, native vs LibTorch fields (double): relative difference " << err);
+  CHECK(err < 1e-10);
 }
