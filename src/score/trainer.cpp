@@ -202,6 +202,7 @@ struct TrainingSession::State {
   std::int64_t steps_per_epoch = 0, total_steps = 0;
   std::int64_t step = 0, epoch = 0, batch_in_epoch = 0;
   std::int64_t stop_at = 0;
+  std::int64_t checkpoint_step = -1;  // step of the last checkpoint written
   std::vector<std::int64_t> order;  // positions into train_rows for the current epoch
   std::int64_t order_epoch = -1;
 
@@ -531,6 +532,7 @@ TrainingSession::TrainingSession(HostSpace const& space, TrainerOptions const& o
   }
   s.stop_at = s.options.stop_after_steps >= 0 ? std::min(s.total_steps, s.options.stop_after_steps) : s.total_steps;
   s.start_step = s.step;
+  if (s.resumed) s.checkpoint_step = s.step;
 }
 
 TrainingSession::~TrainingSession() = default;
@@ -668,8 +670,13 @@ bool TrainingSession::checkpoint_due() const {
   return s.validated_now;
 }
 
+void TrainingSession::request_stop() { state_->stop_at = std::min(state_->stop_at, state_->step); }
+
+bool TrainingSession::checkpoint_pending() const { return state_->checkpoint_step != state_->step; }
+
 void TrainingSession::write_checkpoint(ParameterSet const& theta, OptimizerState const& state) {
   auto& s = *state_;
+  s.checkpoint_step = s.step;
   ScopedRegion region("psgm::score::TrainingSession::write_checkpoint");
   io::ModelCheckpoint c;
   c.weights = theta;

@@ -206,6 +206,31 @@ TEST_CASE("trainer: VP batches are x = m(t) x0 + s(t) z of training samples, eac
   }
 }
 
+TEST_CASE("trainer: VE batches are x = x0 + sigma(t) z of training samples", "[score][trainer]") {
+  Fixture f("trainer_ve_batches");
+  f.options.sde.type = psgm::sde::SdeType::ve;
+  HostSpace space;
+  TrainingSession s(space, f.options, "", "test", "float32");
+  auto const rows = f.normalised(s.normalization());
+  auto const& ve = f.options.sde.ve;
+  auto const& batch = s.next_batch(space);
+  for (int i = 0; i < batch.size(); ++i) {
+    REQUIRE(batch.t(i) >= ve.t_min);
+    REQUIRE(batch.a(i) == Approx(ve.sigma(batch.t(i))).epsilon(1e-14));
+    std::vector<double> x0;  // x0 = x + σ y (y = −z)
+    for (int c = 0; c < 2; ++c)
+      for (int k = 0; k < f.data.N; ++k) x0.push_back(batch.x(i, c, k) + batch.a(i) * batch.y(i, c, k));
+    double const tolerance = 1e-9 * std::max(1.0, batch.a(i));
+    bool found = false;
+    for (auto const& [r, v] : rows) {
+      double err = 0;
+      for (std::size_t k = 0; k < v.size(); ++k) err = std::max(err, std::abs(v[k] - x0[k]));
+      found = found || err < tolerance;
+    }
+    REQUIRE(found);
+  }
+}
+
 TEST_CASE("trainer: EDM batches invert to training samples with log-normal sigma", "[score][trainer]") {
   Fixture f("trainer_edm_batches");
   f.options.sde.type = psgm::sde::SdeType::edm;

@@ -245,6 +245,11 @@ class TrainingSession {
   /// Writes the best model (`weights` are the evaluated ones: EMA or raw).
   void write_best(ParameterSet const& weights);
   bool checkpoint_due() const;
+  /// Ends the run after the current step (e.g. on Ctrl-C): done() becomes
+  /// true, and the trainer writes a checkpoint to resume from.
+  void request_stop();
+  /// Whether the state after the last step is not yet in a checkpoint.
+  bool checkpoint_pending() const;
   void write_checkpoint(ParameterSet const& theta, OptimizerState const& state);
   /// Writes the final record into the best-model file (and it if there was no
   /// validation), returns the summary.
@@ -309,8 +314,13 @@ class Trainer {
       if (s.checkpoint_due()) s.write_checkpoint(m.parameters(), m.optimizer_state());
       if (on_step) on_step(s.progress());
     }
+    if (s.checkpoint_pending()) s.write_checkpoint(m.parameters(), m.optimizer_state());  // stopped by request_stop
     return s.finish(ema ? m.optimizer_state().ema : m.parameters());
   }
+
+  /// Ends run() after the step in progress, with a checkpoint (callable from
+  /// the progress callback, e.g. when a signal arrived).
+  void request_stop() { session_->request_stop(); }
 
  private:
   Trainer(Kokkos::DefaultHostExecutionSpace const& space, TrainerOptions const& options,

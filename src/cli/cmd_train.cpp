@@ -1,0 +1,376 @@
+// `psgm train`: a conditional score network from a data set file, by
+// denoising score matching (spec sgm.md §1-4; docs/training.md). The trainer
+// (psgm/score/Trainer.hpp) is shared by the backends; this command reads the
+// configuration, picks the backend and precision, reports progress and
+// handles interruption (Ctrl-C writes a checkpoint to resume from).
+#include "Command.hpp"
+
+#include <psgm/Config.hpp>
+#include <psgm/core/Error.hpp>
+#include <psgm/io/ModelFile.hpp>
+#include <psgm/score/Trainer.hpp>
+#if PSGM_HAS_TORCH
+#include <psgm/torch/TorchTrainableModel.hpp>
+#endif
+
+#include <Kokkos_Core.hpp>
+
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <sstream>
+
+namespace {
+
+using psgm::require;
+using psgm::cli::Config;
+
+// ------------------------------------------------------------------ presets
+struct PresetValues {
+  char const* name;
+  char const* comment;
+  int width, num_blocks, kernel_size, num_frequencies, film_hidden, film_layers;
+  std::int64_t batch_size, epochs, steps;
+  double learning_rate, learning_rate_min;
+  std::int64_t warmup_steps;
+  double gradient_clip, ema_decay;
+  std::int64_t validate_every, validation_max_samples, checkpoint_every;
+};
+
+std::string preset_text(PresetValues const& p) {
+  char buf[8192];
+  std::snprintf(buf, sizeof buf, R"(# psgm train, preset '%s': %s
+[data]
+path = ""                    # the data set (psgm generate); or --data FILE
+validation_fraction = 0.1    # fraction of the *conditions* held out; validation conditions are never trained on
+max_memory_mb = 2048         # samples are read into memory below this size, else each mini-batch is streamed
+
+[model]                      # the FiLM-CNN of spec sgm.md §4 (channels and N come from the data)
+width = %d
+num_blocks = %d
+kernel_size = %d
+num_frequencies = %d         # time embedding sin/cos(2 pi 2^k t), k < num_frequencies
+film_hidden = %d
+film_layers = %d
+dtype = "float32"            # or "float64"
+
+[sde]                        # spec sgm.md §2; "vp" (reference), "ve" or "edm"
+type = "vp"
+[sde.vp]
+beta_min = 1e-3
+beta_max = 20.0              # m(1) = exp(-(beta_min + beta_max)/4) must be <= 1e-2
+t_min = 1e-4
+[sde.ve]
+sigma_min = 0.01
+sigma_max = 50.0
+t_min = 1e-5
+[sde.edm]
+sigma_data = 1.0
+p_mean = -1.2
+p_std = 1.2
+sigma_min = 0.002
+sigma_max = 80.0
+rho = 7.0
+
+[training]
+backend = "libtorch"         # or --backend
+seed = 0
+batch_size = %lld
+epochs = %lld
+steps = %lld                 # > 0: train this many steps instead of `epochs` epochs
+learning_rate = %g           # peak; cosine decay to learning_rate_min over the run
+learning_rate_min = %g
+warmup_steps = %lld          # linear warm-up from 0
+adam_beta1 = 0.9
+adam_beta2 = 0.999
+adam_eps = 1e-8
+gradient_clip = %g           # clip the gradient's 2-norm to this; 0: off
+ema_decay = %g               # exponential moving average of the weights (evaluated, saved); 0: off
+validate_every = %lld        # steps; 0: once per epoch
+validation_max_samples = %lld  # 0: every validation sample
+checkpoint_every = %lld      # steps; 0: at every validation
+)",
+                p.name, p.comment, p.width, p.num_blocks, p.kernel_size, p.num_frequencies, p.film_hidden,
+                p.film_layers, (long long)p.batch_size, (long long)p.epochs, (long long)p.steps, p.learning_rate,
+                p.learning_rate_min, (long long)p.warmup_steps, p.gradient_clip, p.ema_decay,
+                (long long)p.validate_every, (long long)p.validation_max_samples, (long long)p.checkpoint_every);
+  return buf;
+}
+
+std::vector<std::pair<std::string, std::string>> const& presets() {
+  // reference: spec sgm.md §4 exactly (Adam, lr 2e-4 cosine to 1e-6, batch
+  //   1024, 5000 epochs, best validation kept; no EMA, clipping or warm-up).
+  // improved: the reference network with the better defaults beside it.
+  // small: a narrower, shallower network that learns the `psgm generate
+  //   --preset small` data (1000 fields, N = 100) in a few minutes on two
+  //   cores (docs/training.md, "Presets").
+  static std::vector<std::pair<std::string, std::string>> const p{
+      {"reference", preset_text({"reference", "the original research code's settings (spec sgm.md §4)", 64, 10, 7, 16,
+                                 128, 4, 1024, 5000, 0, 2e-4, 1e-6, 0, 0.0, 0.0, 0, 0, 0})},
+      {"improved", preset_text({"improved", "the reference network with EMA, gradient clipping and warm-up", 64, 10,
+                                7, 16, 128, 4, 1024, 5000, 0, 2e-4, 1e-6, 1000, 1.0, 0.999, 0, 0, 0})},
+      {"small", preset_text({"small", "a small network for a few minutes on a CPU", 32, 4, 5, 16, 64, 3, 128, 0,
+                             1500, 2e-3, 2e-5, 50, 1.0, 0.995, 100, 1000, 0})},
+  };
+  return p;
+}
+
+// ------------------------------------------------------------------ settings
+struct Settings {
+  psgm::score::TrainerOptions trainer;
+  std::string backend;
+  std::string dtype;
+};
+
+Settings read_settings(Config const& cfg) {
+  Settings s;
+  auto& o = s.trainer;
+  o.data_path = cfg.get<std::string>("data.path");
+  o.validation_fraction = cfg.get<double>("data.validation_fraction");
+  double const mb = cfg.get<double>("data.max_memory_mb");
+  require(mb >= 0, "configuration: data.max_memory_mb = ", mb, " must be >= 0");
+  o.max_memory_bytes = static_cast<std::int64_t>(mb * 1024 * 1024);
+
+  auto& a = o.architecture;
+  a.width = cfg.get<int>("model.width");
+  a.num_blocks = cfg.get<int>("model.num_blocks");
+  a.kernel_size = cfg.get<int>("model.kernel_size");
+  a.num_frequencies = cfg.get<int>("model.num_frequencies");
+  a.film_hidden = cfg.get<int>("model.film_hidden");
+  a.film_layers = cfg.get<int>("model.film_layers");
+  s.dtype = cfg.get<std::string>("model.dtype");
+  require(s.dtype == "float32" || s.dtype == "float64", "configuration: model.dtype = '", s.dtype,
+          "'; expected 'float32' or 'float64'");
+
+  auto& sde = o.sde;
+  try {
+    sde.type = psgm::sde::sde_type_from_string(cfg.get<std::string>("sde.type"));
+  } catch (psgm::InvalidArgument const& e) {
+    throw psgm::InvalidArgument(std::string("configuration: sde.type: ") + e.what());
+  }
+  sde.vp.beta_min = cfg.get<double>("sde.vp.beta_min");
+  sde.vp.beta_max = cfg.get<double>("sde.vp.beta_max");
+  sde.vp.t_min = cfg.get<double>("sde.vp.t_min");
+  sde.ve.sigma_min = cfg.get<double>("sde.ve.sigma_min");
+  sde.ve.sigma_max = cfg.get<double>("sde.ve.sigma_max");
+  sde.ve.t_min = cfg.get<double>("sde.ve.t_min");
+  sde.edm.sigma_data = cfg.get<double>("sde.edm.sigma_data");
+  sde.edm.p_mean = cfg.get<double>("sde.edm.p_mean");
+  sde.edm.p_std = cfg.get<double>("sde.edm.p_std");
+  sde.edm.sigma_min = cfg.get<double>("sde.edm.sigma_min");
+  sde.edm.sigma_max = cfg.get<double>("sde.edm.sigma_max");
+  sde.edm.rho = cfg.get<double>("sde.edm.rho");
+
+  s.backend = cfg.get<std::string>("training.backend");
+  auto const seed = cfg.get<std::int64_t>("training.seed");
+  require(seed >= 0, "configuration: training.seed = ", seed, " must be >= 0");
+  o.seed = static_cast<std::uint64_t>(seed);
+  o.batch_size = cfg.get<std::int64_t>("training.batch_size");
+  o.epochs = cfg.get<std::int64_t>("training.epochs");
+  o.steps = cfg.get<std::int64_t>("training.steps");
+  o.learning_rate = cfg.get<double>("training.learning_rate");
+  o.learning_rate_min = cfg.get<double>("training.learning_rate_min");
+  o.warmup_steps = cfg.get<std::int64_t>("training.warmup_steps");
+  o.adam.beta1 = cfg.get<double>("training.adam_beta1");
+  o.adam.beta2 = cfg.get<double>("training.adam_beta2");
+  o.adam.eps = cfg.get<double>("training.adam_eps");
+  o.gradient_clip = cfg.get<double>("training.gradient_clip");
+  o.ema_decay = cfg.get<double>("training.ema_decay");
+  o.validate_every = cfg.get<std::int64_t>("training.validate_every");
+  o.validation_max_samples = cfg.get<std::int64_t>("training.validation_max_samples");
+  o.checkpoint_every = cfg.get<std::int64_t>("training.checkpoint_every");
+  return s;
+}
+
+// ------------------------------------------------------------------ interruption
+// Ctrl-C ends the run after the current step, with a checkpoint.
+std::atomic<bool> g_interrupted{false};
+extern "C" void on_train_signal(int) { g_interrupted = true; }
+
+struct SignalScope {
+  using handler = void (*)(int);
+  handler old_int, old_term;
+  SignalScope() : old_int(std::signal(SIGINT, on_train_signal)), old_term(std::signal(SIGTERM, on_train_signal)) {}
+  ~SignalScope() {
+    std::signal(SIGINT, old_int);
+    std::signal(SIGTERM, old_term);
+  }
+};
+
+struct Options {
+  std::string data;
+  std::string output;
+  std::string resume;
+  std::string backend;
+  std::int64_t stop_after = -1;
+  bool overwrite = false;
+  bool quiet = false;
+  bool print_config = false;
+};
+
+/// A TOML basic string holding `text`.
+std::string toml_string(std::string const& text) {
+  std::string out = "\"";
+  for (char c : text) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "\"";
+}
+
+std::string format_g(double v, int digits = 4) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.*g", digits, v);
+  return buf;
+}
+
+// ------------------------------------------------------------------ the run
+template <class Model>
+int train(Settings const& s, Options const& options) {
+  using Space = Kokkos::DefaultHostExecutionSpace;
+  Space space;
+  auto trainer = options.resume.empty()
+                     ? psgm::score::Trainer<Model>(space, s.trainer)
+                     : psgm::score::Trainer<Model>::resume(space, s.trainer, options.resume);
+  auto const& session = trainer.session();
+  auto const& a = session.architecture();
+  auto const& o = session.options();
+  if (!options.quiet) {
+    std::cerr << "psgm train: " << (options.resume.empty() ? "" : "resuming at step " + std::to_string(session.step()) + ", ")
+              << psgm::score::parameter_count(a) << "-parameter FiLM-CNN (width " << a.width << ", " << a.num_blocks
+              << " blocks, kernel " << a.kernel_size << ", N = " << a.num_points << "), " << psgm::sde::to_string(o.sde.type)
+              << " SDE, " << Model::backend_type::name() << " " << Model::dtype() << " on " << Space::name()
+              << " (" << space.concurrency() << " threads)\n"
+              << "  data " << o.data_path << ": " << session.train_rows().size() << " training / "
+              << session.validation_rows().size() << " validation samples (split by condition); " << session.total_steps()
+              << " steps of batch " << session.max_batch() << " (" << session.steps_per_epoch() << " per epoch)\n"
+              << "  best model -> " << o.output_path << ", checkpoints -> " << psgm::score::checkpoint_path(o.output_path)
+              << '\n';
+  }
+  SignalScope signals;
+  g_interrupted = false;
+  std::int64_t const start = session.step();
+  psgm::cli::Progress progress("train", session.total_steps() - start, "steps", !options.quiet, 2.0);
+  std::string last_extra;
+  auto on_step = [&](psgm::score::TrainingProgress const& p) {
+    std::ostringstream os;
+    os << "step " << p.step << "/" << p.total_steps << " loss " << format_g(p.loss) << " lr "
+       << format_g(p.learning_rate, 3) << " |g| " << format_g(p.gradient_norm, 3) << ", "
+       << format_g(p.samples_per_second, 3) << " samples/s";
+    if (p.best_step >= 0)
+      os << ", val " << format_g(p.validation_loss) << " (best " << format_g(p.best_validation_loss) << " @ "
+         << p.best_step << ")";
+    last_extra = os.str();
+    progress.update(p.step - start, last_extra);
+    if (g_interrupted) trainer.request_stop();
+  };
+  auto const summary = trainer.run(space, on_step);
+  if (summary.finished) progress.finish(last_extra);
+
+  std::cout << "psgm train: " << (summary.finished ? "finished" : "stopped") << " after " << summary.steps << " of "
+            << summary.total_steps << " steps in " << psgm::cli::format_duration(summary.seconds) << "; final loss "
+            << format_g(summary.final_loss);
+  if (summary.best_step >= 0)
+    std::cout << ", best validation loss " << format_g(summary.best_validation_loss) << " at step " << summary.best_step;
+  std::cout << "\n  model (best validation" << (o.ema_decay > 0 ? ", EMA weights" : "") << "): " << summary.output_path
+            << "\n  checkpoint: " << summary.checkpoint_path << '\n';
+  if (!summary.finished)
+    std::cout << "  resume with: psgm train --resume " << summary.checkpoint_path << " -o " << summary.output_path
+              << '\n';
+  return 0;
+}
+
+template <class Scalar>
+int train_with_backend(Settings const& s, Options const& options) {
+  if (s.backend == "libtorch") {
+#if PSGM_HAS_TORCH
+    return train<psgm::score::TrainableModel<psgm::score::LibTorch, Scalar>>(s, options);
+#else
+    require(false, "psgm train: backend 'libtorch' is not built into this psgm (configured with "
+            "-DPSGM_ENABLE_TORCH=OFF); reconfigure with -DPSGM_ENABLE_TORCH=ON or use another backend");
+#endif
+  }
+  // Further backends plug in here: train<TrainableModel<Backend, Scalar>>(s, options).
+  require(false, "psgm train: unknown backend '", s.backend, "' (training.backend / --backend); this psgm has: ",
+          PSGM_HAS_TORCH ? "libtorch" : "(none)");
+  return 2;
+}
+
+psgm::cli::RegisterCommand train_command(
+    "train", "train a conditional score network on a data set (denoising score matching)",
+    [](CLI::App& app) -> std::function<int()> {
+      std::vector<std::string> names;
+      for (auto const& [name, text] : presets()) names.push_back(name);
+      auto config = psgm::cli::add_config_options(app, "reference", names);
+      auto options = std::make_shared<Options>();
+      auto seed = std::make_shared<std::int64_t>(0);
+      app.add_option("--data", options->data, "data set file to train on (same as --set data.path=FILE)");
+      app.add_option("-o,--output", options->output,
+                     "model file to write (HDF5); checkpoints go beside it as <name>.checkpoint.h5");
+      app.add_option("--resume", options->resume,
+                     "continue the run stored in this checkpoint (its configuration is used; --set may change it)");
+      app.add_option("--backend", options->backend, "score backend (same as --set training.backend=NAME)");
+      CLI::Option* seed_option = app.add_option("--seed", *seed, "random seed (same as --set training.seed=SEED)");
+      app.add_option("--stop-after", options->stop_after,
+                     "end this invocation after this many steps in total, with a checkpoint (continue with --resume)");
+      app.add_flag("--overwrite", options->overwrite, "replace the output model file if it exists");
+      app.add_flag("-q,--quiet", options->quiet, "no progress on stderr");
+      app.add_flag("--print-config", options->print_config, "print the effective configuration and exit");
+      app.footer(
+          "Examples:\n"
+          "  psgm train --preset small --data small.h5 -o small_model.h5\n"
+          "  psgm train --data reference.h5 -o model.h5                  # the reference training (spec sgm.md §4)\n"
+          "  psgm train --preset improved --data reference.h5 -o model.h5 --set sde.type=edm\n"
+          "  psgm train --resume model.checkpoint.h5                     # after an interruption (Ctrl-C)\n"
+          "See docs/training.md for every option, the presets and the model file.");
+      return [config, options, seed, seed_option]() {
+        auto overrides = config->overrides;
+        if (!options->data.empty()) overrides.push_back("data.path=" + toml_string(options->data));
+        if (!options->backend.empty()) overrides.push_back("training.backend=" + toml_string(options->backend));
+        if (seed_option->count() > 0) overrides.push_back("training.seed=" + std::to_string(*seed));
+        // Resuming starts from the configuration stored in the checkpoint.
+        std::string preset = config->preset;
+        auto preset_list = presets();
+        if (!options->resume.empty()) {
+          require<psgm::IoError>(psgm::io::has_checkpoint(options->resume), "psgm train: '", options->resume,
+                                 "' holds no /checkpoint group, so training cannot resume from it (resume from the "
+                                 "'<name>.checkpoint.h5' file written beside the model)");
+          auto const stored = psgm::io::read_model(options->resume).training.config_toml;
+          require<psgm::IoError>(!stored.empty(), "psgm train: '", options->resume,
+                                 "' stores no training configuration; it cannot be resumed");
+          preset = "checkpoint";
+          preset_list = {{"checkpoint", stored}};
+        }
+        Config cfg = Config::load(preset, preset_list, config->file, overrides);
+        Settings settings = read_settings(cfg);
+        cfg.reject_unknown_keys();
+        if (options->print_config) {
+          std::cout << cfg.to_toml() << '\n';
+          return 0;
+        }
+        auto& o = settings.trainer;
+        if (options->output.empty() && !options->resume.empty()) {
+          // "<stem>.checkpoint.h5" -> "<stem>.h5"
+          std::string out = options->resume;
+          auto const pos = out.rfind(".checkpoint.h5");
+          require(pos != std::string::npos && pos + 14 == out.size(), "psgm train: pass -o FILE with --resume '",
+                  options->resume, "' (its name does not end in .checkpoint.h5)");
+          options->output = out.substr(0, pos) + ".h5";
+        }
+        require(!options->output.empty(), "psgm train: no output file; pass -o FILE.h5");
+        require(!o.data_path.empty(), "psgm train: no data set; pass --data FILE.h5 (a file of psgm generate)");
+        require<psgm::IoError>(!options->resume.empty() || options->overwrite ||
+                                   !std::filesystem::exists(options->output),
+                               "psgm train: '", options->output,
+                               "' exists; pass --overwrite to replace it, or --resume its checkpoint");
+        o.output_path = options->output;
+        o.stop_after_steps = options->stop_after;
+        o.config_toml = cfg.to_toml();
+        return settings.dtype == "float64" ? train_with_backend<double>(settings, *options)
+                                           : train_with_backend<float>(settings, *options);
+      };
+    });
+
+}  // namespace
