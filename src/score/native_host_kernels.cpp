@@ -40,7 +40,6 @@ namespace native_host {
 namespace {
 
 using idx_t = std::ptrdiff_t;
-constexpr int R = max_rows;
 
 #if PSGM_NATIVE_HOST_SIMD
 
