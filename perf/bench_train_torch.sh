@@ -17,7 +17,7 @@ export OMP_PROC_BIND="${OMP_PROC_BIND:-false}"
 bench="$build/perf/bench_train_torch"
 [ -x "$bench" ] || { echo "bench_train_torch.sh: $bench not built (cmake --build $build --target bench_train_torch)" >&2; exit 2; }
 
-echo "# $(date -u +%FT%TZ), $(nproc) cores, OMP_NUM_THREADS=$OMP_NUM_THREADS, load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "# $(date -u +%FT%TZ), $(getconf _NPROCESSORS_ONLN) cores, OMP_NUM_THREADS=$OMP_NUM_THREADS, load $(cut -d' ' -f1-3 /proc/loadavg)"
 log=$(mktemp)
 for B in 128 1024; do
   for r in $(seq "$rounds"); do

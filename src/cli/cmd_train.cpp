@@ -327,7 +327,9 @@ psgm::cli::RegisterCommand train_command(
           "See docs/training.md for every option, the presets and the model file.");
       return [config, options, seed, seed_option]() {
         auto overrides = config->overrides;
-        if (!options->data.empty()) overrides.push_back("data.path=" + toml_string(options->data));
+        // Absolute, so that the stored configuration resumes from any directory.
+        if (!options->data.empty())
+          overrides.push_back("data.path=" + toml_string(std::filesystem::absolute(options->data).string()));
         if (!options->backend.empty()) overrides.push_back("training.backend=" + toml_string(options->backend));
         if (seed_option->count() > 0) overrides.push_back("training.seed=" + std::to_string(*seed));
         // Resuming starts from the configuration stored in the checkpoint.

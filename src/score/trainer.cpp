@@ -34,10 +34,14 @@ constexpr std::uint64_t validation_subset_item = split_item + 1;
 // s * max_batch + i; validation sample j uses validation_noise_offset + j.
 constexpr std::uint64_t validation_noise_offset = std::uint64_t(1) << 50;
 
-/// Uniform integer in [0, n) from 64 random bits (multiply-shift: the same on
-/// every Kokkos version, unlike urand64(range)).
+/// Uniform integer in [0, n), n >= 1, by rejection from 64 random bits:
+/// unbiased, and the same on every Kokkos version (unlike urand64(range)).
 std::uint64_t uniform_below(HostGenerator& g, std::uint64_t n) {
-  return static_cast<std::uint64_t>((static_cast<unsigned __int128>(g.urand64()) * n) >> 64);
+  std::uint64_t const max = ~std::uint64_t(0);
+  std::uint64_t const limit = max - max % n;  // a multiple of n
+  std::uint64_t r = g.urand64();
+  while (r >= limit) r = g.urand64();
+  return r % n;
 }
 
 /// Fisher-Yates shuffle of v with the generator of (seed, training_order, item).

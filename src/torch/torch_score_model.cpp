@@ -70,6 +70,11 @@ at::Tensor TorchNetwork::time_embedding(at::Tensor const& t) const {
   return at::cat({at::sin(arg), at::cos(arg)}, 1).to(dtype_);
 }
 
+at::Tensor TorchNetwork::linear(at::Tensor const& x, at::Tensor const& weight, at::Tensor const& bias) const {
+  if (dtype_ != at::kFloat) return at::linear(x, weight, bias);
+  return at::conv1d(x.unsqueeze(-1), weight.unsqueeze(-1), bias).squeeze(-1);
+}
+
 at::Tensor TorchNetwork::forward(std::vector<at::Tensor> const& p, at::Tensor const& x, at::Tensor const& t,
                                  at::Tensor const& cond, at::Tensor out) const {
   auto const& c = config_;
@@ -87,7 +92,7 @@ at::Tensor TorchNetwork::forward(std::vector<at::Tensor> const& p, at::Tensor co
     i += 4;
     at::Tensor f = z;
     for (int l = 0; l < c.film_layers; ++l, i += 2) {
-      f = at::linear(f, p[i], p[i + 1]);
+      f = linear(f, p[i], p[i + 1]);
       if (l + 1 < c.film_layers) f = at::silu(f);
     }
     // One (γ, β) for both FiLM applications of the block (spec §4).
@@ -98,7 +103,7 @@ at::Tensor TorchNetwork::forward(std::vector<at::Tensor> const& p, at::Tensor co
     h = h + u;
   }
   at::Tensor const projected = at::conv1d(h, p[i], p[i + 1]);  // proj, 1×1
-  at::Tensor const go = at::linear(z, p[i + 2], p[i + 3]);      // output affine
+  at::Tensor const go = linear(z, p[i + 2], p[i + 3]);          // output affine
   at::Tensor const scaled = projected * (1.0 + go.narrow(1, 0, C).unsqueeze(-1));
   at::Tensor const offset = go.narrow(1, C, C).unsqueeze(-1);
   if (out.defined()) return at::add_out(out, scaled, offset);

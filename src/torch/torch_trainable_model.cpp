@@ -190,6 +190,12 @@ double TrainableModel<LibTorch, Scalar>::loss(DsmBatch const& batch, Weights whi
   return st.loss(which == Weights::ema ? st.ema : st.theta, st.inputs(batch)).item<double>();
 }
 
+template <class Scalar>
+ParameterSet TrainableModel<LibTorch, Scalar>::gradient() const {
+  require(!state_->grads.empty(), "TrainableModel<LibTorch>::gradient: no gradient (call loss_and_gradient first)");
+  return Impl::to_parameter_set(state_->grads, architecture());
+}
+
 template class TrainableModel<LibTorch, float>;
 template class TrainableModel<LibTorch, double>;
 

@@ -11,7 +11,8 @@ and raw little-endian arrays, runs this script, and compares its results:
       reads a float64 DSM batch PREFIX.{x,t,cond,a,y}, takes one training step
       as PyTorch code would (dsm_loss, backward, clip_grad_norm_ if CLIP > 0,
       torch.optim.Adam), writes the new weights as OUT_MODEL and the loss and
-      gradient norm to PREFIX.loss.
+      gradient norm to PREFIX.loss and the gradient (before clipping, canonical
+      order, float64) to PREFIX.grad.
 """
 
 import sys
@@ -52,6 +53,7 @@ def main(argv):
         opt.zero_grad()
         loss = dsm_loss(net, x, t, cond, a, y)
         loss.backward()
+        torch.cat([p.grad.reshape(-1) for p in net.parameters()]).to(torch.float64).numpy().tofile(f"{prefix}.grad")
         if clip > 0:
             norm = torch.nn.utils.clip_grad_norm_(net.parameters(), clip)
         else:

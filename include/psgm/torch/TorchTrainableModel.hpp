@@ -45,6 +45,9 @@ class TrainableModel<LibTorch, Scalar> {
   void adam_step(AdamSettings const& adam, double learning_rate, double gradient_scale, std::int64_t step);
   void update_ema(double decay);
   double loss(DsmBatch const& batch, Weights which) const;
+  /// ∇θ L of the last loss_and_gradient (before clipping); beyond the
+  /// concept, for checks and diagnostics.
+  ParameterSet gradient() const;
 
  private:
   std::unique_ptr<Impl::TorchTrainableState> state_;
