@@ -9,6 +9,7 @@
 #include <psgm/core/Error.hpp>
 #include <psgm/io/ModelFile.hpp>
 #include <psgm/score/Trainer.hpp>
+#include <psgm/score/NativeTrainableModel.hpp>
 #if PSGM_HAS_TORCH
 #include <psgm/torch/TorchTrainableModel.hpp>
 #endif
@@ -75,7 +76,7 @@ sigma_max = 80.0
 rho = 7.0
 
 [training]
-backend = "libtorch"         # or --backend
+backend = "%s"              # "libtorch" or "native" (psgm's Kokkos kernels); or --backend
 seed = 0
 batch_size = %lld
 epochs = %lld
@@ -93,7 +94,8 @@ validation_max_samples = %lld  # 0: every validation sample
 checkpoint_every = %lld      # steps; 0: at every validation
 )",
                 p.name, p.comment, p.width, p.num_blocks, p.kernel_size, p.num_frequencies, p.film_hidden,
-                p.film_layers, (long long)p.batch_size, (long long)p.epochs, (long long)p.steps, p.learning_rate,
+                p.film_layers, PSGM_HAS_TORCH ? "libtorch" : "native", (long long)p.batch_size, (long long)p.epochs,
+                (long long)p.steps, p.learning_rate,
                 p.learning_rate_min, (long long)p.warmup_steps, p.gradient_clip, p.ema_decay,
                 (long long)p.validate_every, (long long)p.validation_max_samples, (long long)p.checkpoint_every);
   return buf;
@@ -292,9 +294,14 @@ int train_with_backend(Settings const& s, Options const& options) {
             "-DPSGM_ENABLE_TORCH=OFF); reconfigure with -DPSGM_ENABLE_TORCH=ON or use another backend");
 #endif
   }
+  if (s.backend == "native") {
+    // psgm's own kernels (docs/native_backend.md) on Kokkos' default execution
+    // space: the GPU when psgm is built for one.
+    return train<psgm::score::TrainableModel<psgm::score::Native<Kokkos::DefaultExecutionSpace>, Scalar>>(s, options);
+  }
   // Further backends plug in here: train<TrainableModel<Backend, Scalar>>(s, options).
   require(false, "psgm train: unknown backend '", s.backend, "' (training.backend / --backend); this psgm has: ",
-          PSGM_HAS_TORCH ? "libtorch" : "(none)");
+          PSGM_HAS_TORCH ? "native, libtorch" : "native");
   return 2;
 }
 
