@@ -13,7 +13,8 @@
 //   psgm::score::TrainerOptions options;             // or from `psgm train`'s TOML
 //   options.data_path = "data.h5"; options.output_path = "model.h5";
 //   psgm::score::Trainer<psgm::score::TrainableModel<psgm::score::LibTorch, float>> trainer(space, options);
-//   auto summary = trainer.run(space);               // or trainer.resume(space, "model.checkpoint.h5")
+//   auto summary = trainer.run(space);
+//   // after an interruption: Trainer<...>::resume(space, options, "model.checkpoint.h5").run(space)
 //
 // Needs PSGM_ENABLE_HDF5 (data sets and model files).
 #pragma once
@@ -61,7 +62,8 @@ namespace score {
 // Semantics every backend must match (so that the backends train alike and a
 // run resumes bitwise):
 //  * loss: L = mean over i < B, c < C, n < N of (a_i F(x_i, t_i, cond_i)_{c,n} − y_{i,c,n})², F the
-//    network of docs/design.md §5 in precision Scalar, inputs rounded from the batch's doubles;
+//    network of docs/design.md §5 in precision Scalar; x, cond, a, y rounded from the batch's
+//    doubles, t used in double by the time embedding (design.md §5);
 //  * gradient_scale g ∈ (0, 1] multiplies ∇θ L before the Adam update (gradient-norm clipping);
 //  * adam_step is PyTorch's Adam (no weight decay, no amsgrad) with 1-based `step` for the bias
 //    correction:  m ← β₁m + (1−β₁)g∇;  v ← β₂v + (1−β₂)(g∇)²;
