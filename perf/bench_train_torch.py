@@ -28,7 +28,7 @@ def make_batch(cfg, B, gen):
     z = torch.randn(B, cfg.channels, cfg.num_points, generator=gen, dtype=torch.float64)
     x = (m[:, None, None] * x0 + s[:, None, None] * z).float()
     cond = torch.rand(B, 3, generator=gen).float()
-    return x, t, cond, s.float(), (-z).float()
+    return x, t.float(), cond, s.float(), (-z).float()
 
 
 def main():

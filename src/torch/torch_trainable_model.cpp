@@ -46,7 +46,7 @@ struct TorchTrainableState {
             "TrainableModel<LibTorch>: inconsistent batch extents");
     auto const dt = network.dtype();
     return {wrap(b.x.data(), {B, c.channels, c.num_points}, at::kDouble).to(dt),
-            wrap(b.t.data(), {B}, at::kDouble),  // the time embedding is evaluated in double
+            wrap(b.t.data(), {B}, at::kDouble).to(dt),  // the Scalar t that sampling passes too
             wrap(b.cond.data(), {B, c.cond_dim}, at::kDouble).to(dt),
             wrap(b.a.data(), {B, 1, 1}, at::kDouble).to(dt),
             wrap(b.y.data(), {B, c.channels, c.num_points}, at::kDouble).to(dt)};

@@ -45,7 +45,7 @@ def main(argv):
         lr, clip, out_model = float(argv[4]), float(argv[5]), argv[6]
         dt = net.lift.weight.dtype
         x = read(prefix, "x", np.float64, (B, C, N)).to(dt)
-        t = read(prefix, "t", np.float64, (B,))
+        t = read(prefix, "t", np.float64, (B,)).to(dt)
         cond = read(prefix, "cond", np.float64, (B, K)).to(dt)
         a = read(prefix, "a", np.float64, (B,)).to(dt)
         y = read(prefix, "y", np.float64, (B, C, N)).to(dt)

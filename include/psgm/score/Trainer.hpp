@@ -62,8 +62,9 @@ namespace score {
 // Semantics every backend must match (so that the backends train alike and a
 // run resumes bitwise):
 //  * loss: L = mean over i < B, c < C, n < N of (a_i F(x_i, t_i, cond_i)_{c,n} − y_{i,c,n})², F the
-//    network of docs/design.md §5 in precision Scalar; x, cond, a, y rounded from the batch's
-//    doubles, t used in double by the time embedding (design.md §5);
+//    network of docs/design.md §5 in precision Scalar, every input (x, t, cond, a, y) rounded from
+//    the batch's doubles to Scalar first: the network sees the same Scalar t in training as in
+//    sampling (the time embedding then evaluates sin/cos of that t in double, design.md §5);
 //  * gradient_scale g ∈ (0, 1] multiplies ∇θ L before the Adam update (gradient-norm clipping);
 //  * adam_step is PyTorch's Adam (no weight decay, no amsgrad) with 1-based `step` for the bias
 //    correction:  m ← β₁m + (1−β₁)g∇;  v ← β₂v + (1−β₂)(g∇)²;
