@@ -229,6 +229,13 @@ std::string format_g(double v, int digits = 4) {
 }
 
 // ------------------------------------------------------------------ the run
+/// Where a backend's model computes: its execution space, or the host for LibTorch.
+template <class Backend>
+std::string device_of() {
+  if constexpr (std::is_same_v<Backend, psgm::score::LibTorch>) return "LibTorch on the CPU";
+  else return std::string("Kokkos ") + Backend::execution_space::name();
+}
+
 template <class Model>
 int train(Settings const& s, Options const& options) {
   using Space = Kokkos::DefaultHostExecutionSpace;
@@ -243,8 +250,9 @@ int train(Settings const& s, Options const& options) {
     std::cerr << "psgm train: " << (options.resume.empty() ? "" : "resuming at step " + std::to_string(session.step()) + ", ")
               << psgm::score::parameter_count(a) << "-parameter FiLM-CNN (width " << a.width << ", " << a.num_blocks
               << " blocks, kernel " << a.kernel_size << ", N = " << a.num_points << "), " << psgm::sde::to_string(o.sde.type)
-              << " SDE, " << Model::backend_type::name() << " " << Model::dtype() << " on " << Space::name()
-              << " (" << space.concurrency() << " threads)\n"
+              << " SDE, backend " << Model::backend_type::name() << " in " << Model::dtype() << " ("
+              << device_of<typename Model::backend_type>() << "; host " << Space::name() << ", "
+              << space.concurrency() << " threads)\n"
               << "  data " << o.data_path << ": " << session.train_rows().size() << " training / "
               << session.validation_rows().size() << " validation samples (split by condition); " << session.total_steps()
               << " steps of batch " << session.max_batch() << " (" << session.steps_per_epoch() << " per epoch)\n"
