@@ -1,0 +1,474 @@
+// `psgm pipeline`: psgm's main job, end to end (spec sgm.md §6, issue 7):
+//
+//   1. generate   a training data set of PDE ensembles (random conditions)
+//   2. train      a conditional score network on it
+//   3. generate   PDE ensembles at held-out conditions (never in training)
+//   4. sample     the same number of fields from the model at those conditions
+//   5. evaluate   model vs PDE, every metric beside its noise floor; figures
+//   6. report     summary.md: what ran, how long, the headline numbers
+//
+// Each step is the psgm subcommand a user would type, run in this process
+// with the arguments recorded in <out>/commands.sh, so every step can be
+// rerun or changed by hand. The default preset `demo` is sized to finish in
+// well under 15 minutes on two CPU cores; `--reference` (or --preset
+// reference) runs the full reference configuration of the spec (a GPU job).
+#include "Command.hpp"
+
+#include <psgm/Config.hpp>
+#include <psgm/core/Error.hpp>
+#include <psgm/core/Runtime.hpp>
+
+#include <Kokkos_Core.hpp>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iomanip>
+#include <iostream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace {
+
+namespace fs = std::filesystem;
+using psgm::cli::Config;
+
+// ------------------------------------------------------------------ presets
+// The demo: 80 training conditions x 25 realisations, the small network,
+// 20 held-out conditions x 200 fields, DPM-Solver++(2M) in 25 steps.
+constexpr char const* demo_preset = R"(# psgm pipeline, preset 'demo' (docs/results.md)
+[pipeline]
+seed = 2024                # seeds every step (each step derives its own streams from it)
+backend = "auto"           # score backend for train and sample: "auto" (libtorch when built in, else native),
+                           # "libtorch" or "native"
+figures = true             # PNG figures through python3 + matplotlib when present
+keep_data = true           # keep the data sets and the model in <out>/data
+
+[train_data]               # step 1: psgm generate
+preset = "small"
+conditions = 80            # random conditions of the reference ranges
+realisations = 25          # porosity fields per condition
+set = []                   # further `psgm generate --set` overrides, e.g. ["pde.N=64"]
+
+[train]                    # step 2: psgm train
+preset = "small"
+steps = 2500
+set = []                   # further `psgm train --set` overrides
+
+[heldout]                  # step 3: psgm generate at held-out conditions
+conditions = 20
+realisations = 200         # PDE fields per held-out condition (the model draws as many)
+set = []
+
+[sample]                   # step 4: psgm sample
+preset = "small"
+sampler = "dpm_solver_2m"
+steps = 25
+set = []
+
+[evaluate]                 # step 5: psgm evaluate (noise floor generated on the fly)
+preset = "small"
+set = []
+)";
+
+// The reference configuration of the spec: the reference data set (1000 x 25),
+// the reference network and training (batch 1024, 5000 epochs), the reference
+// sampler (stochastic Heun, 1000 steps), n = 1000 per held-out condition.
+constexpr char const* reference_preset = R"(# psgm pipeline, preset 'reference' (a GPU job)
+[pipeline]
+seed = 2024
+backend = "auto"
+figures = true
+keep_data = true
+
+[train_data]
+preset = "reference"
+conditions = 1000
+realisations = 25
+set = []
+
+[train]
+preset = "reference"
+steps = 0                  # 0: the preset's (5000 epochs)
+set = []
+
+[heldout]
+conditions = 20
+realisations = 1000
+set = []
+
+[sample]
+preset = "reference"
+sampler = "stochastic_heun"
+steps = 1000
+set = []
+
+[evaluate]
+preset = "reference"
+set = []
+)";
+
+std::vector<std::pair<std::string, std::string>> const& presets() {
+  static std::vector<std::pair<std::string, std::string>> const p{{"demo", demo_preset},
+                                                                  {"reference", reference_preset}};
+  return p;
+}
+
+// ------------------------------------------------------------------ steps
+struct StepRecord {
+  std::string name;
+  std::vector<std::string> args;
+  double seconds = 0;
+};
+
+std::string shell_quote(std::string const& s) {
+  bool plain = !s.empty();
+  for (char ch : s)
+    if (!(std::isalnum(static_cast<unsigned char>(ch)) || std::string("-_./=:,+").find(ch) != std::string::npos))
+      plain = false;
+  if (plain) return s;
+  std::string out = "'";
+  for (char ch : s) out += (ch == '\'') ? std::string("'\\''") : std::string(1, ch);
+  return out + "'";
+}
+
+std::string command_line(StepRecord const& step) {
+  std::string line = "psgm " + step.name;
+  for (auto const& a : step.args) line += " " + shell_quote(a);
+  return line;
+}
+
+/// Runs a registered subcommand in this process with the given arguments,
+/// exactly as `psgm <name> <args...>` would.
+int run_subcommand(StepRecord& step, bool quiet) {
+  for (auto const& command : psgm::cli::registry()) {
+    if (command.name != step.name) continue;
+    CLI::App app{command.description, "psgm " + command.name};
+    auto runner = command.setup(app);
+    std::vector<std::string> reversed(step.args.rbegin(), step.args.rend());  // CLI11 consumes from the back
+    try {
+      app.parse(reversed);
+    } catch (CLI::ParseError const& e) {
+      throw psgm::InvalidArgument("pipeline step '" + command_line(step) + "': " + e.what());
+    }
+    if (!quiet) std::cerr << "\n[pipeline] " << command_line(step) << '\n';
+    auto const start = std::chrono::steady_clock::now();
+    int const rc = runner();
+    step.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (!quiet) std::cerr << "[pipeline] " << step.name << " took " << psgm::cli::format_duration(step.seconds) << '\n';
+    return rc;
+  }
+  throw psgm::InvalidArgument("pipeline: psgm was built without the '" + step.name +
+                              "' command (it needs PSGM_ENABLE_HDF5=ON)");
+}
+
+std::vector<std::string> string_list(Config const& cfg, std::string const& key) {
+  std::vector<std::string> out;
+  auto const* node = cfg.table().at_path(key).as_array();
+  cfg.has(key);  // mark as known
+  psgm::require(node != nullptr, "configuration: '", key, "' must be an array of strings (\"KEY=VALUE\" overrides)");
+  for (auto const& e : *node) {
+    auto v = e.value<std::string>();
+    psgm::require(v.has_value(), "configuration: '", key, "' must contain only strings (\"KEY=VALUE\" overrides)");
+    out.push_back(*v);
+  }
+  return out;
+}
+
+void append_sets(std::vector<std::string>& args, std::vector<std::string> const& sets) {
+  for (auto const& s : sets) {
+    args.push_back("--set");
+    args.push_back(s);
+  }
+}
+
+// ------------------------------------------------------------------ report
+/// metrics.csv of `psgm evaluate` -> per field, per metric: mean over
+/// conditions of the model value and of its floor.
+struct Headline {
+  std::vector<std::string> metrics;                                   // in column order
+  std::map<std::string, std::map<std::string, std::pair<double, double>>> mean;  // field -> metric -> (model, floor)
+  std::map<std::string, std::map<std::string, std::pair<int, int>>> p_small;  // p-value < 0.01 counts
+  std::map<std::string, int> conditions;                                        // field -> rows
+};
+
+std::vector<std::string> split_csv(std::string const& line) {
+  std::vector<std::string> out;
+  std::string cur;
+  for (char ch : line) {
+    if (ch == ',') {
+      out.push_back(cur);
+      cur.clear();
+    } else {
+      cur += ch;
+    }
+  }
+  out.push_back(cur);
+  return out;
+}
+
+Headline read_headline(fs::path const& csv_path) {
+  std::ifstream in(csv_path);
+  psgm::require<psgm::IoError>(bool(in), "pipeline: cannot read ", csv_path.string());
+  std::string line;
+  std::getline(in, line);
+  auto const header = split_csv(line);
+  Headline h;
+  int field_col = -1;
+  std::vector<int> metric_cols;
+  for (std::size_t k = 0; k < header.size(); ++k) {
+    if (header[k] == "field") field_col = static_cast<int>(k);
+    if (k + 1 < header.size() && header[k + 1] == header[k] + "_floor") {
+      h.metrics.push_back(header[k]);
+      metric_cols.push_back(static_cast<int>(k));
+    }
+  }
+  psgm::require<psgm::IoError>(field_col >= 0 && !metric_cols.empty(), "pipeline: unexpected columns in ",
+                               csv_path.string());
+  while (std::getline(in, line)) {
+    if (line.empty()) continue;
+    auto const cells = split_csv(line);
+    std::string const field = cells.at(field_col);
+    h.conditions[field]++;
+    for (std::size_t m = 0; m < metric_cols.size(); ++m) {
+      double const model = std::stod(cells.at(metric_cols[m]));
+      double const floor = std::stod(cells.at(metric_cols[m] + 1));
+      auto& acc = h.mean[field][h.metrics[m]];
+      acc.first += model;
+      acc.second += floor;
+      if (h.metrics[m].find("p_value") != std::string::npos) {
+        auto& cnt = h.p_small[field][h.metrics[m]];
+        cnt.first += model < 0.01;
+        cnt.second += floor < 0.01;
+      }
+    }
+  }
+  for (auto& [field, metrics] : h.mean)
+    for (auto& [name, acc] : metrics) {
+      acc.first /= h.conditions[field];
+      acc.second /= h.conditions[field];
+    }
+  return h;
+}
+
+std::string fmt(double v) {
+  std::ostringstream os;
+  os << std::setprecision(3) << v;
+  return os.str();
+}
+
+void write_summary(fs::path const& out, std::string const& preset, std::vector<StepRecord> const& steps,
+                   Headline const& headline, Config const& cfg, bool figures_drawn, std::int64_t train_fields,
+                   std::int64_t heldout_fields) {
+  std::ofstream md(out / "summary.md");
+  double total = 0;
+  for (auto const& s : steps) total += s.seconds;
+  md << "# psgm pipeline report\n\n"
+     << psgm::build_info() << ", " << Kokkos::DefaultExecutionSpace::name() << " with "
+     << Kokkos::DefaultExecutionSpace().concurrency() << " threads; preset `" << preset << "`; total "
+     << psgm::cli::format_duration(total) << ".\n\n"
+     << "A conditional score network was trained on " << train_fields
+     << " PDE fields and compared, at held-out conditions it never saw, with fresh PDE ensembles; every metric "
+        "stands beside its noise floor (the same metric between two independent PDE ensembles of the same "
+        "size). A model is as good as the data allows when its metrics sit at the floor.\n\n";
+  md << "## Steps\n\n| step | command | time |\n|---|---|---|\n";
+  for (auto const& s : steps)
+    md << "| " << s.name << " | `" << command_line(s) << "` | " << psgm::cli::format_duration(s.seconds) << " |\n";
+  md << "\nThe commands are in `commands.sh`; each can be rerun by hand.\n\n";
+
+  md << "## Headline: mean over " << (headline.conditions.empty() ? 0 : headline.conditions.begin()->second)
+     << " held-out conditions\n\n";
+  md << "| metric | c: model | c: floor | φ: model | φ: floor |\n|---|---|---|---|---|\n";
+  for (auto const& name : headline.metrics) {
+    md << "| " << name;
+    for (char const* field : {"c", "phi"}) {
+      auto fit = headline.mean.find(field);
+      if (fit == headline.mean.end() || !fit->second.count(name)) {
+        md << " | – | –";
+        continue;
+      }
+      auto const [model, floor] = fit->second.at(name);
+      if (name.find("p_value") != std::string::npos) {
+        auto const [pm, pf] = headline.p_small.at(field).at(name);
+        md << " | " << fmt(model) << " (p<0.01 at " << pm << ") | " << fmt(floor) << " (p<0.01 at " << pf << ")";
+      } else {
+        md << " | " << fmt(model) << " | " << fmt(floor);
+      }
+    }
+    md << " |\n";
+  }
+  md << "\nDefinitions: docs/metrics.md in the psgm sources (mean and spread errors in units of the PDE spread, 95 % band coverage of the PDE values by the "
+        "model's band, grid-averaged 1-D Wasserstein distance, energy distance with its permutation p-value). "
+        "Per-condition tables: `metrics.md`, `metrics.csv`, `qoi.csv`; the data behind every figure: "
+        "`evaluation.h5`.\n\n";
+  // steps: 0 generate (train), 1 train, 2 generate (held-out), 3 sample, 4 evaluate
+  md << "## Cost per field\n\n| | seconds per field |\n|---|---|\n"
+     << "| PDE ensemble (GP draw + solve + write), held-out set | " << fmt(steps[2].seconds / heldout_fields)
+     << " |\n"
+     << "| score-model sampling (" << cfg.get<std::string>("sample.sampler") << ", "
+     << cfg.get<std::int64_t>("sample.steps") << " steps) | " << fmt(steps[3].seconds / heldout_fields) << " |\n";
+  md << "\nTraining cost is paid once: " << psgm::cli::format_duration(steps[1].seconds)
+     << ". At this grid size the PDE solver is cheap; sampling pays off only when one solve costs more than "
+        "the network evaluations a sample needs (docs/results.md discusses where that is).\n\n";
+  md << "## Figures\n\n";
+  if (figures_drawn) {
+    md << "In `figures/`: `bands_<k>.png` (mean ± 95 % band, PDE blue vs model red, for c and φ at held-out "
+          "condition k), `spread_<k>.png` (spread profiles), `metrics.png` (every metric per condition, model "
+          "vs floor).\n";
+  } else {
+    md << "Not drawn (no python3 with matplotlib, or `pipeline.figures = false`); the data behind them is in "
+          "`evaluation.h5`.\n";
+  }
+}
+
+// ------------------------------------------------------------------ command
+struct Options {
+  std::string output = "psgm-report";
+  bool overwrite = false;
+  bool reference = false;
+  bool quiet = false;
+  bool print_config = false;
+};
+
+int run_pipeline(Options const& options, psgm::cli::ConfigOptions const& config_options) {
+  psgm::ScopedRegion region("psgm::cli::pipeline");
+  std::string const preset = options.reference ? "reference" : config_options.preset;
+  Config cfg = Config::load(preset, presets(), config_options.file, config_options.overrides);
+  if (options.print_config) {
+    std::cout << cfg.to_toml() << '\n';
+    return 0;
+  }
+  auto const seed = cfg.get<std::int64_t>("pipeline.seed");
+  std::string backend = cfg.get<std::string>("pipeline.backend");
+  psgm::require(backend == "auto" || backend == "native" || backend == "libtorch",
+                "configuration: pipeline.backend = '", backend, "': expected \"auto\", \"native\" or \"libtorch\"");
+  if (backend == "auto") backend = PSGM_HAS_TORCH ? "libtorch" : "native";
+  psgm::require(backend != "libtorch" || PSGM_HAS_TORCH,
+                "configuration: pipeline.backend = \"libtorch\", but psgm was built without LibTorch "
+                "(reconfigure with -DPSGM_ENABLE_TORCH=ON, or use \"native\")");
+  bool const figures = cfg.get<bool>("pipeline.figures");
+  bool const keep_data = cfg.get<bool>("pipeline.keep_data");
+  auto const train_conditions = cfg.get<std::int64_t>("train_data.conditions");
+  auto const train_realisations = cfg.get<std::int64_t>("train_data.realisations");
+  auto const train_steps = cfg.get<std::int64_t>("train.steps");
+  auto const heldout_conditions = cfg.get<std::int64_t>("heldout.conditions");
+  auto const heldout_realisations = cfg.get<std::int64_t>("heldout.realisations");
+  auto const sampler = cfg.get<std::string>("sample.sampler");
+  auto const sampler_steps = cfg.get<std::int64_t>("sample.steps");
+  psgm::require(train_conditions >= 2 && train_realisations >= 1, "configuration: train_data needs >= 2 conditions ",
+                "and >= 1 realisation, got ", train_conditions, " x ", train_realisations);
+  psgm::require(heldout_conditions >= 1 && heldout_realisations >= 10, "configuration: heldout needs >= 1 condition ",
+                "and >= 10 realisations (the metrics compare ensembles), got ", heldout_conditions, " x ",
+                heldout_realisations);
+  psgm::require(train_steps >= 0 && sampler_steps >= 1, "configuration: train.steps = ", train_steps,
+                " must be >= 0 (0: the train preset's) and sample.steps = ", sampler_steps, " >= 1");
+  std::vector<std::string> step_presets;
+  for (char const* key : {"train_data.preset", "train.preset", "sample.preset", "evaluate.preset"})
+    step_presets.push_back(cfg.get<std::string>(key));
+  std::vector<std::vector<std::string>> sets;
+  for (char const* key : {"train_data.set", "train.set", "heldout.set", "sample.set", "evaluate.set"})
+    sets.push_back(string_list(cfg, key));
+  cfg.reject_unknown_keys();
+
+  fs::path const out = fs::absolute(options.output);
+  fs::path const data = out / "data";
+  if (fs::exists(out) && !fs::is_empty(out)) {
+    psgm::require<psgm::IoError>(options.overwrite, "pipeline: the output directory ", out.string(),
+                                 " exists and is not empty; choose another -o or pass --overwrite");
+    for (char const* name : {"data", "figures", "summary.md", "commands.sh", "pipeline.toml", "metrics.md",
+                             "metrics.csv", "qoi.csv", "evaluation.h5"})
+      fs::remove_all(out / name);
+  }
+  fs::create_directories(data);
+  { std::ofstream(out / "pipeline.toml") << cfg.to_toml() << '\n'; }
+
+  std::string const s = std::to_string(seed);
+  std::vector<StepRecord> steps;
+  // 1. training data
+  steps.push_back({"generate",
+                   {"--preset", step_presets[0], "-o", (data / "train.h5").string(), "--seed", s, "--set",
+                    "conditions.count=" + std::to_string(train_conditions), "--set",
+                    "conditions.realisations=" + std::to_string(train_realisations)}});
+  append_sets(steps.back().args, sets[0]);
+  // 2. training
+  steps.push_back({"train",
+                   {"--preset", step_presets[1], "--data", (data / "train.h5").string(), "-o",
+                    (data / "model.h5").string(), "--seed", s, "--backend", backend}});
+  if (train_steps > 0) append_sets(steps.back().args, {"training.steps=" + std::to_string(train_steps)});
+  append_sets(steps.back().args, sets[1]);
+  // 3. held-out PDE ensembles: the same physics as the training data (same
+  //    generate preset and overrides), conditions from the held-out design.
+  steps.push_back({"generate",
+                   {"--preset", step_presets[0], "-o", (data / "heldout.h5").string(), "--seed", s, "--set",
+                    "conditions.source=heldout", "--set", "conditions.count=" + std::to_string(heldout_conditions),
+                    "--set", "conditions.realisations=" + std::to_string(heldout_realisations)}});
+  append_sets(steps.back().args, sets[0]);
+  append_sets(steps.back().args, sets[2]);
+  // 4. model samples at the held-out conditions
+  steps.push_back({"sample",
+                   {"--preset", step_presets[2], "-m", (data / "model.h5").string(), "-o",
+                    (data / "samples.h5").string(), "--seed", s, "--backend", backend, "-n",
+                    std::to_string(heldout_realisations), "--sampler", sampler, "--set",
+                    "sampler.steps=" + std::to_string(sampler_steps), "--set", "conditions.source=file", "--set",
+                    "conditions.file=" + (data / "heldout.h5").string(), "--set", "sample.grid_from=" +
+                    (data / "heldout.h5").string()}});
+  append_sets(steps.back().args, sets[3]);
+  // 5. evaluation (noise floor generated on the fly), figures
+  steps.push_back({"evaluate",
+                   {"--preset", step_presets[3], "-m", (data / "samples.h5").string(), "-d",
+                    (data / "heldout.h5").string(), "-o", out.string(), "--overwrite"}});
+  if (figures) steps.back().args.push_back("--figures");
+  append_sets(steps.back().args, sets[4]);
+  if (options.quiet)
+    for (auto& st : steps) st.args.push_back("-q");
+
+  {
+    std::ofstream sh(out / "commands.sh");
+    sh << "#!/bin/sh\n# The steps of `psgm pipeline --preset " << preset << "`, as run.\nset -e\n";
+    for (auto const& st : steps) sh << command_line(st) << '\n';
+  }
+  fs::permissions(out / "commands.sh", fs::perms::owner_exec | fs::perms::group_exec | fs::perms::others_exec,
+                  fs::perm_options::add);
+
+  for (auto& st : steps) {
+    int const rc = run_subcommand(st, options.quiet);
+    psgm::require<psgm::Error>(rc == 0, "pipeline: step '", command_line(st), "' failed with exit code ", rc);
+  }
+
+  Headline const headline = read_headline(out / "metrics.csv");
+  bool const figures_drawn = figures && fs::exists(out / "figures") && !fs::is_empty(out / "figures");
+  write_summary(out, preset, steps, headline, cfg, figures_drawn, train_conditions * train_realisations,
+                heldout_conditions * heldout_realisations);
+  if (!keep_data) fs::remove_all(data);
+  std::cout << "psgm pipeline: report in " << out.string() << " (summary.md, metrics.md, "
+            << (figures_drawn ? "figures/, " : "") << "evaluation.h5, commands.sh)\n";
+  return 0;
+}
+
+psgm::cli::RegisterCommand pipeline_command(
+    "pipeline", "the whole job: generate -> train -> sample -> evaluate -> report on held-out conditions",
+    [](CLI::App& app) -> std::function<int()> {
+      auto options = std::make_shared<Options>();
+      std::vector<std::string> names;
+      for (auto const& [name, text] : presets()) names.push_back(name);
+      auto config = psgm::cli::add_config_options(app, "demo", names);
+      app.add_option("-o,--output", options->output, "report directory")->capture_default_str();
+      app.add_flag("--overwrite", options->overwrite, "replace the report directory's previous contents");
+      app.add_flag("--reference", options->reference,
+                   "the full reference configuration of the spec (same as --preset reference; a GPU job)");
+      app.add_flag("-q,--quiet", options->quiet, "no progress on stderr");
+      app.add_flag("--print-config", options->print_config, "print the effective configuration and exit");
+      app.footer(
+          "\nExamples:\n"
+          "  psgm pipeline -o report                      # the demo: under 15 minutes on 2 cores\n"
+          "  psgm pipeline --reference -o report-ref      # the spec's reference configuration (GPU)\n"
+          "  psgm pipeline -o r --set train.steps=6000 --set sample.sampler=ode_dopri5\n"
+          "See docs/results.md for what the report holds and the numbers it gave.");
+      return [options, config] { return run_pipeline(*options, *config); };
+    });
+
+}  // namespace
