@@ -72,6 +72,7 @@ void check_forward(NativeKernels kernels, double tolerance) {
   wide.film_layers = 2;
   configs.push_back(wide);
   std::uint64_t seed = 1;
+  double worst = 0;
   for (auto const& c : configs) {
     CAPTURE(c.width, c.kernel_size, c.num_blocks, c.film_layers, c.num_points, c.channels);
     auto const desc = make_description(c, seed++, dtype);
@@ -84,8 +85,11 @@ void check_forward(NativeKernels kernels, double tolerance) {
       double const err = psgm_test::relative_max_error(batch.result(), ref.forward(c, desc.weights));
       CAPTURE(B, err);
       CHECK(err < tolerance);
+      worst = std::max(worst, err);
     }
   }
+  WARN("native (" << psgm::score::to_string(kernels) << ", " << dtype << ") vs host reference: largest relative error "
+                  << worst);
 }
 
 }  // namespace
