@@ -168,26 +168,26 @@ TEST_CASE("LibTorch training lowers the DSM loss on a small data set", "[torch][
   TrainingFixture f("torch_training_loss");
   f.options.output_path = f.path("model.h5");
   f.options.epochs = 0;
-  f.options.steps = 120;
-  f.options.validate_every = 40;
+  f.options.steps = 60;
+  f.options.validate_every = 20;
   psgm::score::Trainer<Model> trainer(Space(), f.options);
   auto const summary = trainer.run(Space());
   REQUIRE(summary.finished);
-  REQUIRE(summary.steps == 120);
+  REQUIRE(summary.steps == 60);
   auto const m = psgm::io::read_model(f.options.output_path);
   auto const& v = m.training.validation_loss;
-  REQUIRE(m.training.validation_step == std::vector<std::int64_t>{0, 40, 80, 120});
-  REQUIRE(m.training.train_loss.size() == 120);
-  REQUIRE(m.training.learning_rate.size() == 120);
-  WARN("validation loss (EMA weights) at steps 0, 40, 80, 120: " << v[0] << ", " << v[1] << ", " << v[2] << ", "
-                                                                  << v[3]);
+  REQUIRE(m.training.validation_step == std::vector<std::int64_t>{0, 20, 40, 60});
+  REQUIRE(m.training.train_loss.size() == 60);
+  REQUIRE(m.training.learning_rate.size() == 60);
+  WARN("validation loss (EMA weights) at steps 0, 20, 40, 60: " << v[0] << ", " << v[1] << ", " << v[2] << ", "
+                                                                 << v[3]);
   REQUIRE(v.back() < 0.6 * v.front());
   // the stored model is the best validation's, and says so
   REQUIRE(m.training.best_validation_loss == *std::min_element(v.begin(), v.end()));
   REQUIRE(m.training.ema_weights);
   REQUIRE(m.training.backend == "libtorch");
   REQUIRE(m.training.dataset_sha256 == psgm::io::DatasetReader(f.data_path).content_sha256());
-  REQUIRE(psgm::io::read_training_series(f.options.output_path).at("gradient_norm").size() == 120);
+  REQUIRE(psgm::io::read_training_series(f.options.output_path).at("gradient_norm").size() == 60);
 }
 
 TEST_CASE("LibTorch training: an interrupted, resumed run equals the uninterrupted one bit for bit",
