@@ -50,6 +50,7 @@ class Config {
   bool has(std::string const& dotted) const;
   std::vector<double> get_doubles(std::string const& dotted) const;
   std::vector<std::vector<double>> get_double_rows(std::string const& dotted) const;
+  std::vector<std::string> get_strings(std::string const& dotted) const;
 
   /// Throws InvalidArgument listing every key in the configuration that no
   /// get/has call asked about (typos, keys of another command).

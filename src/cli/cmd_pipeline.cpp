@@ -16,6 +16,7 @@
 
 #include <psgm/Config.hpp>
 #include <psgm/core/Error.hpp>
+#include <psgm/core/KokkosCompat.hpp>
 #include <psgm/core/Runtime.hpp>
 
 #include <Kokkos_Core.hpp>
@@ -164,19 +165,6 @@ int run_subcommand(StepRecord& step, bool quiet) {
   }
   throw psgm::InvalidArgument("pipeline: psgm was built without the '" + step.name +
                               "' command (it needs PSGM_ENABLE_HDF5=ON)");
-}
-
-std::vector<std::string> string_list(Config const& cfg, std::string const& key) {
-  std::vector<std::string> out;
-  auto const* node = cfg.table().at_path(key).as_array();
-  cfg.has(key);  // mark as known
-  psgm::require(node != nullptr, "configuration: '", key, "' must be an array of strings (\"KEY=VALUE\" overrides)");
-  for (auto const& e : *node) {
-    auto v = e.value<std::string>();
-    psgm::require(v.has_value(), "configuration: '", key, "' must contain only strings (\"KEY=VALUE\" overrides)");
-    out.push_back(*v);
-  }
-  return out;
 }
 
 void append_sets(std::vector<std::string>& args, std::vector<std::string> const& sets) {
@@ -371,7 +359,7 @@ int run_pipeline(Options const& options, psgm::cli::ConfigOptions const& config_
     step_presets.push_back(cfg.get<std::string>(key));
   std::vector<std::vector<std::string>> sets;
   for (char const* key : {"train_data.set", "train.set", "heldout.set", "sample.set", "evaluate.set"})
-    sets.push_back(string_list(cfg, key));
+    sets.push_back(cfg.get_strings(key));
   cfg.reject_unknown_keys();
 
   fs::path const out = fs::absolute(options.output);

@@ -203,6 +203,20 @@ std::vector<std::vector<double>> Config::get_double_rows(std::string const& dott
   return rows;
 }
 
+std::vector<std::string> Config::get_strings(std::string const& dotted) const {
+  auto const* node = Document::find(*this, dotted);
+  require(node != nullptr, "configuration: missing key '", dotted, "'");
+  auto const* arr = node->as_array();
+  require(arr != nullptr, "configuration: '", dotted, "' must be an array of strings");
+  std::vector<std::string> out;
+  for (auto const& e : *arr) {
+    auto v = e.value<std::string>();
+    require(v.has_value(), "configuration: '", dotted, "' must contain only strings");
+    out.push_back(*v);
+  }
+  return out;
+}
+
 void Config::reject_unknown_keys() const {
   std::vector<std::string> keys;
   collect_keys(doc_->table, "", keys);
