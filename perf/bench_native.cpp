@@ -208,13 +208,14 @@ void training(FilmCnnConfig const& c, std::vector<int> const& batches, double se
     Native native(c);
     native.reserve(B);
     native.set_parameters(theta);
-    std::int64_t step_n = 0, step_t = 0;
+    std::int64_t step_n = 0;
     std::vector<std::function<void()>> fs;
     fs.push_back([&] {
       native.loss_and_gradient(batch);
       native.adam_step({}, 1e-4, 1.0, ++step_n);
     });
 #if PSGM_HAS_TORCH
+    std::int64_t step_t = 0;
     psgm::score::TrainableModel<psgm::score::LibTorch, Scalar> torch(c);
     torch.reserve(B);
     torch.set_parameters(theta);

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <psgm/score/ModelConfig.hpp>
+#include <psgm/score/impl/NativeNetwork.hpp>
 
 #include <Kokkos_Core.hpp>
 
@@ -13,6 +14,7 @@
 #include <cstdint>
 #include <random>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 namespace psgm_test {
@@ -182,6 +184,16 @@ inline double relative_max_error(std::vector<double> const& a, std::vector<doubl
     den = std::max(den, std::abs(b[i]));
   }
   return den > 0 ? num / den : num;
+}
+
+/// The native kernel paths that run on Space: both on host spaces, the
+/// portable one on devices.
+template <class Space>
+std::vector<psgm::score::NativeKernels> native_kernel_paths() {
+  if constexpr (std::is_same_v<typename Space::memory_space, Kokkos::HostSpace>)
+    return {psgm::score::NativeKernels::portable, psgm::score::NativeKernels::host_tiles};
+  else
+    return {psgm::score::NativeKernels::portable};
 }
 
 inline std::vector<psgm::score::FilmCnnConfig> native_test_configs() {

@@ -95,14 +95,14 @@ void check_forward(NativeKernels kernels, double tolerance) {
 }  // namespace
 
 PSGM_BACKEND_TEST_CASE("native forward equals the host reference (double)", "[score][native]") {
-  for (auto k : {NativeKernels::portable, NativeKernels::host_tiles}) {
+  for (auto k : psgm_test::native_kernel_paths<TestType>()) {
     CAPTURE(psgm::score::to_string(k));
     check_forward<TestType, double>(k, 1e-13);
   }
 }
 
 PSGM_BACKEND_TEST_CASE("native forward equals the host reference (float)", "[score][native]") {
-  for (auto k : {NativeKernels::portable, NativeKernels::host_tiles}) {
+  for (auto k : psgm_test::native_kernel_paths<TestType>()) {
     CAPTURE(psgm::score::to_string(k));
     check_forward<TestType, float>(k, 2e-6);
   }
@@ -117,7 +117,7 @@ PSGM_BACKEND_TEST_CASE("native model: the reference architecture, weights round 
   desc.normalization.field_mean = {1000.0, -0.1};
   desc.training.backend = "libtorch";
   Model model(TestType(), desc);
-  CHECK(model.kernels() == NativeKernels::host_tiles);  // automatic on a host space
+  CHECK(model.kernels() == psgm_test::native_kernel_paths<TestType>().back());  // automatic: host tiles on the host
 
   // to_description(): the weights come back exactly, with everything else.
   auto const back = model.to_description();
@@ -158,7 +158,7 @@ PSGM_BACKEND_TEST_CASE("native model: labelled kernels and Views, one region per
                        "[score][native]") {
   using Model = psgm::score::ScoreModel<psgm::score::Native<TestType>, float>;
   auto const c = psgm_test::native_test_configs()[1];
-  for (auto k : {NativeKernels::portable, NativeKernels::host_tiles}) {
+  for (auto k : psgm_test::native_kernel_paths<TestType>()) {
     CAPTURE(psgm::score::to_string(k));
     psgm_test::ReferenceBatch const ref(c, 5, 3, true);
     DeviceBatch<Model> batch(ref);

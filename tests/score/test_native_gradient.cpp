@@ -52,7 +52,7 @@ PSGM_BACKEND_TEST_CASE("native gradient equals central finite differences of the
   using Model = psgm::score::TrainableModel<psgm::score::Native<TestType>, double>;
   std::uint64_t seed = 100;
   double overall = 0;
-  for (auto kernels : {NativeKernels::portable, NativeKernels::host_tiles}) {
+  for (auto kernels : psgm_test::native_kernel_paths<TestType>()) {
     for (auto const& c : psgm_test::native_test_configs()) {
       CAPTURE(psgm::score::to_string(kernels), c.width, c.kernel_size, c.num_blocks, c.film_layers, c.num_points);
       auto const theta = psgm_test::native_random_parameters(c, seed++, "float64");
@@ -185,7 +185,7 @@ PSGM_BACKEND_TEST_CASE("native training step: labelled kernels and Views, region
   auto const c = psgm_test::native_test_configs()[1];
   psgm_test::ReferenceBatch const ref(c, 5, 2, true);
   auto const batch = make_batch(ref);
-  for (auto k : {NativeKernels::portable, NativeKernels::host_tiles}) {
+  for (auto k : psgm_test::native_kernel_paths<TestType>()) {
     psgm_test::ProfilingRecorder rec;
     Model model(c, k);
     model.reserve(5);
@@ -224,7 +224,7 @@ TEST_CASE("native gradients are bitwise the same on Serial and on OpenMP threads
   auto const theta = psgm_test::native_random_parameters(c, 21, "float32");
   psgm_test::ReferenceBatch const ref(c, 37, 22, true);  // more than one weight-gradient chunk
   auto const batch = make_batch(ref);
-  for (auto k : {NativeKernels::portable, NativeKernels::host_tiles}) {
+  for (auto k : psgm_test::native_kernel_paths<Kokkos::Serial>()) {
     psgm::score::TrainableModel<psgm::score::Native<Kokkos::Serial>, float> serial(c, k);
     psgm::score::TrainableModel<psgm::score::Native<Kokkos::OpenMP>, float> threads(c, k);
     serial.reserve(37);

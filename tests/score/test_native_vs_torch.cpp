@@ -106,7 +106,7 @@ void compare_networks(double tolerance) {
     d.architecture = c;
     d.weights = psgm_test::native_random_parameters(c, seed++, dtype);
     psgm::score::ScoreModel<LibTorch, S> torch(d);
-    for (auto k : {NativeKernels::portable, NativeKernels::host_tiles}) {
+    for (auto k : psgm_test::native_kernel_paths<Space>()) {
       psgm::score::ScoreModel<psgm::score::Native<Space>, S> native(Space(), d, k);
       int const B = c.width == 64 ? 3 : 6;
       psgm_test::ReferenceBatch const r(c, B, seed++, std::is_same_v<S, float>);
@@ -161,7 +161,7 @@ PSGM_BACKEND_TEST_CASE("native and LibTorch DSM losses and gradients agree to 1e
     torch.set_parameters(theta);
     double const lt = torch.loss_and_gradient(batch);
     auto const gt = gradient_of(torch, c);
-    for (auto k : {NativeKernels::portable, NativeKernels::host_tiles}) {
+    for (auto k : psgm_test::native_kernel_paths<TestType>()) {
       psgm::score::TrainableModel<psgm::score::Native<TestType>, double> native(TestType(), c, k);
       native.reserve(r.B);
       native.set_parameters(theta);

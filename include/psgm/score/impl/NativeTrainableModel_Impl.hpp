@@ -149,8 +149,10 @@ int TrainableModel<Native<ExecSpace>, Scalar>::stage(DsmBatch const& batch) cons
           batch.x.extent(2), "), cond (", batch.cond.extent(0), ", ", batch.cond.extent(1),
           ") do not match the architecture (channels ", c.channels, ", num_points ", c.num_points, ", cond_dim ",
           c.cond_dim, ")");
-  // Round the host doubles to Scalar (the times stay double: the embedding
-  // takes them in double) and copy them to ExecSpace's memory.
+  // Round the host doubles to Scalar and copy them to ExecSpace's memory.
+  // The times too (Trainer.hpp: the network sees the same Scalar t in
+  // training as in sampling); they are kept as doubles holding Scalar values
+  // because the time embedding evaluates sin/cos in double.
   std::size_t const fields = std::size_t(B) * c.channels * c.num_points;
   // The previous step's copies out of the staging views must be done before
   // they are overwritten (a no-op on host spaces, where they are the same).
@@ -169,7 +171,8 @@ int TrainableModel<Native<ExecSpace>, Scalar>::stage(DsmBatch const& batch) cons
   copy(by_, hy_, batch.y.data(), fields);
   copy(bcond_, hcond_, batch.cond.data(), std::size_t(B) * c.cond_dim);
   copy(ba_, ha_, batch.a.data(), std::size_t(B));
-  copy(bt_, ht_, batch.t.data(), std::size_t(B));
+  for (int b = 0; b < B; ++b) ht_(b) = static_cast<double>(static_cast<Scalar>(batch.t(b)));
+  Kokkos::deep_copy(space_, Kokkos::subview(bt_, std::make_pair(0, B)), Kokkos::subview(ht_, std::make_pair(0, B)));
   return B;
 }
 
