@@ -19,6 +19,11 @@
 #include <psgm/pde/EnsembleSolver.hpp>
 #include <psgm/score/Backend.hpp>
 #include <psgm/score/NativeScoreModel.hpp>
+#include <psgm/sde/AnalyticScore.hpp>
+#include <psgm/sde/DiffusionProcess.hpp>
+#include <psgm/sde/Sampler.hpp>
+#include <psgm/sde/SamplerConfig.hpp>
+#include <psgm/sde/Sde.hpp>
 #include <psgm/stats/Binomial.hpp>
 #include <psgm/stats/EnergyDistance.hpp>
 #include <psgm/stats/Metrics.hpp>

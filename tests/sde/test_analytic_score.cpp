@@ -25,7 +25,8 @@ SdeConfig sde_of(SdeType type) {
   return s;
 }
 
-/// log p_t(x) of a Gaussian mixture, with Eigen (Cholesky), up to a constant.
+/// log p_t(x) of a Gaussian mixture, with Eigen (LDL^T; LLT does not compile
+/// under nvcc's -diag-error 20011), up to a constant.
 double log_density(psgm::sde::GaussianMixtureSpec const& spec, psgm::sde::DiffusionProcess const& process, double t,
                    std::array<double, 3> const& c, Eigen::VectorXd const& x) {
   int const d = spec.dimension();
@@ -35,11 +36,11 @@ double log_density(psgm::sde::GaussianMixtureSpec const& spec, psgm::sde::Diffus
   for (int k = 0; k < spec.num_components(); ++k) {
     Matrix cov = Eigen::Map<Matrix const>(spec.covariances[k].data(), d, d);
     cov = m * m * cov + v * Matrix::Identity(d, d);
-    Eigen::LLT<Matrix> llt(cov);
+    Eigen::LDLT<Matrix> ldlt(cov);
     auto const mu = spec.mean_at(k, c);
     Eigen::VectorXd r = x - m * Eigen::Map<Eigen::VectorXd const>(mu.data(), d);
-    double const quad = r.dot(llt.solve(r));
-    double const logdet = 2 * llt.matrixL().toDenseMatrix().diagonal().array().log().sum();
+    double const quad = r.dot(ldlt.solve(r));
+    double const logdet = ldlt.vectorD().array().log().sum();
     logs.push_back(std::log(spec.weights[k]) - 0.5 * quad - 0.5 * logdet);
   }
   double const top = *std::max_element(logs.begin(), logs.end());

@@ -30,6 +30,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 namespace psgm {
@@ -79,6 +80,12 @@ class Sampler {
   /// Normalised fields -> physical fields: c = mean_c + std_c x_c per channel.
   void to_physical(execution_space const& space, const_field_view x, field_view out) const;
 
+  /// Called on the host after every network evaluation with the number of
+  /// evaluations of the running call so far (for progress reports; it must
+  /// not call back into the sampler). The evaluation may still be running on
+  /// a device: the callback sees launches, not completions.
+  void on_evaluation(std::function<void(std::int64_t)> callback) { on_evaluation_ = std::move(callback); }
+
   SamplerConfig const& config() const { return config_; }
   DiffusionProcess const& process() const { return process_; }
   int max_batch() const { return max_batch_; }
@@ -110,6 +117,7 @@ class Sampler {
   int max_batch_, channels_, num_points_;
   std::vector<double> grid_;
   std::int64_t nfe_ = 0;
+  std::function<void(std::int64_t)> on_evaluation_;
   bool time_valid_ = false;  // t_ holds time_value_ for time_batch_ samples (see evaluate, next_time)
   double time_value_ = 0;
   int time_batch_ = 0;

@@ -369,6 +369,45 @@ void dopri_control(ExecSpace const& space, int batch, DopriControl const& ctl, F
       });
 }
 
+/// Every sample at t_start with step h0 (0: estimated next), counters cleared.
+template <class ExecSpace, class MemorySpace>
+void dopri_init(ExecSpace const& space, int batch, AdaptiveState<MemorySpace> const& st, double t_start, double h0) {
+  auto const st_ = st;
+  Kokkos::parallel_for(
+      "psgm::sde::dopri_init", Kokkos::RangePolicy<ExecSpace>(space, 0, batch), KOKKOS_LAMBDA(int b) {
+        st_.t(b) = t_start;
+        st_.t_stage(b) = t_start;
+        st_.h(b) = h0;
+        st_.done(b) = 0;
+        st_.last_rejected(b) = 0;
+        st_.accepted(b) = 0;
+        st_.rejected(b) = 0;
+        st_.evaluations(b) = 1;
+      });
+}
+
+/// Samples still integrating (a reduction into a host scalar: waits for `space`).
+template <class ExecSpace, class MemorySpace>
+int dopri_active(ExecSpace const& space, int batch, AdaptiveState<MemorySpace> const& st) {
+  auto const done = st.done;
+  int active = 0;
+  Kokkos::parallel_reduce(
+      "psgm::sde::dopri_active", Kokkos::RangePolicy<ExecSpace>(space, 0, batch),
+      KOKKOS_LAMBDA(int b, int& a) { a += done(b) ? 0 : 1; }, active);
+  return active;
+}
+
+/// Samples that did not reach t_end within max_iterations: not_converged.
+template <class ExecSpace, class MemorySpace, class StatusView>
+void dopri_mark_unfinished(ExecSpace const& space, int batch, AdaptiveState<MemorySpace> const& st,
+                           StatusView const& status) {
+  auto const done = st.done;
+  Kokkos::parallel_for(
+      "psgm::sde::dopri_unfinished", Kokkos::RangePolicy<ExecSpace>(space, 0, batch), KOKKOS_LAMBDA(int b) {
+        if (!done(b)) status(b) = SolveStatus::not_converged;
+      });
+}
+
 }  // namespace Impl
 }  // namespace sde
 }  // namespace psgm

@@ -123,6 +123,7 @@ void Sampler<Model>::evaluate(execution_space const& space, field_view x, double
   }
   model_->score(space, x, tb, current_cond_, out);
   ++nfe_;
+  if (on_evaluation_) on_evaluation_(nfe_);
 }
 
 template <class Model>
@@ -139,6 +140,7 @@ void Sampler<Model>::evaluate_per_sample(execution_space const& space, field_vie
   time_valid_ = false;  // per-sample times were written by the caller's kernel
   model_->score(space, x, time_view(t_.data(), batch), current_cond_, out);
   ++nfe_;
+  if (on_evaluation_) on_evaluation_(nfe_);
 }
 
 template <class Model>
@@ -450,17 +452,7 @@ void Sampler<Model>::run_dopri5(execution_space const& space, int batch, field_v
   Impl::DopriControl const ctl{te,          ts - te,         config_.rtol,      config_.atol,
                                config_.safety, config_.min_factor, config_.max_factor};
   double const h_fixed = config_.initial_step * (ts - te);
-  Kokkos::parallel_for(
-      "psgm::sde::dopri_init", Kokkos::RangePolicy<execution_space>(space, 0, batch), KOKKOS_LAMBDA(int b) {
-        st.t(b) = ts;
-        st.t_stage(b) = ts;
-        st.h(b) = -h_fixed;
-        st.done(b) = 0;
-        st.last_rejected(b) = 0;
-        st.accepted(b) = 0;
-        st.rejected(b) = 0;
-        st.evaluations(b) = 1;
-      });
+  Impl::dopri_init(space, batch, st, ts, -h_fixed);
   evaluate(space, x, ts, k[0]);
   Impl::flow_velocity_per_sample(space, process_, batch, x, k[0], st.t);
   std::int64_t extra = 1;
@@ -474,11 +466,8 @@ void Sampler<Model>::run_dopri5(execution_space const& space, int batch, field_v
   }
   std::int64_t iterations = 0;
   for (;;) {
-    int active = 0;
     // The host decides whether to sweep again: this reduction waits for the previous sweep.
-    Kokkos::parallel_reduce(
-        "psgm::sde::dopri_active", Kokkos::RangePolicy<execution_space>(space, 0, batch),
-        KOKKOS_LAMBDA(int b, int& a) { a += st.done(b) ? 0 : 1; }, active);
+    int const active = Impl::dopri_active(space, batch, st);
     if (active == 0 || iterations == config_.max_iterations) break;
     for (int stage = 1; stage < 7; ++stage) {
       field_view const& point = stage == 6 ? x5 : xs;
@@ -489,10 +478,7 @@ void Sampler<Model>::run_dopri5(execution_space const& space, int batch, field_v
     Impl::dopri_control(space, batch, ctl, x, x5, k.data(), st, status);
     ++iterations;
   }
-  Kokkos::parallel_for(
-      "psgm::sde::dopri_unfinished", Kokkos::RangePolicy<execution_space>(space, 0, batch), KOKKOS_LAMBDA(int b) {
-        if (!st.done(b)) status(b) = SolveStatus::not_converged;
-      });
+  Impl::dopri_mark_unfinished(space, batch, st, status);
   // Per-sample counters, once per call: the report needs them on the host
   // (on host spaces the "mirror" is the view itself, hence the fence).
   space.fence();
