@@ -1,5 +1,12 @@
 # The examples, and the arguments that run each at a tiny size in the test suite.
-set(PSGM_EXAMPLES 01_porosity 02_ensemble)
-set(PSGM_EXAMPLES_USING_TORCH)
+set(PSGM_EXAMPLES 01_porosity 02_ensemble 03_train 04_sample 05_compare 06_native_only)
+# Linked with psgm::torch when it exists (they then use the LibTorch backend).
+set(PSGM_EXAMPLES_USING_TORCH 03_train)
 set(PSGM_EXAMPLE_ARGS_01_porosity 400 0.1)
 set(PSGM_EXAMPLE_ARGS_02_ensemble 64)
+set(PSGM_EXAMPLE_ARGS_03_train example_model.h5 300 16)
+set(PSGM_EXAMPLE_ARGS_04_sample example_model.h5 64 100)
+set(PSGM_EXAMPLE_ARGS_05_compare example_model.h5 64)
+set(PSGM_EXAMPLE_ARGS_06_native_only 300 64)
+# 04 and 05 read the model 03 writes.
+set(PSGM_EXAMPLE_NEEDS_MODEL 04_sample 05_compare)

@@ -1,0 +1,8 @@
+// Explicit instantiation of the samplers over the LibTorch score models
+// (float and double, on the host execution space LibTorch runs on), in
+// libpsgm_torch, so that programs sampling LibTorch models link them.
+#include <psgm/sde/impl/Sampler_Impl.hpp>
+#include <psgm/torch/TorchScoreModel.hpp>
+
+template class psgm::sde::Sampler<psgm::score::ScoreModel<psgm::score::LibTorch, float>>;
+template class psgm::sde::Sampler<psgm::score::ScoreModel<psgm::score::LibTorch, double>>;
