@@ -49,7 +49,7 @@ bool initialize(RuntimeOptions const& options) {
 #endif
   g_owns_kokkos = true;
   // LibTorch (libpsgm_torch) takes the same thread count when it is first used
-  // (psgm::torch::Impl::ensure_threads), after Kokkos owns the OpenMP pool.
+  // (psgm::score::Impl::ensure_torch_threads), after Kokkos owns the OpenMP pool.
   return true;
 }
 
