@@ -84,6 +84,7 @@ class NativeNetwork {
   void forward_stored(ExecSpace const& space, int B, Scalar const* x, double const* td, Scalar const* cond) const;
   void film_forward(ExecSpace const& space, int B, Scalar const* z, Scalar* const* pre, Scalar* const* post) const;
 
+  ExecSpace space_;  ///< the construction instance: workspaces are allocated on it
   FilmCnnConfig config_;
   NativeLayout lay_;
   bool use_host_ = false;

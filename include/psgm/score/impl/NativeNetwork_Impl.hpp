@@ -23,7 +23,8 @@ inline constexpr int native_weight_grad_chunk = 16;
 template <class ExecSpace, class Scalar>
 NativeNetwork<ExecSpace, Scalar>::NativeNetwork(ExecSpace const& space, FilmCnnConfig const& config,
                                                 NativeKernels kernels)
-    : config_(config), lay_((config.validate(), config), native_host::pad_lanes<Scalar>()) {
+    : space_(space), config_(config), lay_(config, native_host::pad_lanes<Scalar>()) {
+  config.validate();
   require(kernels != NativeKernels::host_tiles || host_space, "psgm::score::Native<", ExecSpace::name(),
           ">: NativeKernels::host_tiles runs only on host execution spaces; use automatic or portable");
   use_host_ = kernels == NativeKernels::host_tiles || (kernels == NativeKernels::automatic && host_space);
@@ -135,7 +136,7 @@ void NativeNetwork<ExecSpace, Scalar>::reserve(int max_batch) {
   if (max_batch <= capacity_) return;
   NativeLayout const& l = lay_;
   native_index const B = max_batch;
-  ExecSpace space;
+  ExecSpace const& space = space_;
   auto alloc = [&](std::string const& label, native_index n) {
     return vector_view(Kokkos::view_alloc(space, Kokkos::WithoutInitializing, label), n);
   };
@@ -161,7 +162,7 @@ void NativeNetwork<ExecSpace, Scalar>::reserve_training(int max_batch) {
   if (max_batch <= train_capacity_ && grad_.extent(0) > 0) return;
   NativeLayout const& l = lay_;
   native_index const B = std::max(max_batch, 1);
-  ExecSpace space;
+  ExecSpace const& space = space_;
   auto alloc = [&](std::string const& label, native_index n) {
     return vector_view(Kokkos::view_alloc(space, Kokkos::WithoutInitializing, label), n);
   };
