@@ -23,6 +23,7 @@ ScoreModel<Native<ExecSpace>, Scalar>::ScoreModel(ExecSpace const& space, ModelD
       net_(space, description_.architecture, kernels) {
   ScopedRegion region("psgm::score::ScoreModel<Native>::ScoreModel");
   net_.set_parameters(space, description_.weights);
+  space.fence();  // the packed weights are read by kernels on other instances
 }
 
 #if PSGM_HAS_HDF5

@@ -180,7 +180,8 @@ template <class ExecSpace, class Scalar>
 double TrainableModel<Native<ExecSpace>, Scalar>::dsm(int B, bool gradient) const {
   net_.dsm(space_, B, bx_.data(), bt_.data(), bcond_.data(), ba_.data(), by_.data(), gradient);
   auto losses = Kokkos::subview(net_.sample_losses(), std::make_pair(0, B));
-  auto host = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), losses);  // fences: the host sums
+  auto host = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), losses);
+  space_.fence();  // the host sums the losses (on host spaces `host` is the View itself)
   double sum = 0;
   for (int b = 0; b < B; ++b) sum += host(b);  // fixed order: independent of the thread count
   return sum;
