@@ -577,8 +577,8 @@ struct ConvBackwardDataFunctor {
   T* g;               ///< residual: dL/dh (hidden layout), g += du
 
   /// Column o of the end sums of one sample (pad may exceed N - 1 for tiny grids).
-  KOKKOS_INLINE_FUNCTION void end_sums(T* d, int o) const {
-    int const N = lay.N, K = lay.K, pad = lay.pad, ldw = lay.ldw;
+  static KOKKOS_INLINE_FUNCTION void end_sums(NativeLayout const& l, T* d, int o) {
+    int const N = l.N, K = l.K, pad = l.pad, ldw = l.ldw;
     T s = 0;
     for (int k = pad; k >= 0; --k) {
       if (pad - k < N) s += d[native_index(pad - k) * ldw + o];
@@ -599,7 +599,7 @@ struct ConvBackwardDataFunctor {
     int const* const tab_ = tab;
     // End sums: left_k = sum_{n <= pad - k} da(n) (k <= pad) in row N + k,
     // right_k = sum_{n >= N-1+pad-k} da(n) (k >= pad) in row N + K + k.
-    Kokkos::parallel_for(Kokkos::TeamThreadRange(team, l.ldw), [&](int o) { end_sums(d, o); });
+    Kokkos::parallel_for(Kokkos::TeamThreadRange(team, l.ldw), [&](int o) { end_sums(l, d, o); });
     team.team_barrier();
     native_index const hs = b * l.hidden_sample();
     T const* gm = gb ? gb + native_index(b) * l.ldf : nullptr;
@@ -645,7 +645,7 @@ struct ConvBackwardDataFunctor {
   void operator()(HostTile, int b) const {
     T* d = da + b * lay.extended_sample();
     int const ldw = lay.ldw;
-    for (int o = 0; o < ldw; ++o) end_sums(d, o);
+    for (int o = 0; o < ldw; ++o) end_sums(lay, d, o);
     native_index const hs = b * lay.hidden_sample();
     alignas(64) T c[native_rows * native_host_cols];
     for (int m0 = 0; m0 < lay.N; m0 += native_rows) {
@@ -783,8 +783,10 @@ struct FilmWeightGradFunctor {
   T* grad;                ///< canonical gradient (whole vector)
   int jtiles;
 
-  KOKKOS_INLINE_FUNCTION void store(int blk, int jc, int i, T v) const {
-    // jc: padded output column -> canonical j (padding columns are dropped)
+  KOKKOS_INLINE_FUNCTION void store(int blk, int jc, int i, T v) const { store(lay, l, grad, blk, jc, i, v); }
+  /// Writes dW(j, i) (i == in: the bias) of block blk; jc is the padded
+  /// output column (padding columns are dropped).
+  static KOKKOS_INLINE_FUNCTION void store(NativeLayout const& lay, int l, T* grad, int blk, int jc, int i, T v) {
     int j;
     if (l == lay.L - 1) {
       if (jc < lay.W) j = jc;
@@ -809,7 +811,9 @@ struct FilmWeightGradFunctor {
     int const nin = lay.film_in(l);
     T const* dqb = dq + native_index(blk) * B * lay.ldf + j0;
     T const* inb = in + blk * in_block;
-    int const ldf = lay.ldf, in_ld_ = in_ld, B_ = B;
+    int const ldf = lay.ldf, in_ld_ = in_ld, B_ = B, layer = l;
+    NativeLayout const lay_ = lay;
+    T* const grad_ = grad;
     Kokkos::parallel_for(Kokkos::TeamThreadRange(team, nin + 1), [&](int i) {
       T acc[native_rows] = {};
       for (int b = 0; b < B_; ++b) {
@@ -817,7 +821,7 @@ struct FilmWeightGradFunctor {
         for (int r = 0; r < native_rows; ++r)
           if (r < rows) acc[r] += dqb[native_index(b) * ldf + r] * x;
       }
-      for (int r = 0; r < rows; ++r) store(blk, j0 + r, i, acc[r]);
+      for (int r = 0; r < rows; ++r) store(lay_, layer, grad_, blk, j0 + r, i, acc[r]);
     });
   }
 
