@@ -10,6 +10,12 @@ find_package(Catch2 2 REQUIRED)
 include(Catch)
 
 set(PSGM_TEST_NUM_THREADS 2 CACHE STRING "OMP_NUM_THREADS for the tests")
+# The OpenMP environment of every test (a list for ENVIRONMENT properties):
+# idle threads sleep (OMP_WAIT_POLICY=passive), because LibTorch and Kokkos
+# share processes and otherwise busy-wait against each other, and no thread
+# binding, so that concurrent tests (ctest -j) do not pile onto one core.
+set(PSGM_TEST_ENVIRONMENT
+    "OMP_NUM_THREADS=${PSGM_TEST_NUM_THREADS}" "OMP_PROC_BIND=false" "OMP_WAIT_POLICY=passive")
 
 # Execution spaces the tests are instantiated for.
 set(_psgm_test_devices ${PSGM_KOKKOS_DEVICES})
@@ -55,9 +61,19 @@ function(psgm_add_test module)
   set(target psgm_test_${module})
   add_executable(${target} ${ARG_SOURCES})
   target_link_libraries(${target} PRIVATE psgm_test_main ${ARG_LIBRARIES})
-  catch_discover_tests(${target}
-    TEST_PREFIX "${module}/"
-    PROPERTIES
-      ENVIRONMENT "OMP_NUM_THREADS=${PSGM_TEST_NUM_THREADS};OMP_PROC_BIND=false;PSGM_TEST_TMPDIR=${PROJECT_BINARY_DIR}/tests/tmp"
-      LABELS "${module};${ARG_LABELS}")
+  # Properties are set by a CTest include file that runs after Catch2's:
+  # catch_discover_tests(PROPERTIES ...) splits list values (ENVIRONMENT and
+  # LABELS are lists) into separate arguments, which silently dropped all but
+  # the first environment variable and misassigned the labels.
+  catch_discover_tests(${target} TEST_PREFIX "${module}/" TEST_LIST ${target}_TESTS)
+  set(_environment ${PSGM_TEST_ENVIRONMENT} "PSGM_TEST_TMPDIR=${PROJECT_BINARY_DIR}/tests/tmp")
+  set(_labels ${module} ${ARG_LABELS})
+  set(_file "${CMAKE_CURRENT_BINARY_DIR}/${target}_properties.cmake")
+  file(WRITE "${_file}"
+       "if(${target}_TESTS)\n"
+       "  set_tests_properties(\${${target}_TESTS} PROPERTIES\n"
+       "    ENVIRONMENT [==[${_environment}]==]\n"
+       "    LABELS [==[${_labels}]==])\n"
+       "endif()\n")
+  set_property(DIRECTORY APPEND PROPERTY TEST_INCLUDE_FILES "${_file}")
 endfunction()

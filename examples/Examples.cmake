@@ -4,9 +4,9 @@ set(PSGM_EXAMPLES 01_porosity 02_ensemble 03_train 04_sample 05_compare 06_nativ
 set(PSGM_EXAMPLES_USING_TORCH 03_train)
 set(PSGM_EXAMPLE_ARGS_01_porosity 400 0.1)
 set(PSGM_EXAMPLE_ARGS_02_ensemble 64)
-set(PSGM_EXAMPLE_ARGS_03_train example_model.h5 300 16)
+set(PSGM_EXAMPLE_ARGS_03_train example_model.h5 150 16)
 set(PSGM_EXAMPLE_ARGS_04_sample example_model.h5 64 100)
 set(PSGM_EXAMPLE_ARGS_05_compare example_model.h5 64)
-set(PSGM_EXAMPLE_ARGS_06_native_only 300 64)
+set(PSGM_EXAMPLE_ARGS_06_native_only 150 64)
 # 04 and 05 read the model 03 writes.
 set(PSGM_EXAMPLE_NEEDS_MODEL 04_sample 05_compare)

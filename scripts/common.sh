@@ -15,6 +15,9 @@ export CCACHE_NOHASHDIR=1
 # thread on first use unless OMP_NUM_THREADS is set).
 export OMP_NUM_THREADS="${OMP_NUM_THREADS:-$(nproc)}"
 export OMP_PROC_BIND="${OMP_PROC_BIND:-false}"
+# Idle OpenMP threads sleep instead of spinning: LibTorch and Kokkos share the
+# process and otherwise busy-wait against each other (docs/performance.md).
+export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-passive}"
 
 psgm_log() { echo "[psgm] $*" >&2; }
 

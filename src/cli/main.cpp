@@ -5,9 +5,21 @@
 #include <psgm/core/Error.hpp>
 #include <psgm/core/Runtime.hpp>
 
+#include <cstdlib>
 #include <iostream>
+#include <unistd.h>
 
 int main(int argc, char** argv) {
+  // OpenMP's idle threads must sleep, not spin: the CLI loads LibTorch, and
+  // LibTorch's worker threads and Kokkos' OpenMP pool otherwise busy-wait
+  // against each other (measured on 2 cores: `psgm generate` 7x and LibTorch
+  // training 4x slower). libgomp reads OMP_WAIT_POLICY only when it is
+  // loaded, so when the user has not chosen a policy psgm runs itself again,
+  // once, with OMP_WAIT_POLICY=passive (docs/performance.md).
+  if (std::getenv("OMP_WAIT_POLICY") == nullptr) {
+    ::setenv("OMP_WAIT_POLICY", "passive", 1);
+    ::execv("/proc/self/exe", argv);  // returns only on failure: carry on with the default policy
+  }
   CLI::App app{"psgm: uncertainty quantification with score-based generative models\n" + psgm::build_info()};
   app.require_subcommand(1);
   app.set_version_flag("--version", psgm::version());
