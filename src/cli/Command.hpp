@@ -15,6 +15,9 @@
 #include <vector>
 
 namespace psgm {
+namespace pde {
+struct Condition;
+}
 namespace cli {
 
 /// A subcommand registers itself with a static RegisterCommand in its own
@@ -103,6 +106,30 @@ class Progress {
 
 /// "1h 02m", "3m 07s", "12.3 s"
 std::string format_duration(double seconds);
+
+/// Ctrl-C and SIGTERM while a command runs: the handlers installed by the
+/// scope only raise a flag; the command polls interrupted() between units of
+/// work (a batch, a training step), stops cleanly and leaves no partial file.
+/// The previous handlers are restored when the scope ends.
+/// Conditions the configuration lists itself: conditions.source = "list"
+/// (conditions.list = [[l, U0, F_right], ...]) or "file" (conditions.file: a
+/// CSV "l,U0,F_right" or an HDF5 file, data set conditions.dataset, default
+/// "/conditions"). Throws InvalidArgument for any other source or a missing
+/// or empty list.
+std::vector<pde::Condition> listed_conditions(Config const& cfg, std::string const& source);
+
+class InterruptScope {
+ public:
+  InterruptScope();
+  ~InterruptScope();
+  InterruptScope(InterruptScope const&) = delete;
+  InterruptScope& operator=(InterruptScope const&) = delete;
+  static bool interrupted();
+
+ private:
+  void (*old_int_)(int);
+  void (*old_term_)(int);
+};
 
 }  // namespace cli
 }  // namespace psgm

@@ -18,11 +18,9 @@
 #include <Kokkos_Core.hpp>
 
 #include <algorithm>
-#include <atomic>
 #include <cctype>
 #include <limits>
 #include <chrono>
-#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -32,6 +30,7 @@ namespace {
 
 using psgm::require;
 using psgm::cli::Config;
+using psgm::cli::InterruptScope;
 
 // ------------------------------------------------------------------ presets
 // The reference data set of spec model.md §7, every option spelled out.
@@ -238,44 +237,14 @@ Settings read_settings(Config const& cfg) {
     s.conditions = s.conditions_source == "random"
                        ? psgm::pde::random_conditions(ranges, count, static_cast<std::uint64_t>(s.seed))
                        : psgm::pde::heldout_conditions(ranges, count, static_cast<std::uint64_t>(s.seed));
-  } else if (s.conditions_source == "list") {
-    require(cfg.has("conditions.list"), "configuration: conditions.source = 'list' needs conditions.list, "
-            "e.g. [[1e-5, 0.0, 25.0]]");
-    s.conditions = psgm::pde::conditions_from_rows(cfg.get_double_rows("conditions.list"), "conditions.list");
-    require(!s.conditions.empty(), "configuration: conditions.list is empty; expected [[l, U0, F_right], ...]");
-  } else if (s.conditions_source == "file") {
-    require(cfg.has("conditions.file"), "configuration: conditions.source = 'file' needs conditions.file "
-            "(CSV 'l,U0,F_right' or HDF5)");
-    std::string const file = cfg.get<std::string>("conditions.file");
-    std::string ext = std::filesystem::path(file).extension().string();
-    std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
-    if (ext == ".csv" || ext == ".txt") {
-      s.conditions = psgm::pde::read_conditions_csv(file);
-    } else {
-      s.conditions = psgm::io::read_conditions_hdf5(file, cfg.get_or<std::string>("conditions.dataset", "/conditions"));
-    }
+  } else if (s.conditions_source == "list" || s.conditions_source == "file") {
+    s.conditions = psgm::cli::listed_conditions(cfg, s.conditions_source);
   } else {
     require(false, "configuration: conditions.source = '", s.conditions_source,
             "'; expected 'random', 'heldout', 'list' or 'file'");
   }
   return s;
 }
-
-// ------------------------------------------------------------------ interruption
-// Ctrl-C ends the run after the current batch; the writer then removes its
-// temporary file, so no partial data set is left behind.
-std::atomic<bool> g_interrupted{false};
-extern "C" void on_signal(int) { g_interrupted = true; }
-
-struct SignalScope {
-  using handler = void (*)(int);
-  handler old_int, old_term;
-  SignalScope() : old_int(std::signal(SIGINT, on_signal)), old_term(std::signal(SIGTERM, on_signal)) {}
-  ~SignalScope() {
-    std::signal(SIGINT, old_int);
-    std::signal(SIGTERM, old_term);
-  }
-};
 
 // ------------------------------------------------------------------ the run
 struct Options {
@@ -374,8 +343,7 @@ int generate(Settings const& s, Options const& options, std::string const& confi
               << psgm::pde::to_string(s.pde.mode) << ") on " << ExecSpace::name() << " (concurrency "
               << space.concurrency() << "), batches of " << max_batch << " -> " << options.output << '\n';
 
-  SignalScope signals;
-  g_interrupted = false;
+  InterruptScope signals;
   psgm::cli::Progress progress("generate", total, "realisations", !options.quiet);
   std::vector<std::int64_t> counts(psgm::num_solve_statuses, 0);
   double compute_s = 0, write_s = 0;
@@ -388,7 +356,7 @@ int generate(Settings const& s, Options const& options, std::string const& confi
   };
 
   for (std::int64_t m0 = 0; m0 < M; m0 += conditions_per_batch) {
-    require<psgm::IoError>(!g_interrupted, "interrupted after ", writer.size(), " of ", total,
+    require<psgm::IoError>(!InterruptScope::interrupted(), "interrupted after ", writer.size(), " of ", total,
                            " realisations; no file was written to '", options.output, "'");
     auto const t0 = std::chrono::steady_clock::now();
     std::int64_t const m1 = std::min(M, m0 + conditions_per_batch);
@@ -436,7 +404,7 @@ int generate(Settings const& s, Options const& options, std::string const& confi
     write_s += std::chrono::duration<double>(t2 - t1).count();
     progress.update(writer.size(), status_text());
   }
-  require<psgm::IoError>(!g_interrupted, "interrupted after ", writer.size(), " of ", total,
+  require<psgm::IoError>(!InterruptScope::interrupted(), "interrupted after ", writer.size(), " of ", total,
                          " realisations; no file was written to '", options.output, "'");
   double const wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
   psgm::io::AttributeMap timing;

@@ -27,11 +27,9 @@
 #include <Kokkos_Core.hpp>
 
 #include <algorithm>
-#include <atomic>
 #include <cctype>
 #include <chrono>
 #include <cmath>
-#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -42,6 +40,7 @@ namespace {
 
 using psgm::require;
 using psgm::cli::Config;
+using psgm::cli::InterruptScope;
 using psgm::sde::SamplerConfig;
 using psgm::sde::SamplerKind;
 
@@ -171,39 +170,14 @@ Settings read_settings(Config const& cfg) {
   only_for("conditions.dataset", "file");
   if (s.conditions_source == "reference") {
     // Resolved in run(), with the L of the grid (l = L/10).
-  } else if (s.conditions_source == "list") {
-    require(cfg.has("conditions.list"), "configuration: conditions.source = 'list' needs conditions.list, "
-            "e.g. [[1e-5, 0.0, 25.0]]");
-    s.conditions = psgm::pde::conditions_from_rows(cfg.get_double_rows("conditions.list"), "conditions.list");
-    require(!s.conditions.empty(), "configuration: conditions.list is empty; expected [[l, U0, F_right], ...]");
-  } else if (s.conditions_source == "file") {
-    require(cfg.has("conditions.file"), "configuration: conditions.source = 'file' needs conditions.file "
-            "(CSV 'l,U0,F_right' or HDF5)");
-    std::string const file = cfg.get<std::string>("conditions.file");
-    std::string ext = std::filesystem::path(file).extension().string();
-    std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
-    s.conditions = ext == ".csv" || ext == ".txt"
-                       ? psgm::pde::read_conditions_csv(file)
-                       : psgm::io::read_conditions_hdf5(file, cfg.get_or<std::string>("conditions.dataset", "/conditions"));
+  } else if (s.conditions_source == "list" || s.conditions_source == "file") {
+    s.conditions = psgm::cli::listed_conditions(cfg, s.conditions_source);
   } else {
     require(false, "configuration: conditions.source = '", s.conditions_source,
             "'; expected 'reference', 'list' or 'file'");
   }
   return s;
 }
-
-// ------------------------------------------------------------------ interruption
-std::atomic<bool> g_interrupted{false};
-extern "C" void on_sample_signal(int) { g_interrupted = true; }
-struct SignalScope {
-  using handler = void (*)(int);
-  handler old_int, old_term;
-  SignalScope() : old_int(std::signal(SIGINT, on_sample_signal)), old_term(std::signal(SIGTERM, on_sample_signal)) {}
-  ~SignalScope() {
-    std::signal(SIGINT, old_int);
-    std::signal(SIGTERM, old_term);
-  }
-};
 
 struct Options {
   std::string model_path, output;
@@ -329,8 +303,7 @@ int run(Settings const& s, Options const& options, std::string const& config_tom
               << backend_name << " " << dtype_name << " on " << execution_space::name() << ", batches of " << batch
               << " -> " << options.output << '\n';
 
-  SignalScope signals;
-  g_interrupted = false;
+  InterruptScope signals;
   // Progress in sample-evaluations when the NFE is known (ETA within a batch), else in samples.
   std::int64_t const units = planned > 0 ? total * planned : total;
   psgm::cli::Progress progress("sample", units, planned > 0 ? "sample-NFE" : "samples", !options.quiet);
@@ -340,7 +313,7 @@ int run(Settings const& s, Options const& options, std::string const& config_tom
   if (planned > 0)
     sampler.on_evaluation([&](std::int64_t nfe) { progress.update(done * planned + current_batch * nfe); });
   for (std::int64_t first = 0; first < total; first += batch) {
-    require<psgm::IoError>(!g_interrupted, "interrupted after ", writer.size(), " of ", total,
+    require<psgm::IoError>(!InterruptScope::interrupted(), "interrupted after ", writer.size(), " of ", total,
                            " samples; no file was written to '", options.output, "'");
     std::int64_t const b = std::min(batch, total - first);
     current_batch = b;
@@ -377,7 +350,7 @@ int run(Settings const& s, Options const& options, std::string const& config_tom
     if (failed > 0) extra << failed << " failed";
     progress.update(planned > 0 ? done * planned : done, extra.str());
   }
-  require<psgm::IoError>(!g_interrupted, "interrupted after ", writer.size(), " of ", total,
+  require<psgm::IoError>(!InterruptScope::interrupted(), "interrupted after ", writer.size(), " of ", total,
                          " samples; no file was written to '", options.output, "'");
   double const wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
   psgm::io::AttributeMap result;

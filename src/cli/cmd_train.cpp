@@ -16,8 +16,6 @@
 
 #include <Kokkos_Core.hpp>
 
-#include <atomic>
-#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -27,6 +25,7 @@ namespace {
 
 using psgm::require;
 using psgm::cli::Config;
+using psgm::cli::InterruptScope;
 
 // ------------------------------------------------------------------ presets
 struct PresetValues {
@@ -186,21 +185,6 @@ Settings read_settings(Config const& cfg) {
   return s;
 }
 
-// ------------------------------------------------------------------ interruption
-// Ctrl-C ends the run after the current step, with a checkpoint.
-std::atomic<bool> g_interrupted{false};
-extern "C" void on_train_signal(int) { g_interrupted = true; }
-
-struct SignalScope {
-  using handler = void (*)(int);
-  handler old_int, old_term;
-  SignalScope() : old_int(std::signal(SIGINT, on_train_signal)), old_term(std::signal(SIGTERM, on_train_signal)) {}
-  ~SignalScope() {
-    std::signal(SIGINT, old_int);
-    std::signal(SIGTERM, old_term);
-  }
-};
-
 struct Options {
   std::string data;
   std::string output;
@@ -259,8 +243,7 @@ int train(Settings const& s, Options const& options) {
               << "  best model -> " << o.output_path << ", checkpoints -> " << psgm::score::checkpoint_path(o.output_path)
               << '\n';
   }
-  SignalScope signals;
-  g_interrupted = false;
+  InterruptScope signals;
   std::int64_t const start = session.step();
   psgm::cli::Progress progress("train", session.total_steps() - start, "steps", !options.quiet, 2.0);
   std::string last_extra;
@@ -274,7 +257,7 @@ int train(Settings const& s, Options const& options) {
          << p.best_step << ")";
     last_extra = os.str();
     progress.update(p.step - start, last_extra);
-    if (g_interrupted) trainer.request_stop();
+    if (InterruptScope::interrupted()) trainer.request_stop();
   };
   auto const summary = trainer.run(space, on_step);
   if (summary.finished) progress.finish(last_extra);

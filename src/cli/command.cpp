@@ -4,6 +4,8 @@
 
 #include <toml++/toml.h>
 
+#include <atomic>
+#include <csignal>
 #include <cstdio>
 #include <iostream>
 #include <sstream>
@@ -21,6 +23,22 @@ RegisterCommand::RegisterCommand(std::string name, std::string description,
                                  std::function<std::function<int()>(CLI::App&)> setup) {
   registry().push_back({std::move(name), std::move(description), std::move(setup)});
 }
+
+// ------------------------------------------------------------------ interruption
+namespace {
+std::atomic<bool> g_interrupted{false};
+extern "C" void psgm_cli_on_signal(int) { g_interrupted = true; }
+}  // namespace
+
+InterruptScope::InterruptScope()
+    : old_int_(std::signal(SIGINT, psgm_cli_on_signal)), old_term_(std::signal(SIGTERM, psgm_cli_on_signal)) {
+  g_interrupted = false;
+}
+InterruptScope::~InterruptScope() {
+  std::signal(SIGINT, old_int_);
+  std::signal(SIGTERM, old_term_);
+}
+bool InterruptScope::interrupted() { return g_interrupted; }
 
 // ------------------------------------------------------------------ Config
 namespace {

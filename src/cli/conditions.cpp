@@ -1,0 +1,35 @@
+// Conditions listed by a command's configuration (Command.hpp): shared by
+// psgm generate and psgm sample.
+#include "Command.hpp"
+
+#include <psgm/core/Error.hpp>
+#include <psgm/io/Dataset.hpp>
+#include <psgm/pde/Conditions.hpp>
+
+#include <algorithm>
+#include <cctype>
+#include <filesystem>
+
+namespace psgm {
+namespace cli {
+
+std::vector<pde::Condition> listed_conditions(Config const& cfg, std::string const& source) {
+  if (source == "list") {
+    require(cfg.has("conditions.list"), "configuration: conditions.source = 'list' needs conditions.list, "
+            "e.g. [[1e-5, 0.0, 25.0]]");
+    auto conditions = pde::conditions_from_rows(cfg.get_double_rows("conditions.list"), "conditions.list");
+    require(!conditions.empty(), "configuration: conditions.list is empty; expected [[l, U0, F_right], ...]");
+    return conditions;
+  }
+  require(source == "file", "listed_conditions: conditions.source = '", source, "' is neither 'list' nor 'file'");
+  require(cfg.has("conditions.file"), "configuration: conditions.source = 'file' needs conditions.file "
+          "(CSV 'l,U0,F_right' or HDF5)");
+  std::string const file = cfg.get<std::string>("conditions.file");
+  std::string ext = std::filesystem::path(file).extension().string();
+  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
+  if (ext == ".csv" || ext == ".txt") return pde::read_conditions_csv(file);
+  return io::read_conditions_hdf5(file, cfg.get_or<std::string>("conditions.dataset", "/conditions"));
+}
+
+}  // namespace cli
+}  // namespace psgm
