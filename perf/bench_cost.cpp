@@ -27,12 +27,13 @@
 
 #include <Kokkos_Core.hpp>
 
+#include "BenchUtil.hpp"
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -42,13 +43,7 @@ using Space = Kokkos::DefaultHostExecutionSpace;
 using Mem = Space::memory_space;
 using Clock = std::chrono::steady_clock;
 
-std::vector<int> parse_list(std::string const& s) {
-  std::vector<int> out;
-  std::stringstream in(s);
-  std::string item;
-  while (std::getline(in, item, ',')) out.push_back(std::stoi(item));
-  return out;
-}
+using psgm_bench::parse_list;
 
 /// Median wall time of f over enough repetitions to fill `seconds` (at least 3).
 double median_time(double seconds, std::function<void()> const& f) {

@@ -26,6 +26,8 @@
 #include <KokkosBlas3_gemm.hpp>
 #include <Kokkos_Core.hpp>
 
+#include "BenchUtil.hpp"
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -50,13 +52,7 @@ double now() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
-std::vector<int> parse_list(std::string const& s) {
-  std::vector<int> out;
-  std::stringstream in(s);
-  std::string item;
-  while (std::getline(in, item, ',')) out.push_back(std::stoi(item));
-  return out;
-}
+using psgm_bench::parse_list;
 
 /// PyTorch-like random weights (U(±1/√fan_in)), the last FiLM layer and the
 /// output affine at 1e-2 so that every path of the network is exercised.

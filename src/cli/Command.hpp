@@ -117,6 +117,10 @@ std::string format_duration(double seconds);
 /// "/conditions"). Throws InvalidArgument for any other source or a missing
 /// or empty list.
 std::vector<pde::Condition> listed_conditions(Config const& cfg, std::string const& source);
+/// Keys only one conditions.source reads (conditions.list: "list";
+/// conditions.file and conditions.dataset: "file") must not be set for
+/// another source: a silently ignored list is worse than an error.
+void require_condition_keys_match(Config const& cfg, std::string const& source);
 
 class InterruptScope {
  public:

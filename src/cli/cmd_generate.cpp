@@ -222,15 +222,7 @@ Settings read_settings(Config const& cfg) {
   ranges.F_right_max = cfg.get<double>("conditions.F_right_max");
   std::int64_t const count = cfg.get<std::int64_t>("conditions.count");
   bool const random = s.conditions_source == "random" || s.conditions_source == "heldout";
-  // Keys that only one source reads must not be set for another: a silently
-  // ignored list is worse than an error.
-  auto only_for = [&](char const* key, char const* source) {
-    require(!cfg.has(key) || s.conditions_source == source, "configuration: ", key, " is set, but conditions.source = '",
-            s.conditions_source, "' does not use it (set conditions.source = '", source, "')");
-  };
-  only_for("conditions.list", "list");
-  only_for("conditions.file", "file");
-  only_for("conditions.dataset", "file");
+  psgm::cli::require_condition_keys_match(cfg, s.conditions_source);
   if (random) {
     require(count >= 1, "configuration: conditions.count = ", count, " must be >= 1");
     validated("conditions", [&] { ranges.validate(); });

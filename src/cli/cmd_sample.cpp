@@ -161,13 +161,7 @@ Settings read_settings(Config const& cfg) {
 
   // ---- conditions
   s.conditions_source = cfg.get<std::string>("conditions.source");
-  auto only_for = [&](char const* key, char const* source) {
-    require(!cfg.has(key) || s.conditions_source == source, "configuration: ", key, " is set, but conditions.source = '",
-            s.conditions_source, "' does not use it (set conditions.source = '", source, "')");
-  };
-  only_for("conditions.list", "list");
-  only_for("conditions.file", "file");
-  only_for("conditions.dataset", "file");
+  psgm::cli::require_condition_keys_match(cfg, s.conditions_source);
   if (s.conditions_source == "reference") {
     // Resolved in run(), with the L of the grid (l = L/10).
   } else if (s.conditions_source == "list" || s.conditions_source == "file") {

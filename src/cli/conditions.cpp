@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cctype>
 #include <filesystem>
+#include <utility>
 
 namespace psgm {
 namespace cli {
@@ -29,6 +30,14 @@ std::vector<pde::Condition> listed_conditions(Config const& cfg, std::string con
   std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
   if (ext == ".csv" || ext == ".txt") return pde::read_conditions_csv(file);
   return io::read_conditions_hdf5(file, cfg.get_or<std::string>("conditions.dataset", "/conditions"));
+}
+
+void require_condition_keys_match(Config const& cfg, std::string const& source) {
+  for (auto const& [key, reader] : {std::pair<char const*, char const*>{"conditions.list", "list"},
+                                    {"conditions.file", "file"},
+                                    {"conditions.dataset", "file"}})
+    require(!cfg.has(key) || source == reader, "configuration: ", key, " is set, but conditions.source = '", source,
+            "' does not use it (set conditions.source = '", reader, "')");
 }
 
 }  // namespace cli
