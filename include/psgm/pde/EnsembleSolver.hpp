@@ -15,6 +15,16 @@
 
 namespace psgm::pde {
 
+/// Which kernels an EnsembleSolver runs (docs/performance.md, "Ensemble solver").
+enum class SolverKernels {
+  automatic,      ///< host packs on the best instruction set of the CPU on host spaces, portable elsewhere
+  portable,       ///< one realisation per thread, Kokkos kernels only (GPUs; any space)
+  host_avx512,    ///< host packs compiled for AVX-512 (host spaces, CPUs with AVX-512 only)
+  host_avx2,      ///< host packs compiled for AVX2 + FMA (host spaces, CPUs with AVX2 and FMA only)
+  host_baseline,  ///< host packs compiled for the compiler's baseline (SSE2 on x86-64; host spaces)
+};
+char const* to_string(SolverKernels kernels);
+
 template <class ExecSpace>
 class EnsembleSolver {
  public:
@@ -29,8 +39,11 @@ class EnsembleSolver {
   using count_view = Kokkos::View<int*, memory_space>;                                    // (B)
 
   /// Validates `params` (psgm::InvalidArgument on bad input) and allocates
-  /// every workspace for up to `max_batch` realisations once.
-  EnsembleSolver(ExecSpace const& space, ElectrodeParameters const& params, int max_batch);
+  /// every workspace for up to `max_batch` realisations once. `kernels`
+  /// picks the implementation: host_* on a device space, or an instruction
+  /// set this CPU lacks, throws psgm::InvalidArgument.
+  EnsembleSolver(ExecSpace const& space, ElectrodeParameters const& params, int max_batch,
+                 SolverKernels kernels = SolverKernels::automatic);
 
   /// Solves B = porosity.extent(0) <= max_batch realisations. Asynchronous on
   /// `space`. Shapes are checked (psgm::InvalidArgument); values are not:
@@ -42,6 +55,10 @@ class EnsembleSolver {
 
   ElectrodeParameters const& parameters() const { return params_; }
   int max_batch() const { return max_batch_; }
+  /// The kernels in use (never `automatic`) and the realisations per pack of
+  /// the workspace.
+  SolverKernels kernels() const { return kernels_; }
+  int pack_width() const { return static_cast<int>(work_.extent(3)); }
 
   /// Butler–Volmer diagnostics of the last solve: Newton iterations per
   /// realisation (of the last time step in transient mode), and the scaled
@@ -50,11 +67,16 @@ class EnsembleSolver {
   /// linear kinetics.
   count_view newton_iterations() const { return iterations_; }
   history_view newton_history() const { return history_; }
+  /// Butler–Volmer: Newton iterations per realisation summed over all time
+  /// steps of the last solve (= newton_iterations() in steady mode; a failed
+  /// step counts newton_max_iterations). Empty for linear kinetics.
+  count_view newton_total_iterations() const { return total_iterations_; }
 
  private:
   // Internal workspace (packs, arrays, N, W): realisations in packs of W
-  // (8 on CPUs, 32 on GPUs), the W lanes adjacent for every (array, cell),
-  // each pack contiguous. Chosen by measurement (docs/performance.md,
+  // (the host packs' width for the instruction set, 8 for the portable
+  // kernels on CPUs, 32 on GPUs), the W lanes adjacent for every (array,
+  // cell), each pack contiguous. Chosen by measurement (docs/performance.md,
   // "Ensemble solver"): CPU threads advance a pack in vector registers, GPU
   // threads (one realisation each) coalesce, and a pack's working set stays
   // within a few pages.
@@ -62,9 +84,11 @@ class EnsembleSolver {
 
   ElectrodeParameters params_;
   int max_batch_;
+  SolverKernels kernels_;
   Kokkos::View<double*, memory_space> phis_;  // solid potential φ_s(x_i) = -G x_i (N)
   work_view work_;                         // per-realisation arrays, see impl/EnsembleSolver_Impl.hpp
   count_view iterations_;
+  count_view total_iterations_;
   history_view history_;
 };
 

@@ -8,6 +8,7 @@
 #include <psgm/core/KokkosCompat.hpp>
 #include <psgm/core/Status.hpp>
 #include <psgm/pde/ElectrodeParameters.hpp>
+#include <psgm/pde/impl/EnsembleConstants.hpp>
 
 #include <Kokkos_Core.hpp>
 
@@ -16,24 +17,6 @@
 #include <type_traits>
 
 namespace psgm::pde::Impl {
-
-/// Slots of the per-realisation workspace arrays.
-enum Slot : int {
-  C = 0,    // concentration c_i (time loop: overwritten by the forward sweep)
-  PHI = 1,  // potential φ_i
-  P = 2,    // m_i ε_i/dt          (eq. 12, factored implicit-Euler matrix)
-  Q = 3,    // m_i (S_i + boundary) (eq. 12)
-  LL = 4,   // a_i m_i             (eq. 12)
-  U = 5,    // c_i m_i             (eq. 12; Thomas scratch c'_i before)
-  AS = 6,   // a_s,i               (eq. 5)
-  DF = 7,   // D_{i+1/2}           (eq. 6)
-  KF = 8,   // κ_{i+1/2}           (eq. 6)
-  EPS = 9,  // ε_i
-  num_linear_slots = 10,
-  // Butler–Volmer Newton (§6.3)
-  CO = 10, PO = 11, CPREV = 12, RC = 13, RP = 14, X00 = 15, X01 = 16, X10 = 17, X11 = 18, DJC = 19, DJP = 20,
-  num_butler_volmer_slots = 21,
-};
 
 /// Element (slot, i) of realisation b in a workspace. Three layouts:
 ///  * rank 4, (packs, slots, N, W) LayoutRight — psgm's choice: realisations
@@ -65,49 +48,6 @@ struct Lane<WorkView, 4> {
   KOKKOS_INLINE_FUNCTION Lane(WorkView const& work, int b)
       : w(work), pack(b / static_cast<int>(work.extent(3))), lane(b % static_cast<int>(work.extent(3))) {}
   KOKKOS_FORCEINLINE_FUNCTION double& operator()(int slot, int i) const { return w(pack, slot, i, lane); }
-};
-
-/// Every constant the kernels need, resolved on the host.
-struct Constants {
-  int N;
-  std::int64_t num_steps;
-  bool steady;
-  bool butler_volmer;
-  double dx, dx2, kappa0, D0, bruggeman, a0, k_rn, s_coef, c0, c_right, dt, G;
-  double alpha_a, alpha_c, gamma, f, i0, c_ref, thermal_voltage, tolerance;
-  int max_iterations;
-  double nan;  // quiet NaN, for the fields of a realisation with a non-finite porosity
-
-  static Constants from(ElectrodeParameters const& p) {
-    Constants k{};
-    k.N = p.N;
-    k.num_steps = p.num_steps();
-    k.steady = p.mode == ConcentrationMode::steady;
-    k.butler_volmer = p.kinetics == Kinetics::butler_volmer;
-    k.dx = p.dx();
-    k.dx2 = k.dx * k.dx;
-    k.kappa0 = p.kappa0;
-    k.D0 = p.D0;
-    k.bruggeman = p.bruggeman;
-    k.a0 = p.a0;
-    k.k_rn = p.k_rn;
-    k.s_coef = (1 - p.t_plus) / p.faraday;
-    k.c0 = p.c0;
-    k.c_right = p.c_right;
-    k.dt = p.dt;
-    k.G = p.G;
-    k.alpha_a = p.alpha_a;
-    k.alpha_c = p.alpha_c;
-    k.gamma = p.gamma;
-    k.f = p.faraday / (p.gas_constant * p.temperature);
-    k.i0 = p.effective_i0();
-    k.c_ref = p.effective_c_ref();
-    k.thermal_voltage = p.thermal_voltage();
-    k.tolerance = p.newton_tolerance;
-    k.max_iterations = p.newton_max_iterations;
-    k.nan = std::numeric_limits<double>::quiet_NaN();
-    return k;
-  }
 };
 
 // ------------------------------------------------------------------ eqs. 5–6
@@ -433,7 +373,7 @@ struct SetupOrSolve {
   Fields fields;
   StatusView status;
   HistoryView history;
-  CountView iterations;
+  CountView iterations, total_iterations;
   Constants k;
 
   KOKKOS_INLINE_FUNCTION void operator()(int b) const {
@@ -470,19 +410,22 @@ struct SetupOrSolve {
       z(PHI, i) = phis(i) - u0;
     }
     auto hist = Kokkos::subview(history, b, Kokkos::ALL);
-    int its = 0;
+    int its = 0, total = 0;
     psgm::SolveStatus st = psgm::SolveStatus::ok;
     if (k.steady) {
       its = bv_newton(z, phis, u0, fr, 0.0, hist, k);
+      total = its < 0 ? k.max_iterations : its;
     } else {
       double const w_scale = 1 / k.dt;
       for (std::int64_t s = 0; s < k.num_steps && its >= 0; ++s) {
         for (int i = 0; i < k.N; ++i) z(CPREV, i) = z(C, i);
         its = bv_newton(z, phis, u0, fr, w_scale, hist, k);
+        total += its < 0 ? k.max_iterations : its;
       }
     }
     if (its < 0) st = psgm::SolveStatus::not_converged;
     iterations(b) = its < 0 ? k.max_iterations : its;
+    total_iterations(b) = total;
     status(b) = write_fields(z, fields, b, true, st, k);
   }
 };

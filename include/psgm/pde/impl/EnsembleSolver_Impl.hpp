@@ -1,12 +1,14 @@
-// psgm::pde::EnsembleSolver: workspaces and kernel launches. The kernels are
-// in EnsembleKernels.hpp. Included by src/pde/ensemble_solver_eti.cpp for
-// every enabled execution space; include it yourself only for a space psgm
-// was not built for.
+// psgm::pde::EnsembleSolver: workspaces and kernel launches. The portable
+// kernels are in EnsembleKernels.hpp, the host pack kernels (ISA-dispatched,
+// compiled into libpsgm) in EnsembleHostKernels.hpp. Included by
+// src/pde/ensemble_solver_eti.cpp for every enabled execution space; include
+// it yourself only for a space psgm was not built for.
 #pragma once
 
 #include <psgm/core/Error.hpp>
 #include <psgm/core/KokkosCompat.hpp>
 #include <psgm/pde/EnsembleSolver.hpp>
+#include <psgm/pde/impl/EnsembleHostKernels.hpp>
 #include <psgm/pde/impl/EnsembleKernels.hpp>
 
 #include <string>
@@ -27,19 +29,94 @@ template <class ExecSpace>
 inline constexpr bool use_packed_time_loop =
     Kokkos::SpaceAccessibility<Kokkos::HostSpace, typename ExecSpace::memory_space>::accessible;
 
+/// Host execution spaces run the host pack kernels (their memory is the host's).
+template <class ExecSpace>
+inline constexpr bool host_space = std::is_same_v<typename ExecSpace::memory_space, Kokkos::HostSpace>;
+
+inline host_packs::Isa isa_of(SolverKernels kernels) {
+  switch (kernels) {
+    case SolverKernels::host_avx512: return host_packs::Isa::avx512;
+    case SolverKernels::host_avx2: return host_packs::Isa::avx2;
+    default: return host_packs::Isa::baseline;
+  }
+}
+
+inline SolverKernels kernels_of(host_packs::Isa isa) {
+  switch (isa) {
+    case host_packs::Isa::avx512: return SolverKernels::host_avx512;
+    case host_packs::Isa::avx2: return SolverKernels::host_avx2;
+    default: return SolverKernels::host_baseline;
+  }
+}
+
+/// The whole solve of one pack of realisations per iteration, on the host:
+/// the pack's porosity in, its fields, statuses and Newton diagnostics out
+/// (host_packs::solve_pack). Host-only (no KOKKOS_FUNCTION): launched on host
+/// execution spaces only.
+template <class WorkView, class EpsView, class ScalarView, class PhisView, class Fields, class StatusView,
+          class HistoryView, class CountView>
+struct HostPackSolve {
+  host_packs::Isa isa;
+  Constants k;
+  WorkView work;
+  EpsView eps;
+  ScalarView U0, F_right;
+  PhisView phis;
+  Fields fields;
+  StatusView status;
+  HistoryView history;
+  CountView iterations, total_iterations;
+  int B;
+
+  void operator()(int pack) const {
+    int const W = static_cast<int>(work.extent(3));
+    int const b0 = pack * W;
+    host_packs::PackIo io;
+    io.lanes = B - b0 < W ? B - b0 : W;
+    io.eps = &eps(b0, 0);
+    io.eps_ld = static_cast<std::ptrdiff_t>(eps.stride(0));
+    io.U0 = &U0(b0);
+    io.F_right = &F_right(b0);
+    io.fields = &fields(b0, 0, 0);
+    io.fields_ld0 = static_cast<std::ptrdiff_t>(fields.stride(0));
+    io.fields_ld1 = static_cast<std::ptrdiff_t>(fields.stride(1));
+    io.status = &status(b0);
+    if (k.butler_volmer) {
+      io.iterations = &iterations(b0);
+      io.total_iterations = &total_iterations(b0);
+      io.history = history.data() + static_cast<std::ptrdiff_t>(history.stride(0)) * b0;
+      io.history_ld = static_cast<std::ptrdiff_t>(history.stride(0));
+      io.history_len = static_cast<int>(history.extent(1));
+    }
+    host_packs::solve_pack(isa, k, phis.data(), &work(pack, 0, 0, 0), io);
+  }
+};
+
 }  // namespace Impl
 
 template <class ExecSpace>
-EnsembleSolver<ExecSpace>::EnsembleSolver(ExecSpace const& space, ElectrodeParameters const& params, int max_batch)
-    : params_(params), max_batch_(max_batch) {
+EnsembleSolver<ExecSpace>::EnsembleSolver(ExecSpace const& space, ElectrodeParameters const& params, int max_batch,
+                                          SolverKernels kernels)
+    : params_(params), max_batch_(max_batch), kernels_(kernels) {
   psgm::ScopedRegion region("psgm::pde::EnsembleSolver::EnsembleSolver");
   params_.validate();
   require(max_batch >= 1, "EnsembleSolver: max_batch = ", max_batch, " must be >= 1");
+  constexpr bool host = Impl::host_space<ExecSpace>;
+  if (kernels_ == SolverKernels::automatic)
+    kernels_ = host ? Impl::kernels_of(Impl::host_packs::best_isa()) : SolverKernels::portable;
+  if (kernels_ != SolverKernels::portable) {
+    require(host, "EnsembleSolver<", ExecSpace::name(), ">: SolverKernels::", to_string(kernels_),
+            " runs only on host execution spaces; use automatic or portable");
+    require(Impl::host_packs::supported(Impl::isa_of(kernels_)), "EnsembleSolver: SolverKernels::",
+            to_string(kernels_), " needs an instruction set this CPU lacks (best: ",
+            Impl::host_packs::name(Impl::host_packs::best_isa()), ")");
+  }
   int const N = params_.N;
   int const slots = params_.kinetics == Kinetics::butler_volmer ? Impl::num_butler_volmer_slots
                                                                  : Impl::num_linear_slots;
-  // Zero-initialised: padding lanes of the packed time loop compute on zeros.
-  constexpr int W = Impl::pack_width<ExecSpace>;
+  // Zero-initialised: padding lanes of the portable packed time loop compute on zeros.
+  int const W = kernels_ == SolverKernels::portable ? Impl::pack_width<ExecSpace>
+                                                    : Impl::host_packs::pack_width(Impl::isa_of(kernels_));
   work_ = work_view(Kokkos::view_alloc(space, "psgm::pde::workspace"), (max_batch + W - 1) / W, slots, N, W);
   phis_ = Kokkos::View<double*, memory_space>(
       Kokkos::view_alloc(space, Kokkos::WithoutInitializing, "psgm::pde::solid_potential"), N);
@@ -49,11 +126,13 @@ EnsembleSolver<ExecSpace>::EnsembleSolver(ExecSpace const& space, ElectrodeParam
   Kokkos::deep_copy(space, phis_, phis_host);
   if (params_.kinetics == Kinetics::butler_volmer) {
     iterations_ = count_view(Kokkos::view_alloc(space, "psgm::pde::newton_iterations"), max_batch);
+    total_iterations_ = count_view(Kokkos::view_alloc(space, "psgm::pde::newton_total_iterations"), max_batch);
     history_ = history_view(Kokkos::view_alloc(space, "psgm::pde::newton_history"), max_batch,
                             params_.newton_max_iterations + 1);
   } else {
     // Zero-extent views (valid for the kernels' template arguments).
     iterations_ = count_view(Kokkos::view_alloc(space, "psgm::pde::newton_iterations"), 0);
+    total_iterations_ = count_view(Kokkos::view_alloc(space, "psgm::pde::newton_total_iterations"), 0);
     history_ = history_view(Kokkos::view_alloc(space, "psgm::pde::newton_history"), 0, 0);
   }
   // phis_host may be destroyed before an asynchronous copy finished.
@@ -82,10 +161,24 @@ void EnsembleSolver<ExecSpace>::solve(ExecSpace const& space, porosity_view poro
   auto const k = Impl::Constants::from(params_);
   auto const hist = history_;
   auto const its = iterations_;
+  auto const total = total_iterations_;
+  if constexpr (Impl::host_space<ExecSpace>) {
+    if (kernels_ != SolverKernels::portable) {
+      // Host packs: one iteration solves a whole pack (eqs. 5–16), so its
+      // working set stays in the core's L1/L2 from setup to output.
+      int const W = pack_width();
+      using Packs = Impl::HostPackSolve<work_view, porosity_view, scalar_view, Kokkos::View<double*, memory_space>,
+                                        fields_view, status_view, history_view, count_view>;
+      Kokkos::parallel_for("psgm::pde::solve_packs", Kokkos::RangePolicy<ExecSpace>(space, 0, (B + W - 1) / W),
+                           Packs{Impl::isa_of(kernels_), k, work_, porosity, U0, F_right, phis_, fields, status, hist,
+                                 its, total, B});
+      return;
+    }
+  }
   using Setup = Impl::SetupOrSolve<work_view, porosity_view, scalar_view, Kokkos::View<double*, memory_space>,
                                    fields_view, status_view, history_view, count_view>;
   Kokkos::parallel_for("psgm::pde::setup_or_solve", Kokkos::RangePolicy<ExecSpace>(space, 0, B),
-                       Setup{work_, porosity, U0, F_right, phis_, fields, status, hist, its, k});
+                       Setup{work_, porosity, U0, F_right, phis_, fields, status, hist, its, total, k});
   if (params_.kinetics == Kinetics::butler_volmer || params_.mode == ConcentrationMode::steady) return;
 
   // Eq. 12: int(T/dt) implicit-Euler steps with the factors of the setup.

@@ -1,0 +1,82 @@
+// What every ensemble-solver kernel shares, host or device, and nothing that
+// needs Kokkos: the slots of the per-realisation workspace and the constants
+// of docs/model.md resolved on the host. Included by impl/EnsembleKernels.hpp
+// (the portable Kokkos kernels) and by the ISA-dispatched host pack kernels
+// (impl/EnsembleHostKernels.hpp, src/pde/ensemble_host_kernels.cpp), which
+// must compile without Kokkos.
+#pragma once
+
+#include <psgm/pde/ElectrodeParameters.hpp>
+
+#include <cstdint>
+#include <limits>
+
+namespace psgm::pde::Impl {
+
+/// Slots of the per-realisation workspace arrays.
+enum Slot : int {
+  C = 0,    // concentration c_i (time loop: overwritten by the forward sweep)
+  PHI = 1,  // potential φ_i
+  P = 2,    // m_i ε_i/dt          (eq. 12, factored implicit-Euler matrix)
+  Q = 3,    // m_i (S_i + boundary) (eq. 12)
+  LL = 4,   // a_i m_i             (eq. 12)
+  U = 5,    // c_i m_i             (eq. 12; Thomas scratch c'_i before)
+  AS = 6,   // a_s,i               (eq. 5)
+  DF = 7,   // D_{i+1/2}           (eq. 6)
+  KF = 8,   // κ_{i+1/2}           (eq. 6)
+  EPS = 9,  // ε_i
+  num_linear_slots = 10,
+  // Butler–Volmer Newton (§6.3)
+  CO = 10, PO = 11, CPREV = 12, RC = 13, RP = 14, X00 = 15, X01 = 16, X10 = 17, X11 = 18, DJC = 19, DJP = 20,
+  // Batched host Newton only (EnsembleHostKernels.hpp): the Newton direction
+  // kept apart from the residual (so that the accepted trial's residual is
+  // the next iteration's), the two previous time levels for the predictor,
+  // and the constant inverse scales of the residual norm (eq. 16).
+  ZC = 21, ZP = 22, CM1 = 23, PM1 = 24, SCI = 25, SPI = 26,
+  num_butler_volmer_slots = 27,
+};
+
+/// Every constant the kernels need, resolved on the host.
+struct Constants {
+  int N;
+  std::int64_t num_steps;
+  bool steady;
+  bool butler_volmer;
+  double dx, dx2, kappa0, D0, bruggeman, a0, k_rn, s_coef, c0, c_right, dt, G;
+  double alpha_a, alpha_c, gamma, f, i0, c_ref, thermal_voltage, tolerance;
+  int max_iterations;
+  double nan;  // quiet NaN, for the fields of a realisation with a non-finite porosity
+
+  static Constants from(ElectrodeParameters const& p) {
+    Constants k{};
+    k.N = p.N;
+    k.num_steps = p.num_steps();
+    k.steady = p.mode == ConcentrationMode::steady;
+    k.butler_volmer = p.kinetics == Kinetics::butler_volmer;
+    k.dx = p.dx();
+    k.dx2 = k.dx * k.dx;
+    k.kappa0 = p.kappa0;
+    k.D0 = p.D0;
+    k.bruggeman = p.bruggeman;
+    k.a0 = p.a0;
+    k.k_rn = p.k_rn;
+    k.s_coef = (1 - p.t_plus) / p.faraday;
+    k.c0 = p.c0;
+    k.c_right = p.c_right;
+    k.dt = p.dt;
+    k.G = p.G;
+    k.alpha_a = p.alpha_a;
+    k.alpha_c = p.alpha_c;
+    k.gamma = p.gamma;
+    k.f = p.faraday / (p.gas_constant * p.temperature);
+    k.i0 = p.effective_i0();
+    k.c_ref = p.effective_c_ref();
+    k.thermal_voltage = p.thermal_voltage();
+    k.tolerance = p.newton_tolerance;
+    k.max_iterations = p.newton_max_iterations;
+    k.nan = std::numeric_limits<double>::quiet_NaN();
+    return k;
+  }
+};
+
+}  // namespace psgm::pde::Impl

@@ -1,0 +1,1010 @@
+// Host pack kernels of the ensemble solver; see
+// include/psgm/pde/impl/EnsembleHostKernels.hpp for what each computes and
+// docs/performance.md ("Ensemble solver") for the measurements behind them.
+//
+// Written once on `Pack<VB, W>`, W realisations held in W·8/VB native vectors
+// of VB bytes (GCC/Clang vector extensions, no intrinsics), and compiled three
+// times with function-level target attributes: AVX-512 (VB = 64), AVX2+FMA
+// (32) and the compiler's baseline (16, SSE2 on x86-64). Every per-cell
+// operation of docs/model.md is one vector operation per native vector, so
+// a pack's W recurrences (Thomas sweeps, block Thomas, Newton) advance in
+// lockstep, each lane exactly the computation of one realisation. The CPU is
+// probed once and the best variant is called, as the native score backend
+// does. Compiled with -fno-math-errno (sqrt is one vector instruction; errno
+// is never read) and -ffp-contract=off: the linear setup assembles the
+// matrices of eqs. 7 and 11 exactly as the independent references do,
+// because contracting `κ_w + κ_e + a_s k dx²` into an FMA moves the unshifted
+// potential by 1e-12 (measured; the reaction term is 1e-7 of the diagonal).
+// The sweeps and the Butler–Volmer Newton, where FMAs are both faster and
+// harmless (measured: 1e-16 against the dense reference), are compiled with
+// contraction (PSGM_PDE_CONTRACT).
+#include <psgm/pde/impl/EnsembleHostKernels.hpp>
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+
+#if (defined(__GNUC__) || defined(__clang__)) && !defined(__CUDACC__) && !defined(__INTEL_COMPILER) && \
+    !defined(__NVCOMPILER)
+#define PSGM_PDE_HOST_SIMD 1
+#else
+#define PSGM_PDE_HOST_SIMD 0
+#endif
+
+#if PSGM_PDE_HOST_SIMD && defined(__x86_64__)
+#define PSGM_PDE_HOST_X86 1
+#define PSGM_PDE_TARGET_AVX512 __attribute__((target("avx512f,avx512vl,avx512dq,avx512bw,avx2,fma")))
+#define PSGM_PDE_TARGET_AVX2 __attribute__((target("avx2,fma")))
+#else
+#define PSGM_PDE_HOST_X86 0
+#endif
+
+#if PSGM_PDE_HOST_SIMD
+#define PSGM_PDE_INLINE inline __attribute__((always_inline))
+#define PSGM_PDE_NOINLINE __attribute__((noinline))
+#define PSGM_PDE_UNROLL _Pragma("GCC unroll 16")
+#else
+#define PSGM_PDE_INLINE inline
+#define PSGM_PDE_NOINLINE
+#define PSGM_PDE_UNROLL
+#endif
+
+// FMA contraction for one function and what is inlined into it: GCC's
+// optimize attribute (the function's own -ffp-contract); Clang contracts per
+// expression, so the pragma goes into the body of the sweeps (the Newton's
+// operators stay separate multiplies and adds there).
+#if PSGM_PDE_HOST_SIMD && !defined(__clang__)
+#define PSGM_PDE_CONTRACT __attribute__((optimize("fp-contract=fast")))
+#else
+#define PSGM_PDE_CONTRACT
+#endif
+#if defined(__clang__)
+#define PSGM_PDE_CONTRACT_BODY _Pragma("clang fp contract(fast)")
+#else
+#define PSGM_PDE_CONTRACT_BODY
+#endif
+
+namespace psgm::pde::Impl::host_packs {
+
+namespace {
+
+// ------------------------------------------------------------------ vectors
+/// VB bytes of doubles: a native vector (VB >= 16) or one double (VB = 8).
+template <int VB>
+struct Simd;
+
+#if PSGM_PDE_HOST_SIMD
+template <int VB>
+struct Simd {
+  typedef double V __attribute__((vector_size(VB)));
+  typedef double Unaligned __attribute__((vector_size(VB), aligned(alignof(double)), may_alias));
+  typedef std::int64_t M __attribute__((vector_size(VB)));
+  static constexpr int lanes = VB / 8;
+  static PSGM_PDE_INLINE V load(double const* p) { return *reinterpret_cast<Unaligned const*>(p); }
+  static PSGM_PDE_INLINE void store(double* p, V v) { *reinterpret_cast<Unaligned*>(p) = v; }
+  static PSGM_PDE_INLINE V splat(double s) { return V{} + s; }
+  static PSGM_PDE_INLINE M lt(V a, V b) { return a < b; }
+  static PSGM_PDE_INLINE M le(V a, V b) { return a <= b; }
+  static PSGM_PDE_INLINE M eq(V a, V b) { return a == b; }
+  static PSGM_PDE_INLINE M true_mask() { return M{} - 1; }
+  static PSGM_PDE_INLINE V select(M m, V a, V b) { return (V)((m & (M)a) | (~m & (M)b)); }
+  // Lane access through memory: GCC does not subscript a vector whose size
+  // depends on a template parameter; the copies fold away.
+  static PSGM_PDE_INLINE V sqrt(V x) {
+    double t[lanes];
+    std::memcpy(t, &x, sizeof x);
+    for (int l = 0; l < lanes; ++l) t[l] = std::sqrt(t[l]);  // one vsqrtpd (-fno-math-errno)
+    std::memcpy(&x, t, sizeof x);
+    return x;
+  }
+  static PSGM_PDE_INLINE double get(V v, int l) {
+    double t[lanes];
+    std::memcpy(t, &v, sizeof v);
+    return t[l];
+  }
+  static PSGM_PDE_INLINE void set(V& v, int l, double s) {
+    double t[lanes];
+    std::memcpy(t, &v, sizeof v);
+    t[l] = s;
+    std::memcpy(&v, t, sizeof v);
+  }
+  static PSGM_PDE_INLINE bool get(M m, int l) {
+    std::int64_t t[lanes];
+    std::memcpy(t, &m, sizeof m);
+    return t[l] != 0;
+  }
+};
+#endif
+
+template <>
+struct Simd<8> {
+  using V = double;
+  using M = std::int64_t;
+  static constexpr int lanes = 1;
+  static PSGM_PDE_INLINE V load(double const* p) { return *p; }
+  static PSGM_PDE_INLINE void store(double* p, V v) { *p = v; }
+  static PSGM_PDE_INLINE V splat(double s) { return s; }
+  static PSGM_PDE_INLINE M lt(V a, V b) { return a < b ? -1 : 0; }
+  static PSGM_PDE_INLINE M le(V a, V b) { return a <= b ? -1 : 0; }
+  static PSGM_PDE_INLINE M eq(V a, V b) { return a == b ? -1 : 0; }
+  static PSGM_PDE_INLINE M true_mask() { return -1; }
+  static PSGM_PDE_INLINE V select(M m, V a, V b) { return m ? a : b; }
+  static PSGM_PDE_INLINE V sqrt(V x) { return std::sqrt(x); }
+  static PSGM_PDE_INLINE double get(V v, int) { return v; }
+  static PSGM_PDE_INLINE void set(V& v, int, double s) { v = s; }
+  static PSGM_PDE_INLINE bool get(M m, int) { return m != 0; }
+};
+
+template <int VB, int W>
+struct Mask {
+  using S = Simd<VB>;
+  static constexpr int L = S::lanes, NV = W / L;
+  typename S::M m[NV];
+  static PSGM_PDE_INLINE Mask all_true() {
+    Mask r;
+    PSGM_PDE_UNROLL
+    for (int k = 0; k < NV; ++k) r.m[k] = S::true_mask();
+    return r;
+  }
+  static PSGM_PDE_INLINE Mask all_false() {
+    Mask r;
+    PSGM_PDE_UNROLL
+    for (int k = 0; k < NV; ++k) r.m[k] = typename S::M{};
+    return r;
+  }
+  friend PSGM_PDE_INLINE Mask operator&(Mask a, Mask const& b) {
+    PSGM_PDE_UNROLL
+    for (int k = 0; k < NV; ++k) a.m[k] &= b.m[k];
+    return a;
+  }
+  friend PSGM_PDE_INLINE Mask operator|(Mask a, Mask const& b) {
+    PSGM_PDE_UNROLL
+    for (int k = 0; k < NV; ++k) a.m[k] |= b.m[k];
+    return a;
+  }
+  friend PSGM_PDE_INLINE Mask operator~(Mask a) {
+    PSGM_PDE_UNROLL
+    for (int k = 0; k < NV; ++k) a.m[k] = ~a.m[k];
+    return a;
+  }
+  PSGM_PDE_INLINE bool lane(int l) const { return S::get(m[l / L], l % L); }
+  PSGM_PDE_INLINE bool any() const {
+    for (int l = 0; l < W; ++l)
+      if (lane(l)) return true;
+    return false;
+  }
+};
+
+/// W doubles, one per realisation of a pack, as W/L native vectors.
+template <int VB, int W>
+struct Pack {
+  using S = Simd<VB>;
+  using V = typename S::V;
+  using MaskT = Mask<VB, W>;
+  static constexpr int L = S::lanes, NV = W / L;
+  static_assert(W % L == 0, "the pack width must be a multiple of the vector length");
+  V v[NV];
+
+  static PSGM_PDE_INLINE Pack load(double const* p) {
+    Pack r;
+    PSGM_PDE_UNROLL
+    for (int k = 0; k < NV; ++k) r.v[k] = S::load(p + k * L);
+    return r;
+  }
+  PSGM_PDE_INLINE void store(double* p) const {
+    PSGM_PDE_UNROLL
+    for (int k = 0; k < NV; ++k) S::store(p + k * L, v[k]);
+  }
+  static PSGM_PDE_INLINE Pack splat(double s) {
+    Pack r;
+    PSGM_PDE_UNROLL
+    for (int k = 0; k < NV; ++k) r.v[k] = S::splat(s);
+    return r;
+  }
+  PSGM_PDE_INLINE double lane(int l) const { return S::get(v[l / L], l % L); }
+  PSGM_PDE_INLINE void set_lane(int l, double s) { S::set(v[l / L], l % L, s); }
+
+#define PSGM_PDE_PACK_BINARY(OP)                                                  \
+  friend PSGM_PDE_INLINE Pack operator OP(Pack a, Pack const& b) {                \
+    PSGM_PDE_UNROLL                                                               \
+    for (int k = 0; k < NV; ++k) a.v[k] = a.v[k] OP b.v[k];                       \
+    return a;                                                                     \
+  }                                                                               \
+  friend PSGM_PDE_INLINE Pack operator OP(Pack a, double b) {                     \
+    PSGM_PDE_UNROLL                                                               \
+    for (int k = 0; k < NV; ++k) a.v[k] = a.v[k] OP b;                            \
+    return a;                                                                     \
+  }                                                                               \
+  friend PSGM_PDE_INLINE Pack operator OP(double a, Pack b) {                     \
+    PSGM_PDE_UNROLL                                                               \
+    for (int k = 0; k < NV; ++k) b.v[k] = a OP b.v[k];                            \
+    return b;                                                                     \
+  }                                                                               \
+  PSGM_PDE_INLINE Pack& operator OP##=(Pack const& b) { return *this = *this OP b; }
+  PSGM_PDE_PACK_BINARY(+)
+  PSGM_PDE_PACK_BINARY(-)
+  PSGM_PDE_PACK_BINARY(*)
+  PSGM_PDE_PACK_BINARY(/)
+#undef PSGM_PDE_PACK_BINARY
+  friend PSGM_PDE_INLINE Pack operator-(Pack a) {
+    PSGM_PDE_UNROLL
+    for (int k = 0; k < NV; ++k) a.v[k] = -a.v[k];
+    return a;
+  }
+  friend PSGM_PDE_INLINE MaskT operator<(Pack const& a, Pack const& b) {
+    MaskT r;
+    PSGM_PDE_UNROLL
+    for (int k = 0; k < NV; ++k) r.m[k] = S::lt(a.v[k], b.v[k]);
+    return r;
+  }
+  friend PSGM_PDE_INLINE MaskT operator<=(Pack const& a, Pack const& b) {
+    MaskT r;
+    PSGM_PDE_UNROLL
+    for (int k = 0; k < NV; ++k) r.m[k] = S::le(a.v[k], b.v[k]);
+    return r;
+  }
+  friend PSGM_PDE_INLINE MaskT operator>(Pack const& a, Pack const& b) { return b < a; }
+  /// m ? a : b, lane by lane.
+  friend PSGM_PDE_INLINE Pack select(MaskT const& m, Pack const& a, Pack const& b) {
+    Pack r;
+    PSGM_PDE_UNROLL
+    for (int k = 0; k < NV; ++k) r.v[k] = S::select(m.m[k], a.v[k], b.v[k]);
+    return r;
+  }
+  friend PSGM_PDE_INLINE Pack sqrt(Pack a) {
+    PSGM_PDE_UNROLL
+    for (int k = 0; k < NV; ++k) a.v[k] = S::sqrt(a.v[k]);
+    return a;
+  }
+  friend PSGM_PDE_INLINE Pack min(Pack const& a, Pack const& b) { return select(b < a, b, a); }
+  friend PSGM_PDE_INLINE Pack max(Pack const& a, Pack const& b) { return select(a < b, b, a); }
+  friend PSGM_PDE_INLINE Pack abs(Pack const& a) { return select(a < splat(0.0), -a, a); }
+  /// Lanes whose value is finite (x - x is 0 exactly for finite x, NaN otherwise).
+  friend PSGM_PDE_INLINE MaskT isfinite(Pack const& a) {
+    MaskT r;
+    Pack const d = a - a;
+    PSGM_PDE_UNROLL
+    for (int k = 0; k < NV; ++k) r.m[k] = S::eq(d.v[k], S::splat(0.0));
+    return r;
+  }
+};
+
+/// exp on every lane: x = n ln2 + r, |r| <= ln2/2, exp(x) = 2^n p(r) with the
+/// Taylor series of e^r to r^13 (truncation < 1e-17 relative), the
+/// algorithm of the native score backend's vexp (src/score/native_host_kernels.cpp).
+/// Arguments are clamped to [-708, 709] (exp stays finite and normal); an
+/// overflowing exponential is caught where it matters, by the Newton's
+/// finiteness checks on the residual.
+template <int VB, int W>
+PSGM_PDE_INLINE Pack<VB, W> exp(Pack<VB, W> x) {
+  using Pk = Pack<VB, W>;
+#if !PSGM_PDE_HOST_SIMD
+  for (int k = 0; k < Pk::NV; ++k) x.v[k] = std::exp(x.v[k]);
+  return x;
+#else
+  if constexpr (VB == 8) {
+    for (int k = 0; k < Pk::NV; ++k) x.v[k] = std::exp(x.v[k]);
+    return x;
+  } else {
+    using S = Simd<VB>;
+    using V = typename S::V;
+    typedef std::int64_t I __attribute__((vector_size(VB)));
+    constexpr double shifter = 6755399441055744.0;  // 1.5 * 2^52: adding it rounds to an integer
+    PSGM_PDE_UNROLL
+    for (int k = 0; k < Pk::NV; ++k) {
+      V xv = x.v[k];
+      xv = S::select(S::lt(xv, S::splat(-708.0)), S::splat(-708.0), xv);
+      xv = S::select(S::lt(S::splat(709.0), xv), S::splat(709.0), xv);
+      // NaN passes the clamps unchanged and gives NaN below.
+      V const t = xv * 1.4426950408889634074 + shifter;
+      V const n = t - shifter;
+      V r = xv - n * 0.693145751953125;  // ln 2 split in two: n ln2_hi is exact
+      r = r - n * 1.428606820309417232e-06;
+      V p = S::splat(1.0 / 6227020800.0);
+      p = p * r + 1.0 / 479001600.0;
+      p = p * r + 1.0 / 39916800.0;
+      p = p * r + 1.0 / 3628800.0;
+      p = p * r + 1.0 / 362880.0;
+      p = p * r + 1.0 / 40320.0;
+      p = p * r + 1.0 / 5040.0;
+      p = p * r + 1.0 / 720.0;
+      p = p * r + 1.0 / 120.0;
+      p = p * r + 1.0 / 24.0;
+      p = p * r + 1.0 / 6.0;
+      p = p * r + 0.5;
+      p = p * r + 1.0;
+      p = p * r + 1.0;
+      I const ni = (I)t - (I)S::splat(shifter);
+      I const bits = (ni + 1023) << 52;
+      x.v[k] = p * (V)bits;
+    }
+    return x;
+  }
+#endif
+}
+
+/// x^b for x > 0, lane by lane with std::pow: the Bruggeman power ε^b
+/// (eq. 5) must round as the independent references do (std::pow in
+/// tests/pde/DenseReference.hpp, numpy's ** in python/psgm/reference_pde.py).
+/// x·sqrt(x) for b = 1.5 differs from pow by an ulp in some cells, and the
+/// potential of eq. 7 (a Neumann Laplacian plus a reaction term 1e-7 of it)
+/// turns that into 1e-12 of the unshifted φ and 1e-11 of a depleted steady
+/// c (measured): above the tests' tolerance. ~30 ns per cell and realisation,
+/// a few per cent of the reference solve.
+template <int VB, int W>
+PSGM_PDE_INLINE Pack<VB, W> power(Pack<VB, W> const& x, double b) {
+  Pack<VB, W> r;
+  for (int l = 0; l < W; ++l) r.set_lane(l, std::pow(x.lane(l), b));
+  return r;
+}
+
+/// (c/c_ref)^γ of eq. 14: sqrt for the default γ = 1/2 (correctly rounded,
+/// as pow is), std::pow lane by lane otherwise.
+template <int VB, int W>
+PSGM_PDE_INLINE Pack<VB, W> concentration_power(Pack<VB, W> const& x, double gamma) {
+  if (gamma == 0.5) return sqrt(x);
+  if (gamma == 1.0) return x;
+  return power(x, gamma);
+}
+
+// ------------------------------------------------------------------ workspace
+/// One pack's workspace: element (slot, i, lane) at (slot N + i) W + lane.
+template <int VB, int W>
+struct Work {
+  using Pk = Pack<VB, W>;
+  double* w;
+  int N;
+  PSGM_PDE_INLINE double* at(int slot, int i) const { return w + (std::ptrdiff_t(slot) * N + i) * W; }
+  PSGM_PDE_INLINE Pk operator()(int slot, int i) const { return Pk::load(at(slot, i)); }
+  PSGM_PDE_INLINE void put(int slot, int i, Pk const& v) const { v.store(at(slot, i)); }
+};
+
+/// Per-lane scalars of the pack (U0, F_right); padding lanes get `pad`.
+template <int VB, int W>
+PSGM_PDE_INLINE Pack<VB, W> gather(double const* x, int lanes, double pad) {
+  Pack<VB, W> r = Pack<VB, W>::splat(pad);
+  for (int l = 0; l < lanes; ++l) r.set_lane(l, x[l]);
+  return r;
+}
+
+// ------------------------------------------------------------------ eqs. 5–6
+/// Porosity into the EPS slot (transposed: realisations into lanes),
+/// coefficients and harmonic face means. Returns the lanes whose porosity is
+/// finite. Padding lanes compute on ε = 0.35 (finite, no NaN in the pack).
+template <int VB, int W>
+PSGM_PDE_INLINE Mask<VB, W> coefficients(Work<VB, W> const& z, PackIo const& io, Constants const& k) {
+  using Pk = Pack<VB, W>;
+  int const n = k.N;
+  for (int i = 0; i < n; ++i) {
+    double* e = z.at(EPS, i);
+    for (int l = 0; l < W; ++l) e[l] = l < io.lanes ? io.eps[l * io.eps_ld + i] : 0.35;
+  }
+  auto finite = Mask<VB, W>::all_true();
+  Pk kap_prev = Pk::splat(0.0), dif_prev = Pk::splat(0.0);
+  for (int i = 0; i < n; ++i) {
+    Pk const e = z(EPS, i);
+    finite = finite & isfinite(e);
+    Pk const pe = power(e, k.bruggeman);
+    Pk const kap = k.kappa0 * pe;  // eq. 5
+    Pk const dif = k.D0 * pe;
+    z.put(AS, i, k.a0 * (1.0 - e));
+    if (i > 0) {  // eq. 6
+      z.put(KF, i - 1, 2.0 * kap_prev * kap / (kap_prev + kap));
+      z.put(DF, i - 1, 2.0 * dif_prev * dif / (dif_prev + dif));
+    }
+    kap_prev = kap;
+    dif_prev = dif;
+  }
+  return finite;
+}
+
+// ------------------------------------------------------------------ eqs. 7–10
+/// Linear-kinetics potential (eq. 7), unshifted, by the Thomas algorithm (U is scratch).
+template <int VB, int W>
+PSGM_PDE_INLINE void potential(Work<VB, W> const& z, double const* phis, Pack<VB, W> const& U0,
+                               Pack<VB, W> const& F_right, Constants const& k) {
+  using Pk = Pack<VB, W>;
+  int const n = k.N;
+  double const kdx2 = k.k_rn * k.dx2;
+  Pk cp = Pk::splat(0.0), dp = Pk::splat(0.0);
+  for (int i = 0; i < n; ++i) {
+    Pk const kw = i > 0 ? z(KF, i - 1) : Pk::splat(0.0);
+    Pk const ke = i < n - 1 ? z(KF, i) : Pk::splat(0.0);
+    Pk const as = z(AS, i);
+    Pk const diag = kw + ke + as * kdx2;
+    Pk rhs = as * kdx2 * (phis[i] - U0);
+    if (i == n - 1) rhs += k.dx * F_right;
+    Pk const den = diag + kw * cp;  // diag - a_i c'_{i-1}, a_i = -kw
+    cp = -ke / den;
+    dp = (rhs + kw * dp) / den;
+    z.put(U, i, cp);
+    z.put(PHI, i, dp);
+  }
+  Pk phi = z(PHI, n - 1);
+  for (int i = n - 2; i >= 0; --i) {
+    phi = z(PHI, i) - z(U, i) * phi;
+    z.put(PHI, i, phi);
+  }
+}
+
+/// Eq. 8, φ ← φ − φ_0, then eqs. 9–10 into slot `out`: S_i = (1 − t+)/F a_s,i k_rn (φ_s − φ_i − U0).
+template <int VB, int W>
+PSGM_PDE_INLINE void linear_source(Work<VB, W> const& z, double const* phis, Pack<VB, W> const& U0, bool shift,
+                                   int out, Constants const& k) {
+  using Pk = Pack<VB, W>;
+  Pk const phi0 = shift ? z(PHI, 0) : Pk::splat(0.0);
+  for (int i = 0; i < k.N; ++i) {
+    Pk phi = z(PHI, i);
+    if (shift) {
+      phi = phi - phi0;
+      z.put(PHI, i, phi);
+    }
+    Pk const j = k.k_rn * (phis[i] - phi - U0);
+    z.put(out, i, k.s_coef * z(AS, i) * j);
+  }
+}
+
+// ------------------------------------------------------------------ eqs. 11–13
+/// Factors the implicit-Euler matrix of eq. 11 once (eq. 12): P, Q, LL, U,
+/// and c = c0. The source must be in slot Q on entry.
+template <int VB, int W>
+PSGM_PDE_INLINE void factor_time_step(Work<VB, W> const& z, Constants const& k) {
+  using Pk = Pack<VB, W>;
+  int const n = k.N - 1;  // unknowns c_0 .. c_{N-2}; c_{N-1} = c_right
+  double const inv_dx2 = 1 / k.dx2;
+  Pk u_prev = Pk::splat(0.0);
+  for (int i = 0; i < n; ++i) {
+    Pk const dw = i > 0 ? z(DF, i - 1) : Pk::splat(0.0);
+    Pk const de = z(DF, i);
+    Pk const a = -dw * inv_dx2;
+    Pk const w = z(EPS, i) / k.dt;
+    Pk const diag = w + (dw + de) * inv_dx2;
+    Pk const m = 1.0 / (diag - a * u_prev);
+    Pk rhs = z(Q, i);
+    if (i == n - 1) rhs += de * inv_dx2 * k.c_right;  // Dirichlet neighbour moved to the right-hand side
+    u_prev = i < n - 1 ? -de * inv_dx2 * m : Pk::splat(0.0);
+    z.put(U, i, u_prev);
+    z.put(LL, i, a * m);
+    z.put(P, i, m * w);
+    z.put(Q, i, m * rhs);
+    z.put(C, i, Pk::splat(k.c0));
+  }
+  z.put(C, n, Pk::splat(k.c_right));
+}
+
+/// `steps` implicit-Euler steps of eq. 11 with the factors of eq. 12:
+/// forward d_i = P_i c_i + Q_i − LL_i d_{i−1}, backward c_i = d_i − U_i c_{i+1}.
+/// Each sweep is a chain of dependent multiply-adds per lane (one FMA latency
+/// per cell), so the pack's NV vectors are the independent chains that keep
+/// the FMA units busy; the pack's five arrays (C, P, Q, LL, U) stay in L1.
+template <int VB, int W>
+PSGM_PDE_INLINE void sweeps(double* work, int N, std::int64_t steps) {
+  PSGM_PDE_CONTRACT_BODY
+  using S = Simd<VB>;
+  using V = typename S::V;
+  constexpr int L = S::lanes, NV = W / L;
+  int const n = N - 1;
+  std::ptrdiff_t const stride = std::ptrdiff_t(N) * W;
+  double* const c = work + C * stride;
+  double const* const p = work + P * stride;
+  double const* const q = work + Q * stride;
+  double const* const ll = work + LL * stride;
+  double const* const u = work + U * stride;
+  for (std::int64_t s = 0; s < steps; ++s) {
+    V d[NV];
+    PSGM_PDE_UNROLL
+    for (int v = 0; v < NV; ++v) d[v] = S::splat(0.0);
+    for (int i = 0; i < n; ++i) {
+      std::ptrdiff_t const o = std::ptrdiff_t(i) * W;
+      PSGM_PDE_UNROLL
+      for (int v = 0; v < NV; ++v) {
+        std::ptrdiff_t const x = o + v * L;
+        d[v] = S::load(p + x) * S::load(c + x) + S::load(q + x) - S::load(ll + x) * d[v];
+        S::store(c + x, d[v]);
+      }
+    }
+    for (int i = n - 2; i >= 0; --i) {
+      std::ptrdiff_t const o = std::ptrdiff_t(i) * W;
+      PSGM_PDE_UNROLL
+      for (int v = 0; v < NV; ++v) {
+        std::ptrdiff_t const x = o + v * L;
+        d[v] = S::load(c + x) - S::load(u + x) * d[v];
+        S::store(c + x, d[v]);
+      }
+    }
+  }
+}
+
+/// Steady concentration (eq. 13), the source in slot Q; Thomas, U is scratch.
+template <int VB, int W>
+PSGM_PDE_INLINE void steady_concentration(Work<VB, W> const& z, Constants const& k) {
+  using Pk = Pack<VB, W>;
+  int const n = k.N - 1;
+  double const inv_dx2 = 1 / k.dx2;
+  Pk cp = Pk::splat(0.0), dp = Pk::splat(0.0);
+  for (int i = 0; i < n; ++i) {
+    Pk const dw = i > 0 ? z(DF, i - 1) : Pk::splat(0.0);
+    Pk const de = z(DF, i);
+    Pk const diag = (dw + de) * inv_dx2;
+    Pk rhs = z(Q, i);
+    if (i == n - 1) rhs += de * inv_dx2 * k.c_right;
+    Pk const den = diag + dw * inv_dx2 * cp;
+    cp = i < n - 1 ? -de * inv_dx2 / den : Pk::splat(0.0);
+    dp = (rhs + dw * inv_dx2 * dp) / den;
+    z.put(U, i, cp);
+    z.put(C, i, dp);
+  }
+  Pk c = z(C, n - 1);
+  for (int i = n - 2; i >= 0; --i) {
+    c = z(C, i) - z(U, i) * c;
+    z.put(C, i, c);
+  }
+  z.put(C, n, Pk::splat(k.c_right));
+}
+
+// ------------------------------------------------------------------ output
+/// Fields and statuses of the pack's real lanes (eq. 8 shift if `shift`):
+/// `bad` lanes had a non-finite porosity (NaN fields, non_finite); lanes in
+/// `failed` did not converge (not_converged); the rest non_finite, depleted
+/// or ok from the fields.
+template <int VB, int W>
+PSGM_PDE_INLINE void write_fields(Work<VB, W> const& z, PackIo const& io, bool shift, Mask<VB, W> const& bad,
+                                  Mask<VB, W> const& failed, Constants const& k) {
+  int const n = k.N;
+  for (int l = 0; l < io.lanes; ++l) {
+    double* const fc = io.fields + l * io.fields_ld0;
+    double* const fp = fc + io.fields_ld1;
+    if (bad.lane(l)) {
+      for (int i = 0; i < n; ++i) fc[i] = fp[i] = k.nan;
+      io.status[l] = psgm::SolveStatus::non_finite;
+      continue;
+    }
+    double const phi0 = shift ? z.at(PHI, 0)[l] : 0.0;
+    bool finite = true, positive = true;
+    for (int i = 0; i < n; ++i) {
+      double const c = z.at(C, i)[l], phi = z.at(PHI, i)[l] - phi0;
+      fc[i] = c;
+      fp[i] = phi;
+      finite = finite && std::isfinite(c) && std::isfinite(phi);
+      positive = positive && c > 0;
+    }
+    io.status[l] = failed.lane(l) ? psgm::SolveStatus::not_converged
+                   : !finite      ? psgm::SolveStatus::non_finite
+                   : !positive    ? psgm::SolveStatus::depleted
+                                  : psgm::SolveStatus::ok;
+  }
+}
+
+// ------------------------------------------------------------------ linear kinetics
+template <int VB, int W>
+PSGM_PDE_INLINE Mask<VB, W> setup_linear_impl(Work<VB, W> const& z, double const* phis, PackIo const& io,
+                                              Constants const& k) {
+  auto const finite = coefficients(z, io, k);
+  auto const U0 = gather<VB, W>(io.U0, io.lanes, 0.0);
+  auto const F = gather<VB, W>(io.F_right, io.lanes, 0.0);
+  potential(z, phis, U0, F, k);
+  if (!k.steady) {
+    linear_source(z, phis, U0, true, Q, k);  // the reference convention: j from the shifted φ (eq. 9)
+    factor_time_step(z, k);
+  } else {
+    linear_source(z, phis, U0, false, Q, k);  // extensions: j from the unshifted φ
+  }
+  return finite;
+}
+
+template <int VB, int W>
+PSGM_PDE_INLINE void solve_linear(Work<VB, W> const& z, double const* phis, PackIo const& io, Constants const& k,
+                                  void (*time_loop)(double*, int, std::int64_t)) {
+  auto const finite = setup_linear_impl(z, phis, io, k);
+  auto const none = Mask<VB, W>::all_false();
+  if (k.steady) {
+    steady_concentration(z, k);
+    write_fields(z, io, true, ~finite, none, k);
+    return;
+  }
+  time_loop(z.w, k.N, k.num_steps);  // eq. 12: sweeps<VB, W>, compiled with FMAs
+  z.put(C, k.N - 1, Pack<VB, W>::splat(k.c_right));
+  write_fields(z, io, false, ~finite, none, k);
+}
+
+// ------------------------------------------------------------------ §6.3 Butler–Volmer
+/// Residuals of eq. 15 at (C, PHI) into RC/RP, kinetics derivatives into
+/// DJC/DJP; returns the scaled RMS norm of eq. 16 per lane. The norm's
+/// diagonal scales are constant within a solve: SCI = 1/(a_c,i c_ref),
+/// SPI = 1/(a_φ,i RT/F).
+template <int VB, int W>
+PSGM_PDE_INLINE Pack<VB, W> bv_residual(Work<VB, W> const& z, double const* phis, Pack<VB, W> const& U0,
+                                        Pack<VB, W> const& F_right, double w_scale, Constants const& k) {
+  using Pk = Pack<VB, W>;
+  int const n = k.N;
+  double const inv_dx2 = 1 / k.dx2;
+  double const fa = k.alpha_a * k.f, fc = k.alpha_c * k.f;
+  Pk sum = Pk::splat(0.0);
+  Pk c_w = Pk::splat(0.0), phi_w = Pk::splat(0.0);  // west neighbours (zero beyond x = 0: multiplied by κ = D = 0)
+  Pk c = z(C, 0), phi = z(PHI, 0);
+  for (int i = 0; i < n; ++i) {
+    Pk const c_e = i < n - 1 ? z(C, i + 1) : Pk::splat(0.0);
+    Pk const phi_e = i < n - 1 ? z(PHI, i + 1) : Pk::splat(0.0);
+    // Eq. 14 and its derivatives.
+    Pk const eta = phis[i] - phi - U0;
+    Pk const pw = concentration_power(c / k.c_ref, k.gamma);
+    Pk const ea = exp(fa * eta), ec = exp(-fc * eta);
+    Pk const ipw = k.i0 * pw;
+    Pk const j = ipw * (ea - ec);
+    z.put(DJC, i, k.gamma * j / c);
+    z.put(DJP, i, -k.f * ipw * (k.alpha_a * ea + k.alpha_c * ec));
+    Pk const as = z(AS, i);
+    Pk const kw = i > 0 ? z(KF, i - 1) : Pk::splat(0.0), ke = i < n - 1 ? z(KF, i) : Pk::splat(0.0);
+    Pk rp = kw * (phi - phi_w) + ke * (phi - phi_e) - as * k.dx2 * j;
+    if (i == n - 1) rp -= k.dx * F_right;
+    Pk rc;
+    if (i < n - 1) {
+      Pk const dw = i > 0 ? z(DF, i - 1) : Pk::splat(0.0), de = z(DF, i);
+      rc = w_scale * z(EPS, i) * (c - z(CPREV, i)) + (dw * (c - c_w) + de * (c - c_e)) * inv_dx2 -
+           k.s_coef * as * j;
+    } else {
+      rc = c - k.c_right;
+    }
+    z.put(RC, i, rc);
+    z.put(RP, i, rp);
+    Pk const sc = rc * z(SCI, i), sp = rp * z(SPI, i);
+    sum += sc * sc + sp * sp;
+    c_w = c;
+    phi_w = phi;
+    c = c_e;
+    phi = phi_e;
+  }
+  return sqrt(sum * (1.0 / (2 * n)));
+}
+
+/// Solves J z = R (R in RC/RP) by block Thomas on the 2×2 block-tridiagonal
+/// Jacobian of eq. 16, z into ZC/ZP: each elimination step a closed-form 2×2
+/// inverse (the off-diagonal blocks are diagonal), as bv_block_solve in
+/// EnsembleKernels.hpp, for W realisations at once.
+template <int VB, int W>
+PSGM_PDE_INLINE void bv_block_solve(Work<VB, W> const& z, double w_scale, Constants const& k) {
+  using Pk = Pack<VB, W>;
+  int const n = k.N;
+  double const inv_dx2 = 1 / k.dx2;
+  Pk x00 = Pk::splat(0.0), x01 = x00, x10 = x00, x11 = x00, yc = x00, yp = x00;  // X_{i-1}, y_{i-1}
+  for (int i = 0; i < n; ++i) {
+    Pk const as = z(AS, i), djc = z(DJC, i), djp = z(DJP, i);
+    Pk const kw = i > 0 ? z(KF, i - 1) : Pk::splat(0.0), ke = i < n - 1 ? z(KF, i) : Pk::splat(0.0);
+    Pk acc, acp, lc, uc;
+    if (i < n - 1) {
+      Pk const dw = i > 0 ? z(DF, i - 1) : Pk::splat(0.0), de = z(DF, i);
+      acc = w_scale * z(EPS, i) + (dw + de) * inv_dx2 - k.s_coef * as * djc;
+      acp = -k.s_coef * as * djp;
+      lc = -dw * inv_dx2;
+      uc = -de * inv_dx2;
+    } else {
+      acc = Pk::splat(1.0);
+      acp = lc = uc = Pk::splat(0.0);
+    }
+    Pk const apc = -as * k.dx2 * djc;
+    Pk const app = kw + ke - as * k.dx2 * djp;
+    Pk const lp = -kw, up = -ke;
+    // D' = D − L X_{i−1}, r' = R − L y_{i−1}
+    Pk const a = acc - lc * x00, bb = acp - lc * x01, c = apc - lp * x10, d = app - lp * x11;
+    Pk const rc = z(RC, i) - lc * yc, rp = z(RP, i) - lp * yp;
+    Pk const inv_det = 1.0 / (a * d - bb * c);
+    x00 = d * uc * inv_det;
+    x01 = -bb * up * inv_det;
+    x10 = -c * uc * inv_det;
+    x11 = a * up * inv_det;
+    yc = (d * rc - bb * rp) * inv_det;
+    yp = (a * rp - c * rc) * inv_det;
+    z.put(X00, i, x00);
+    z.put(X01, i, x01);
+    z.put(X10, i, x10);
+    z.put(X11, i, x11);
+    z.put(ZC, i, yc);
+    z.put(ZP, i, yp);
+  }
+  Pk zc = yc, zp = yp;
+  for (int i = n - 2; i >= 0; --i) {
+    Pk const nc = z(ZC, i) - (z(X00, i) * zc + z(X01, i) * zp);
+    Pk const np = z(ZP, i) - (z(X10, i) * zc + z(X11, i) * zp);
+    z.put(ZC, i, nc);
+    z.put(ZP, i, np);
+    zc = nc;
+    zp = np;
+  }
+}
+
+/// The damped Newton of docs/model.md §6.3 for every lane of the pack at
+/// once, from the current (C, PHI). Lanes in `active` iterate; each leaves it
+/// when it converges (its iteration count into `its`) or fails (−1 into
+/// `its`, lane added to `failed`), and is frozen from then on: its C and PHI
+/// are only ever rewritten with the values they hold. The accepted trial's
+/// residual is the next iteration's (no second evaluation). With
+/// `final_residual` false, the residual after a converging update is not
+/// evaluated (transient steps before the last one: nothing reads it).
+template <int VB, int W>
+PSGM_PDE_INLINE void bv_newton(Work<VB, W> const& z, double const* phis, Pack<VB, W> const& U0,
+                               Pack<VB, W> const& F_right, double w_scale, Mask<VB, W> active, int* its,
+                               Mask<VB, W>& failed, PackIo const& io, bool record, bool final_residual,
+                               Constants const& k) {
+  using Pk = Pack<VB, W>;
+  using M = Mask<VB, W>;
+  int const n = k.N;
+  Pk merit = bv_residual(z, phis, U0, F_right, w_scale, k);
+  for (int it = 0; it < k.max_iterations && active.any(); ++it) {
+    if (record && it < io.history_len)
+      for (int l = 0; l < io.lanes; ++l)
+        if (active.lane(l)) io.history[l * io.history_ld + it] = merit.lane(l);
+    M bad = active & ~isfinite(merit);
+    bv_block_solve(z, w_scale, k);  // ZC/ZP = z, the update is −z
+    // Positivity of c (fraction to the boundary): c never drops by more than
+    // 90 % in one step; the scaled size of the update for the tolerance.
+    Pk lambda = Pk::splat(1.0), update = Pk::splat(0.0);
+    M finite = M::all_true();
+    for (int i = 0; i < n; ++i) {
+      Pk const zc = z(ZC, i), zp = z(ZP, i), c = z(C, i);
+      finite = finite & isfinite(zc) & isfinite(zp);
+      lambda = select(Pk::splat(0.0) < zc, min(lambda, 0.9 * c / zc), lambda);
+      update = max(update, max(abs(zc) * (1 / k.c_ref), abs(zp) * (1 / k.thermal_voltage)));
+      z.put(CO, i, c);
+      z.put(PO, i, z(PHI, i));
+    }
+    bad = bad | (active & ~finite);  // singular or overflowing Jacobian
+    active = active & ~bad;
+    failed = failed | bad;
+    for (int l = 0; l < W; ++l)
+      if (bad.lane(l)) its[l] = -1;
+    // Backtracking line search on the scaled residual (Armijo, halving), per lane.
+    M searching = active;
+    Pk trial = merit;
+    M converged = M::all_false();
+    for (int ls = 0; ls < 30 && searching.any(); ++ls) {
+      for (int i = 0; i < n; ++i) {
+        z.put(C, i, select(searching, z(CO, i) - lambda * z(ZC, i), z(C, i)));
+        z.put(PHI, i, select(searching, z(PO, i) - lambda * z(ZP, i), z(PHI, i)));
+      }
+      M const small = searching & (lambda * update <= Pk::splat(k.tolerance));
+      bool const only_small = !(searching & ~small).any();
+      if (only_small && !final_residual) {
+        converged = converged | small;
+        searching = M::all_false();
+        break;
+      }
+      Pk const t = bv_residual(z, phis, U0, F_right, w_scale, k);
+      M const accept = searching & (small | (t <= (1.0 - 1e-4 * lambda) * merit));
+      trial = select(accept, t, trial);
+      converged = converged | (accept & small);
+      searching = searching & ~accept;
+      lambda = select(searching, 0.5 * lambda, lambda);
+    }
+    // Lanes still searching: the line search failed.
+    active = active & ~searching;
+    failed = failed | searching;
+    for (int l = 0; l < W; ++l) {
+      if (searching.lane(l)) its[l] = -1;
+      if (converged.lane(l)) {
+        its[l] = it + 1;
+        if (record && final_residual && l < io.lanes && it + 1 < io.history_len)
+          io.history[l * io.history_ld + it + 1] = trial.lane(l);
+      }
+    }
+    active = active & ~converged;
+    merit = trial;
+  }
+  // Lanes still active ran out of iterations.
+  failed = failed | active;
+  for (int l = 0; l < W; ++l)
+    if (active.lane(l)) its[l] = -1;
+}
+
+template <int VB, int W>
+PSGM_PDE_INLINE void solve_butler_volmer(Work<VB, W> const& z, double const* phis, PackIo const& io,
+                                         Constants const& k) {
+  using Pk = Pack<VB, W>;
+  using M = Mask<VB, W>;
+  int const n = k.N;
+  auto const finite = coefficients(z, io, k);
+  auto const U0 = gather<VB, W>(io.U0, io.lanes, 0.0);
+  auto const F = gather<VB, W>(io.F_right, io.lanes, 0.0);
+  double const w_scale = k.steady ? 0.0 : 1 / k.dt;
+  double const inv_dx2 = 1 / k.dx2;
+  // Start from c = c0 (c_{N−1} = c_right) and zero overpotential, φ = φ_s − U0
+  // (docs/model.md §6.3); the norm's constant scales.
+  for (int i = 0; i < n; ++i) {
+    z.put(C, i, Pk::splat(i < n - 1 ? k.c0 : k.c_right));
+    z.put(PHI, i, phis[i] - U0);
+    Pk const kw = i > 0 ? z(KF, i - 1) : Pk::splat(0.0), ke = i < n - 1 ? z(KF, i) : Pk::splat(0.0);
+    Pk ac = Pk::splat(1.0);
+    if (i < n - 1) {
+      Pk const dw = i > 0 ? z(DF, i - 1) : Pk::splat(0.0), de = z(DF, i);
+      ac = w_scale * z(EPS, i) + (dw + de) * inv_dx2;
+    }
+    z.put(SCI, i, 1.0 / (ac * k.c_ref));
+    z.put(SPI, i, 1.0 / ((kw + ke) * k.thermal_voltage));
+  }
+  int its[W], total[W];
+  for (int l = 0; l < W; ++l) its[l] = total[l] = 0;
+  M failed = M::all_false();
+  M const live = finite;  // non-finite porosity: reported as such, never iterated
+  if (k.steady) {
+    bv_newton(z, phis, U0, F, 0.0, live, its, failed, io, true, true, k);
+    for (int l = 0; l < W; ++l) total[l] = its[l] < 0 ? k.max_iterations : its[l];
+  } else {
+    for (std::int64_t s = 0; s < k.num_steps; ++s) {
+      M const active = live & ~failed;
+      if (!active.any()) break;
+      // Initial guess: the previous step's solution, extrapolated linearly in
+      // time once two converged levels exist (u^{n+1} ≈ 2u^n − u^{n−1}): the
+      // solution evolves smoothly, so the first Newton update is O(Δt²)
+      // instead of O(Δt) and one iteration per step is saved. c is kept at
+      // least half its current value.
+      for (int i = 0; i < n; ++i) {
+        Pk const c = z(C, i), phi = z(PHI, i);
+        z.put(CPREV, i, c);
+        if (s >= 2) {
+          Pk const cg = 2.0 * c - z(CM1, i), pg = 2.0 * phi - z(PM1, i);
+          M const use = active & (0.5 * c < cg);
+          z.put(C, i, select(use, cg, c));
+          z.put(PHI, i, select(active, pg, phi));
+        }
+        z.put(CM1, i, c);
+        z.put(PM1, i, phi);
+      }
+      bool const last = s + 1 == k.num_steps;
+      bv_newton(z, phis, U0, F, w_scale, active, its, failed, io, true, last, k);
+      for (int l = 0; l < W; ++l)
+        if (active.lane(l)) total[l] += its[l] < 0 ? k.max_iterations : its[l];
+      // A failed lane is restored to its last converged state and frozen.
+      for (int i = 0; i < n; ++i) {
+        z.put(C, i, select(failed & active, z(CPREV, i), z(C, i)));
+        z.put(PHI, i, select(failed & active, z(PM1, i), z(PHI, i)));
+      }
+    }
+  }
+  write_fields(z, io, true, ~finite, failed, k);
+  for (int l = 0; l < io.lanes; ++l) {
+    if (io.iterations) io.iterations[l] = !finite.lane(l) ? 0 : its[l] < 0 ? k.max_iterations : its[l];
+    if (io.total_iterations) io.total_iterations[l] = !finite.lane(l) ? 0 : total[l];
+  }
+}
+
+// ------------------------------------------------------------------ ISA variants
+// Pack widths (realisations per pack) of the whole solve, per instruction
+// set, chosen by measurement (`bench_ensemble --sweeps`, docs/performance.md):
+// the sweeps are latency bound (one FMA per cell and lane), and W = 8 keeps a
+// pack's five time-loop arrays (40 KiB at N = 100... 32 KiB for the 99
+// unknowns) in L1 on every variant; wider packs spill to L2 and were slower.
+constexpr int width_avx512 = 8, width_avx2 = 8, width_baseline = 8;
+
+#define PSGM_PDE_ISA_VARIANT(NAME, ATTR, VB, WS)                                                                  \
+  template <int W>                                                                                                 \
+  ATTR PSGM_PDE_CONTRACT PSGM_PDE_NOINLINE void time_loop_##NAME(double* work, int N, std::int64_t steps) {         \
+    sweeps<VB, W>(work, N, steps);                                                                                 \
+  }                                                                                                                \
+  ATTR PSGM_PDE_CONTRACT PSGM_PDE_NOINLINE void solve_butler_volmer_##NAME(Constants const& k, double const* phis, \
+                                                                           double* work, PackIo const& io) {       \
+    solve_butler_volmer(Work<VB, WS>{work, k.N}, phis, io, k);                                                     \
+  }                                                                                                                \
+  ATTR void solve_pack_##NAME(Constants const& k, double const* phis, double* work, PackIo const& io) {            \
+    if (k.butler_volmer)                                                                                           \
+      solve_butler_volmer_##NAME(k, phis, work, io);                                                               \
+    else                                                                                                           \
+      solve_linear(Work<VB, WS>{work, k.N}, phis, io, k, time_loop_##NAME<WS>);                                    \
+  }                                                                                                                \
+  template <int W>                                                                                                 \
+  ATTR void setup_linear_##NAME(Constants const& k, double const* phis, double* work, PackIo const& io) {          \
+    setup_linear_impl(Work<VB, W>{work, k.N}, phis, io, k);                                                        \
+  }
+
+#if PSGM_PDE_HOST_X86
+PSGM_PDE_ISA_VARIANT(avx512, PSGM_PDE_TARGET_AVX512, 64, width_avx512)
+PSGM_PDE_ISA_VARIANT(avx2, PSGM_PDE_TARGET_AVX2, 32, width_avx2)
+#endif
+#if PSGM_PDE_HOST_SIMD
+PSGM_PDE_ISA_VARIANT(baseline, , 16, width_baseline)
+#else
+PSGM_PDE_ISA_VARIANT(baseline, , 8, width_baseline)
+#endif
+#undef PSGM_PDE_ISA_VARIANT
+
+Isa detect_isa() {
+#if PSGM_PDE_HOST_X86
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
+      __builtin_cpu_supports("avx512bw"))
+    return Isa::avx512;
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return Isa::avx2;
+#endif
+  return Isa::baseline;
+}
+
+/// Calls FN<W>(args...) of the variant for `isa` and width W in {4, 8, 16, 32}.
+#define PSGM_PDE_WIDTH_CASES(FN, ...)          \
+  switch (W) {                                 \
+    case 8: return FN<8>(__VA_ARGS__);         \
+    case 16: return FN<16>(__VA_ARGS__);       \
+    case 32: return FN<32>(__VA_ARGS__);       \
+    default: break;                            \
+  }
+#define PSGM_PDE_WIDTH_CASES_WITH_4(FN, ...)   \
+  switch (W) {                                 \
+    case 4: return FN<4>(__VA_ARGS__);         \
+    case 8: return FN<8>(__VA_ARGS__);         \
+    case 16: return FN<16>(__VA_ARGS__);       \
+    case 32: return FN<32>(__VA_ARGS__);       \
+    default: break;                            \
+  }
+
+}  // namespace
+
+Isa best_isa() {
+  static Isa const chosen = detect_isa();
+  return chosen;
+}
+
+bool supported(Isa isa) {
+#if PSGM_PDE_HOST_X86
+  return static_cast<int>(isa) <= static_cast<int>(best_isa());
+#else
+  return isa == Isa::baseline;
+#endif
+}
+
+char const* name(Isa isa) {
+#if PSGM_PDE_HOST_SIMD
+  switch (isa) {
+    case Isa::avx512: return "avx512";
+    case Isa::avx2: return "avx2";
+    default: return "baseline";
+  }
+#else
+  (void)isa;
+  return "scalar";
+#endif
+}
+
+int pack_width(Isa isa) {
+  switch (isa) {
+    case Isa::avx512: return width_avx512;
+    case Isa::avx2: return width_avx2;
+    default: return width_baseline;
+  }
+}
+
+void sweep_widths(Isa isa, int* widths, int& count) {
+  count = 0;
+  if (isa != Isa::avx512) widths[count++] = 4;
+  widths[count++] = 8;
+  widths[count++] = 16;
+  widths[count++] = 32;
+}
+
+void solve_pack(Isa isa, Constants const& k, double const* phis, double* work, PackIo const& io) {
+  switch (isa) {
+#if PSGM_PDE_HOST_X86
+    case Isa::avx512: return solve_pack_avx512(k, phis, work, io);
+    case Isa::avx2: return solve_pack_avx2(k, phis, work, io);
+#endif
+    default: return solve_pack_baseline(k, phis, work, io);
+  }
+}
+
+void setup_linear(Isa isa, int W, Constants const& k, double const* phis, double* work, PackIo const& io) {
+  switch (isa) {
+#if PSGM_PDE_HOST_X86
+    case Isa::avx512: PSGM_PDE_WIDTH_CASES(setup_linear_avx512, k, phis, work, io) break;
+    case Isa::avx2: PSGM_PDE_WIDTH_CASES_WITH_4(setup_linear_avx2, k, phis, work, io) break;
+#endif
+    default: PSGM_PDE_WIDTH_CASES_WITH_4(setup_linear_baseline, k, phis, work, io) break;
+  }
+}
+
+void time_loop(Isa isa, int W, double* work, int N, std::int64_t steps) {
+  switch (isa) {
+#if PSGM_PDE_HOST_X86
+    case Isa::avx512: PSGM_PDE_WIDTH_CASES(time_loop_avx512, work, N, steps) break;
+    case Isa::avx2: PSGM_PDE_WIDTH_CASES_WITH_4(time_loop_avx2, work, N, steps) break;
+#endif
+    default: PSGM_PDE_WIDTH_CASES_WITH_4(time_loop_baseline, work, N, steps) break;
+  }
+}
+
+}  // namespace psgm::pde::Impl::host_packs
