@@ -85,7 +85,6 @@ struct Simd {
   static PSGM_PDE_INLINE V splat(double s) { return V{} + s; }
   static PSGM_PDE_INLINE M lt(V a, V b) { return a < b; }
   static PSGM_PDE_INLINE M le(V a, V b) { return a <= b; }
-  static PSGM_PDE_INLINE M eq(V a, V b) { return a == b; }
   static PSGM_PDE_INLINE M true_mask() { return M{} - 1; }
   static PSGM_PDE_INLINE V select(M m, V a, V b) { return (V)((m & (M)a) | (~m & (M)b)); }
   // Lane access through memory: GCC does not subscript a vector whose size
@@ -126,7 +125,6 @@ struct Simd<8> {
   static PSGM_PDE_INLINE V splat(double s) { return s; }
   static PSGM_PDE_INLINE M lt(V a, V b) { return a < b ? -1 : 0; }
   static PSGM_PDE_INLINE M le(V a, V b) { return a <= b ? -1 : 0; }
-  static PSGM_PDE_INLINE M eq(V a, V b) { return a == b ? -1 : 0; }
   static PSGM_PDE_INLINE M true_mask() { return -1; }
   static PSGM_PDE_INLINE V select(M m, V a, V b) { return m ? a : b; }
   static PSGM_PDE_INLINE V sqrt(V x) { return std::sqrt(x); }
@@ -169,9 +167,14 @@ struct Mask {
   }
   PSGM_PDE_INLINE bool lane(int l) const { return S::get(m[l / L], l % L); }
   PSGM_PDE_INLINE bool any() const {
-    for (int l = 0; l < W; ++l)
-      if (lane(l)) return true;
-    return false;
+    typename S::M acc = m[0];
+    PSGM_PDE_UNROLL
+    for (int k = 1; k < NV; ++k) acc |= m[k];
+    std::int64_t t[L];
+    std::memcpy(t, &acc, sizeof acc);
+    std::int64_t o = 0;
+    for (int l = 0; l < L; ++l) o |= t[l];
+    return o != 0;
   }
 };
 
@@ -259,12 +262,14 @@ struct Pack {
   friend PSGM_PDE_INLINE Pack min(Pack const& a, Pack const& b) { return select(b < a, b, a); }
   friend PSGM_PDE_INLINE Pack max(Pack const& a, Pack const& b) { return select(a < b, b, a); }
   friend PSGM_PDE_INLINE Pack abs(Pack const& a) { return select(a < splat(0.0), -a, a); }
-  /// Lanes whose value is finite (x - x is 0 exactly for finite x, NaN otherwise).
+  /// Lanes whose value is finite: x − x is 0 for finite x and NaN otherwise,
+  /// and NaN < 1 is false. (An ordered `<`, which GCC keeps in vector
+  /// registers; its vector `==` was measured to go lane by lane.)
   friend PSGM_PDE_INLINE MaskT isfinite(Pack const& a) {
     MaskT r;
     Pack const d = a - a;
     PSGM_PDE_UNROLL
-    for (int k = 0; k < NV; ++k) r.m[k] = S::eq(d.v[k], S::splat(0.0));
+    for (int k = 0; k < NV; ++k) r.m[k] = S::lt(d.v[k], S::splat(1.0));
     return r;
   }
 };
@@ -742,7 +747,9 @@ PSGM_PDE_INLINE void bv_newton(Work<VB, W> const& z, double const* phis, Pack<VB
     for (int i = 0; i < n; ++i) {
       Pk const zc = z(ZC, i), zp = z(ZP, i), c = z(C, i);
       finite = finite & isfinite(zc) & isfinite(zp);
-      lambda = select(Pk::splat(0.0) < zc, min(lambda, 0.9 * c / zc), lambda);
+      // λ = min(λ, 0.9 c/z_c) where z_c > 0; the division only where it can
+      // bind (λ z_c > 0.9 c), which a converging Newton never meets.
+      if ((0.9 * c < lambda * zc).any()) lambda = select(Pk::splat(0.0) < zc, min(lambda, 0.9 * c / zc), lambda);
       update = max(update, max(abs(zc) * (1 / k.c_ref), abs(zp) * (1 / k.thermal_voltage)));
       z.put(CO, i, c);
       z.put(PO, i, z(PHI, i));
@@ -873,15 +880,19 @@ PSGM_PDE_INLINE void solve_butler_volmer(Work<VB, W> const& z, double const* phi
 // pack's five time-loop arrays (40 KiB at N = 100... 32 KiB for the 99
 // unknowns) in L1 on every variant; wider packs spill to L2 and were slower.
 constexpr int width_avx512 = 8, width_avx2 = 8, width_baseline = 8;
+// Butler–Volmer: the block Thomas recurrence has a division on its critical
+// path, so more independent chains (wider packs) pay; the pack's 27 arrays
+// live in L2 whatever the width.
+constexpr int bv_width_avx512 = 16, bv_width_avx2 = 16, bv_width_baseline = 8;
 
-#define PSGM_PDE_ISA_VARIANT(NAME, ATTR, VB, WS)                                                                  \
+#define PSGM_PDE_ISA_VARIANT(NAME, ATTR, VB, WS, WB)                                                                  \
   template <int W>                                                                                                 \
   ATTR PSGM_PDE_CONTRACT PSGM_PDE_NOINLINE void time_loop_##NAME(double* work, int N, std::int64_t steps) {         \
     sweeps<VB, W>(work, N, steps);                                                                                 \
   }                                                                                                                \
   ATTR PSGM_PDE_CONTRACT PSGM_PDE_NOINLINE void solve_butler_volmer_##NAME(Constants const& k, double const* phis, \
                                                                            double* work, PackIo const& io) {       \
-    solve_butler_volmer(Work<VB, WS>{work, k.N}, phis, io, k);                                                     \
+    solve_butler_volmer(Work<VB, WB>{work, k.N}, phis, io, k);                                                     \
   }                                                                                                                \
   ATTR void solve_pack_##NAME(Constants const& k, double const* phis, double* work, PackIo const& io) {            \
     if (k.butler_volmer)                                                                                           \
@@ -895,13 +906,13 @@ constexpr int width_avx512 = 8, width_avx2 = 8, width_baseline = 8;
   }
 
 #if PSGM_PDE_HOST_X86
-PSGM_PDE_ISA_VARIANT(avx512, PSGM_PDE_TARGET_AVX512, 64, width_avx512)
-PSGM_PDE_ISA_VARIANT(avx2, PSGM_PDE_TARGET_AVX2, 32, width_avx2)
+PSGM_PDE_ISA_VARIANT(avx512, PSGM_PDE_TARGET_AVX512, 64, width_avx512, bv_width_avx512)
+PSGM_PDE_ISA_VARIANT(avx2, PSGM_PDE_TARGET_AVX2, 32, width_avx2, bv_width_avx2)
 #endif
 #if PSGM_PDE_HOST_SIMD
-PSGM_PDE_ISA_VARIANT(baseline, , 16, width_baseline)
+PSGM_PDE_ISA_VARIANT(baseline, , 16, width_baseline, bv_width_baseline)
 #else
-PSGM_PDE_ISA_VARIANT(baseline, , 8, width_baseline)
+PSGM_PDE_ISA_VARIANT(baseline, , 8, width_baseline, bv_width_baseline)
 #endif
 #undef PSGM_PDE_ISA_VARIANT
 
@@ -961,11 +972,12 @@ char const* name(Isa isa) {
 #endif
 }
 
-int pack_width(Isa isa) {
+int pack_width(Isa isa, Kinetics kinetics) {
+  bool const bv = kinetics == Kinetics::butler_volmer;
   switch (isa) {
-    case Isa::avx512: return width_avx512;
-    case Isa::avx2: return width_avx2;
-    default: return width_baseline;
+    case Isa::avx512: return bv ? bv_width_avx512 : width_avx512;
+    case Isa::avx2: return bv ? bv_width_avx2 : width_avx2;
+    default: return bv ? bv_width_baseline : width_baseline;
   }
 }
 

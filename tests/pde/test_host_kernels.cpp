@@ -317,6 +317,9 @@ PSGM_BACKEND_TEST_CASE("solver kernel choice is validated", "[pde][host_kernels]
   if constexpr (is_host<ExecSpace>) {
     psgm::pde::EnsembleSolver<ExecSpace> solver(space, p, 3);
     CHECK(solver.pack_width() == hp::pack_width(hp::best_isa()));
+    p.kinetics = Kinetics::butler_volmer;
+    CHECK(psgm::pde::EnsembleSolver<ExecSpace>(space, p, 3).pack_width() ==
+          hp::pack_width(hp::best_isa(), Kinetics::butler_volmer));
     if (!hp::supported(hp::Isa::avx512))
       CHECK_THROWS_WITH((psgm::pde::EnsembleSolver<ExecSpace>(space, p, 3, SolverKernels::host_avx512)),
                         Catch::Contains("host_avx512") && Catch::Contains("instruction set this CPU lacks"));

@@ -33,9 +33,10 @@ Isa best_isa();
 bool supported(Isa isa);
 /// "avx512", "avx2", "baseline" ("scalar" where the compiler has no vector extensions).
 char const* name(Isa isa);
-/// Realisations per pack of the whole-solve kernels for `isa`, chosen by
-/// measurement (perf/bench_ensemble.cpp --sweeps, docs/performance.md).
-int pack_width(Isa isa);
+/// Realisations per pack of the whole-solve kernels for `isa` and the
+/// kinetics, chosen by measurement (perf/bench_ensemble.cpp sections 5–6,
+/// docs/performance.md).
+int pack_width(Isa isa, Kinetics kinetics = Kinetics::linear);
 /// Pack widths the sweep-only kernel (time_loop) is compiled for, for `isa`:
 /// `count` widths written to `widths` (at most 4).
 void sweep_widths(Isa isa, int* widths, int& count);
@@ -66,7 +67,7 @@ struct PackIo {
 /// The complete solve of one pack (docs/model.md eqs. 5–16): linear kinetics
 /// (transient reference or steady state) or Butler–Volmer (batched Newton,
 /// §6.3). `phis` = φ_s(x_i) (N values); `work` = the pack's workspace with
-/// num_linear_slots or num_butler_volmer_slots slots of N × pack_width(isa).
+/// num_linear_slots or num_butler_volmer_slots slots of N × pack_width(isa, k's kinetics).
 void solve_pack(Isa isa, Constants const& k, double const* phis, double* work, PackIo const& io);
 
 /// Benchmark pieces, on a pack of width W (one of sweep_widths(isa)):

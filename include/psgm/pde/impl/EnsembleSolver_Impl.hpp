@@ -116,7 +116,7 @@ EnsembleSolver<ExecSpace>::EnsembleSolver(ExecSpace const& space, ElectrodeParam
                                                                  : Impl::num_linear_slots;
   // Zero-initialised: padding lanes of the portable packed time loop compute on zeros.
   int const W = kernels_ == SolverKernels::portable ? Impl::pack_width<ExecSpace>
-                                                    : Impl::host_packs::pack_width(Impl::isa_of(kernels_));
+                                                    : Impl::host_packs::pack_width(Impl::isa_of(kernels_), params_.kinetics);
   work_ = work_view(Kokkos::view_alloc(space, "psgm::pde::workspace"), (max_batch + W - 1) / W, slots, N, W);
   phis_ = Kokkos::View<double*, memory_space>(
       Kokkos::view_alloc(space, Kokkos::WithoutInitializing, "psgm::pde::solid_potential"), N);
