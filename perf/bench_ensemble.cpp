@@ -1,8 +1,9 @@
-// Benchmark of the porosity sampler and the ensemble solver (issue 3).
+// Benchmark of the porosity sampler and the ensemble solver (issues 3, 17).
 //
 // Build and run (Release, OpenMP + Serial Kokkos):
 //   cmake --build build --target bench_ensemble
-//   OMP_NUM_THREADS=2 OMP_PROC_BIND=false build/perf/bench_ensemble [--quick]
+//   OMP_NUM_THREADS=2 OMP_PROC_BIND=false build/perf/bench_ensemble [--quick] [--sections 1,2,3,4,5,6]
+//   perf/bench_ensemble_peers.sh build     # sections 5-6 against the numpy peer, same session
 //
 // Everything is measured in the same run, on the same inputs:
 //   1. reference-case throughput (realisations/s) of EnsembleSolver<OpenMP>,
@@ -15,12 +16,25 @@
 //      one realisation per thread with realisation-contiguous arrays
 //      (LayoutRight) or batch-fastest arrays (LayoutLeft), the team/vector
 //      form, and packs of W realisations per thread;
-//   4. scaling in N (100 ... 4096) and in the batch size.
+//   4. scaling in N (100 ... 4096) and in the batch size;
+//   5. per core (Kokkos::Serial): the sweep-only ceiling — the 1000
+//      forward/backward sweeps of eq. 12 alone on one pack already in L1,
+//      for every instruction set and pack width the host kernels are
+//      compiled for (the pack width is chosen from this table) — and the
+//      whole reference solve (GP draw excluded) of each kernel variant,
+//      as a fraction of the ceiling of the instruction set in use;
+//   6. per core: Butler–Volmer (transient, N = 100, 1000 steps) against the
+//      linear reference solve per field, for the batched host Newton and the
+//      per-realisation portable kernels, with Newton iterations per step.
+// Lines starting with "summary:" are read by perf/bench_ensemble_peers.sh.
 // Nothing is asserted on times; docs/performance.md records the output.
 #include <psgm/core/Runtime.hpp>
 #include <psgm/gp/PorositySampler.hpp>
 #include <psgm/pde/EnsembleSolver.hpp>
+#include <psgm/pde/impl/EnsembleHostKernels.hpp>
 #include <psgm/pde/impl/EnsembleKernels.hpp>
+
+#include "BenchUtil.hpp"
 
 #include <Kokkos_Core.hpp>
 
@@ -28,6 +42,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <functional>
 #include <limits>
 #include <string>
@@ -37,6 +52,26 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 using namespace psgm::pde;
+
+/// CPU time of the calling thread (seconds): on this shared machine a
+/// descheduled thread does not accumulate it, so single-threaded (Serial)
+/// figures measured with it are far less noisy than wall times.
+double thread_seconds() {
+  timespec t{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return t.tv_sec + 1e-9 * t.tv_nsec;
+}
+
+/// Best of `repeats` thread CPU times of f (seconds); f must run on this thread only.
+double best_cpu_time(int repeats, std::function<void()> const& f) {
+  double best = 1e300;
+  for (int r = 0; r < repeats; ++r) {
+    double const t0 = thread_seconds();
+    f();
+    best = std::min(best, thread_seconds() - t0);
+  }
+  return best;
+}
 
 /// Best of `repeats` wall times of f (seconds).
 double best_time(int repeats, std::function<void()> const& f) {
@@ -63,7 +98,8 @@ Kokkos::View<double**, Kokkos::LayoutRight, typename ExecSpace::memory_space> po
 
 /// Seconds per solve of B realisations with EnsembleSolver<ExecSpace>.
 template <class ExecSpace>
-double time_solver(ElectrodeParameters const& p, int B, int repeats, bool with_sampling = false) {
+double time_solver(ElectrodeParameters const& p, int B, int repeats, bool with_sampling = false,
+                   SolverKernels kernels = SolverKernels::automatic, bool cpu_time = false) {
   using Mem = typename ExecSpace::memory_space;
   ExecSpace space;
   auto eps = porosity(space, B, p.N);
@@ -71,9 +107,9 @@ double time_solver(ElectrodeParameters const& p, int B, int repeats, bool with_s
   Kokkos::deep_copy(F, 25.0);
   Kokkos::View<double***, Kokkos::LayoutRight, Mem> fields("psgm::bench::fields", B, 2, p.N);
   Kokkos::View<psgm::SolveStatus*, Mem> status("psgm::bench::status", B);
-  EnsembleSolver<ExecSpace> solver(space, p, B);
+  EnsembleSolver<ExecSpace> solver(space, p, B, kernels);
   psgm::gp::PorositySampler<ExecSpace> sampler(space, psgm::gp::PorosityModel{}, p.cell_centres());
-  return best_time(repeats, [&] {
+  return (cpu_time ? best_cpu_time : best_time)(repeats, [&] {
     if (with_sampling) sampler.sample(space, p.L / 10, 99, 0, eps);
     solver.solve(space, eps, U0, F, fields, status);
     space.fence();
@@ -111,7 +147,7 @@ double time_loop_variant(ElectrodeParameters const& p, int B, int repeats, std::
                                    decltype(fields), decltype(status), decltype(hist), decltype(its)>;
   return best_time(repeats, [&] {
     Kokkos::parallel_for("psgm::bench::setup", Kokkos::RangePolicy<ExecSpace>(space, 0, B),
-                         Setup{work, eps, U0, F, phis, fields, status, hist, its, k});
+                         Setup{work, eps, U0, F, phis, fields, status, hist, its, its, k});
     if (variant == "per_thread") {
       Kokkos::parallel_for("psgm::bench::loop", Kokkos::RangePolicy<ExecSpace>(space, 0, B),
                            Impl::TimeLoopPerThread<Work>{work, N, k.num_steps});
@@ -147,10 +183,158 @@ double stream_triad(std::size_t n, int repeats) {
   return 3.0 * 8.0 * n / t;
 }
 
+#if defined(KOKKOS_ENABLE_SERIAL)
+using PerCore = Kokkos::Serial;  // one core, no threading overhead
+#else
+using PerCore = Kokkos::OpenMP;  // run with OMP_NUM_THREADS=1 for per-core figures
+#endif
+
+/// Seconds of `p.num_steps()` forward/backward sweeps (eq. 12) on one pack of
+/// width W, factored from real porosity fields, already in L1 (best of
+/// `repeats`; the first call warms the pack).
+double time_sweeps(Impl::host_packs::Isa isa, int W, ElectrodeParameters const& p, int repeats) {
+  int const N = p.N;
+  PerCore space;
+  auto eps = porosity(space, W, N);
+  std::vector<double> work(std::size_t(Impl::num_linear_slots) * N * W), U0(W, 0.0), F(W, 25.0), phis(N);
+  auto const x = p.cell_centres();
+  for (int i = 0; i < N; ++i) phis[i] = -p.G * x[i];
+  Impl::host_packs::PackIo io;
+  io.lanes = W;
+  io.eps = eps.data();
+  io.eps_ld = static_cast<std::ptrdiff_t>(eps.stride(0));
+  io.U0 = U0.data();
+  io.F_right = F.data();
+  auto const k = Impl::Constants::from(p);
+  Impl::host_packs::setup_linear(isa, W, k, phis.data(), work.data(), io);
+  Impl::host_packs::time_loop(isa, W, work.data(), N, k.num_steps);  // warm-up
+  return best_cpu_time(repeats, [&] { Impl::host_packs::time_loop(isa, W, work.data(), N, k.num_steps); });
+}
+
+struct BvTiming {
+  double seconds;          // per solve of the batch
+  double newton_per_step;  // mean Newton iterations per time step
+  int max_last;            // largest iteration count of the last step
+  int failed;              // realisations not ok
+};
+
+/// Butler–Volmer solve of B realisations (best of `repeats`) and its Newton statistics.
+BvTiming time_butler_volmer(ElectrodeParameters const& p, int B, int repeats, SolverKernels kernels) {
+  using Mem = PerCore::memory_space;
+  PerCore space;
+  auto eps = porosity(space, B, p.N);
+  Kokkos::View<double*, Mem> U0("psgm::bench::U0", B), F("psgm::bench::F", B);
+  auto uh = Kokkos::create_mirror_view(U0);
+  auto fh = Kokkos::create_mirror_view(F);
+  for (int b = 0; b < B; ++b) {  // spread over the reference ranges: U0 in [-0.2, 0.2], F_right in [0, 50]
+    uh(b) = -0.2 + 0.4 * ((b * 7) % B) / std::max(1, B - 1);
+    fh(b) = 50.0 * ((b * 13) % B) / std::max(1, B - 1);
+  }
+  Kokkos::deep_copy(U0, uh);
+  Kokkos::deep_copy(F, fh);
+  Kokkos::View<double***, Kokkos::LayoutRight, Mem> fields("psgm::bench::fields", B, 2, p.N);
+  Kokkos::View<psgm::SolveStatus*, Mem> status("psgm::bench::status", B);
+  EnsembleSolver<PerCore> solver(space, p, B, kernels);
+  BvTiming r{};
+  r.seconds = best_cpu_time(repeats, [&] {
+    solver.solve(space, eps, U0, F, fields, status);
+    space.fence();
+  });
+  auto total = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace{}, solver.newton_total_iterations());
+  auto last = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace{}, solver.newton_iterations());
+  auto st = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace{}, status);
+  double sum = 0;
+  for (int b = 0; b < B; ++b) {
+    sum += total(b);
+    r.max_last = std::max(r.max_last, last(b));
+    r.failed += st(b) != psgm::SolveStatus::ok;
+  }
+  r.newton_per_step = sum / (double(B) * p.num_steps());
+  return r;
+}
+
+/// Section 5: sweep-only ceiling per instruction set and pack width, and the
+/// whole solve of every kernel variant as a fraction of it (per core).
+void section_sweeps(ElectrodeParameters const& ref, bool quick) {
+  namespace hp = Impl::host_packs;
+  int const repeats = quick ? 10 : 30;
+  int const B = quick ? 128 : 512;
+  std::printf("[5] per core (%s, thread CPU time, best of repeats): sweep-only ceiling and whole solve, reference "
+              "case N = %d, %lld steps\n",
+              PerCore::name(), ref.N, static_cast<long long>(ref.num_steps()));
+  std::printf("    the CPU's best instruction set: %s\n", hp::name(hp::best_isa()));
+  std::printf("    sweep-only (1000 sweeps of eq. 12 on one pack in L1), realisations/s:\n");
+  double ceiling = 0;
+  for (auto isa : {hp::Isa::avx512, hp::Isa::avx2, hp::Isa::baseline}) {
+    if (!hp::supported(isa)) continue;
+    int widths[4], count = 0;
+    hp::sweep_widths(isa, widths, count);
+    std::printf("      %-9s", hp::name(isa));
+    for (int c = 0; c < count; ++c) {
+      double const t = time_sweeps(isa, widths[c], ref, repeats);
+      double const rate = widths[c] / t;
+      std::printf("  W = %2d: %8.0f%s", widths[c], rate, widths[c] == hp::pack_width(isa) ? " [used]" : "");
+      if (isa == hp::best_isa() && widths[c] == hp::pack_width(isa)) ceiling = rate;
+    }
+    std::printf("\n");
+  }
+  std::printf("    whole solve (setup, 1000 steps, output; GP draw excluded), batch %d, realisations/s:\n", B);
+  double whole = 0;
+  for (auto kernels : {SolverKernels::automatic, SolverKernels::host_avx512, SolverKernels::host_avx2,
+                       SolverKernels::host_baseline, SolverKernels::portable}) {
+    if (kernels != SolverKernels::automatic && kernels != SolverKernels::portable &&
+        !hp::supported(kernels == SolverKernels::host_avx512 ? hp::Isa::avx512
+                       : kernels == SolverKernels::host_avx2 ? hp::Isa::avx2
+                                                             : hp::Isa::baseline))
+      continue;
+    double const rate = B / time_solver<PerCore>(ref, B, quick ? 5 : 10, false, kernels, true);
+    if (kernels == SolverKernels::automatic) whole = rate;
+    std::printf("      %-14s %10.0f   %.2f of the ceiling\n", psgm::pde::to_string(kernels), rate, rate / ceiling);
+  }
+  std::printf("summary: isa=%s pack_width=%d sweep_ceiling_per_s=%.1f whole_per_s=%.1f whole_over_ceiling=%.3f\n\n",
+              hp::name(hp::best_isa()), hp::pack_width(hp::best_isa()), ceiling, whole, whole / ceiling);
+}
+
+/// Section 6: Butler–Volmer against the linear reference solve, per field (per core).
+void section_butler_volmer(ElectrodeParameters const& ref, bool quick) {
+  ElectrodeParameters bv = ref;
+  bv.kinetics = Kinetics::butler_volmer;
+  int const B_lin = quick ? 128 : 512, B_host = quick ? 16 : 64, B_portable = quick ? 4 : 8;
+  double const lin = time_solver<PerCore>(ref, B_lin, quick ? 5 : 10, false, SolverKernels::automatic, true) / B_lin;
+  auto const host = time_butler_volmer(bv, B_host, quick ? 2 : 3, SolverKernels::automatic);
+  auto const port = time_butler_volmer(bv, B_portable, 1, SolverKernels::portable);
+  double const t_host = host.seconds / B_host, t_port = port.seconds / B_portable;
+  std::printf("[6] per core (%s, thread CPU time): Butler-Volmer, transient, N = %d, %lld steps, per field\n",
+              PerCore::name(), bv.N,
+              static_cast<long long>(bv.num_steps()));
+  std::printf("    linear reference solve                       %10.3f ms\n", 1e3 * lin);
+  std::printf("    Butler-Volmer, batched host Newton (batch %d) %8.3f ms  = %6.1f x linear; Newton/step %.2f, "
+              "last step <= %d, not ok %d\n",
+              B_host, 1e3 * t_host, t_host / lin, host.newton_per_step, host.max_last, host.failed);
+  std::printf("    Butler-Volmer, portable per realisation (%d)  %8.3f ms  = %6.1f x linear; Newton/step %.2f, "
+              "last step <= %d, not ok %d\n",
+              B_portable, 1e3 * t_port, t_port / lin, port.newton_per_step, port.max_last, port.failed);
+  std::printf("summary: linear_per_field_s=%.4e bv_per_field_s=%.4e bv_over_linear=%.2f bv_portable_per_field_s=%.4e "
+              "newton_per_step=%.3f\n\n",
+              lin, t_host, t_host / lin, t_port, host.newton_per_step);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  bool const quick = argc > 1 && std::strcmp(argv[1], "--quick") == 0;
+  bool quick = false;
+  std::vector<int> sections{1, 2, 3, 4, 5, 6};
+  for (int a = 1; a < argc; ++a) {
+    if (std::strcmp(argv[a], "--quick") == 0) {
+      quick = true;
+    } else if (std::strcmp(argv[a], "--sections") == 0 && a + 1 < argc) {
+      sections = psgm_bench::parse_list(argv[++a]);
+    } else {
+      std::fprintf(stderr, "usage: %s [--quick] [--sections 1,2,3,4,5,6]\n", argv[0]);
+      return 2;
+    }
+  }
+  auto const run = [&](int section) { return std::find(sections.begin(), sections.end(), section) != sections.end(); };
   psgm::ScopeGuard guard;
   // concurrency() is a static member in Kokkos 3.4 and a non-static one from 4.0.
   int const threads = Kokkos::OpenMP().concurrency();
@@ -160,83 +344,95 @@ int main(int argc, char** argv) {
   std::printf("psgm ensemble benchmark: %s\nOpenMP threads: %d; reference case N = %d, %lld steps, batch %d\n\n",
               psgm::build_info().c_str(), threads, ref.N, static_cast<long long>(ref.num_steps()), B);
 
-  // 1. throughput
-  double const t_omp = time_solver<Kokkos::OpenMP>(ref, B, repeats);
-#if defined(KOKKOS_ENABLE_SERIAL)
-  double const t_ser = time_solver<Kokkos::Serial>(ref, B, repeats);
-#else
-  double const t_ser = std::numeric_limits<double>::quiet_NaN();  // a Kokkos without Serial: no baseline
-#endif
-  double const t_omp_gp = time_solver<Kokkos::OpenMP>(ref, B, repeats, true);
-  std::printf("[1] reference-case throughput\n");
-  std::printf("    OpenMP (%d threads)         %10.0f realisations/s  (%.0f per thread)\n", threads, B / t_omp,
-              B / t_omp / threads);
-  std::printf("    serial C++ loop (Serial)   %10.0f realisations/s\n", B / t_ser);
-  std::printf("    ratio OpenMP / serial      %10.2f\n", t_ser / t_omp);
-  std::printf("    OpenMP incl. GP sampling   %10.0f realisations/s\n\n", B / t_omp_gp);
-
-  // 2. bandwidth
-  std::size_t const n_stream = quick ? (std::size_t(1) << 22) : (std::size_t(1) << 25);
-  double const bw = stream_triad(n_stream, quick ? 3 : 5);
-  // Streaming model of the time loop: per step and cell the forward sweep
-  // reads P, Q, LL, c and writes c; the backward sweep reads c, U and writes
-  // c: 8 doubles = 64 bytes. Compulsory traffic: ε in, (c, φ) out = 3 N doubles.
-  double const bytes_stream = 64.0 * (ref.N - 1) * ref.num_steps();
-  double const bytes_compulsory = 3.0 * 8.0 * ref.N;
-  std::printf("[2] STREAM triad (OpenMP, %zu doubles/array): %.2f GB/s\n", n_stream, bw / 1e9);
-  std::printf("    streaming-model bound  %10.0f realisations/s -> solver at %.2f x the bound\n", bw / bytes_stream,
-              (B / t_omp) / (bw / bytes_stream));
-  std::printf("    compulsory-traffic bound %10.0f realisations/s -> solver at %.4f of the bound\n\n",
-              bw / bytes_compulsory, (B / t_omp) / (bw / bytes_compulsory));
-
-  // 3. variants of the time loop (OpenMP), setup subtracted
-  std::printf("[3] time loop variants (OpenMP, batch %d, setup time subtracted)\n", B);
-  using Packed = Kokkos::View<double****, Kokkos::LayoutRight, Kokkos::OpenMP::memory_space>;
-  using Left = Kokkos::View<double***, Kokkos::LayoutLeft, Kokkos::OpenMP::memory_space>;
-  using Right = Kokkos::View<double***, Kokkos::LayoutRight, Kokkos::OpenMP::memory_space>;
-  double const t_setup = time_loop_variant<Kokkos::OpenMP, Packed>(ref, B, repeats, "setup_only");
-  struct Variant {
-    char const* name;
-    double t;
-  };
-  std::vector<Variant> variants{
-      {"per thread, (B, arrays, N) realisation contiguous",
-       time_loop_variant<Kokkos::OpenMP, Right>(ref, B, repeats, "per_thread")},
-      {"per thread, (B, N, arrays) LayoutLeft, batch fastest",
-       time_loop_variant<Kokkos::OpenMP, Left>(ref, B, repeats, "per_thread")},
-      {"team/vector 8 lanes, (B, N, arrays) LayoutLeft",
-       time_loop_variant<Kokkos::OpenMP, Left>(ref, B, repeats, "team_vector")},
-      {"team/vector 8 lanes, packs (B/8, arrays, N, 8)",
-       time_loop_variant<Kokkos::OpenMP, Packed>(ref, B, repeats, "team_vector")},
-      {"per thread, packs (B/8, arrays, N, 8)",
-       time_loop_variant<Kokkos::OpenMP, Packed>(ref, B, repeats, "per_thread")},
-      {"pack of 4 per thread, packs (B/4, arrays, N, 4)",
-       time_loop_variant<Kokkos::OpenMP, Packed>(ref, B, repeats, "packed", 4)},
-      {"pack of 8 per thread, packs (B/8, arrays, N, 8) [psgm]",
-       time_loop_variant<Kokkos::OpenMP, Packed>(ref, B, repeats, "packed", 8)},
-  };
-  std::printf("    setup (coefficients, potential, factorisation): %.3f ms\n", 1e3 * t_setup);
-  for (auto const& v : variants)
-    std::printf("    %-58s %8.3f ms  %10.0f realisations/s\n", v.name, 1e3 * (v.t - t_setup),
-                B / std::max(v.t - t_setup, 1e-9));
-  std::printf("\n");
-
-  // 4. scaling
-  std::printf("[4] scaling in N (OpenMP, %d steps, batch chosen so that batch x N = %d)\n",
-              static_cast<int>(ref.num_steps()), quick ? 25600 : 204800);
-  for (int N : {100, 256, 1024, 4096}) {
-    ElectrodeParameters p;
-    p.N = N;
-    int const b = std::max(16, (quick ? 25600 : 204800) / N);
-    double const t = time_solver<Kokkos::OpenMP>(p, b, repeats);
-    std::printf("    N = %5d  batch %6d  %10.1f realisations/s  %8.2f ns per cell and step\n", N, b, b / t,
-                1e9 * t / (double(b) * N * p.num_steps()));
+  double t_omp = 0;  // sections 1-2
+  if (run(1)) {
+    // 1. throughput
+    t_omp = time_solver<Kokkos::OpenMP>(ref, B, repeats);
+  #if defined(KOKKOS_ENABLE_SERIAL)
+    double const t_ser = time_solver<Kokkos::Serial>(ref, B, repeats);
+  #else
+    double const t_ser = std::numeric_limits<double>::quiet_NaN();  // a Kokkos without Serial: no baseline
+  #endif
+    double const t_omp_gp = time_solver<Kokkos::OpenMP>(ref, B, repeats, true);
+    double const t_omp_portable = time_solver<Kokkos::OpenMP>(ref, B, repeats, false, SolverKernels::portable);
+    std::printf("[1] reference-case throughput\n");
+    std::printf("    OpenMP (%d threads)         %10.0f realisations/s  (%.0f per thread)\n", threads, B / t_omp,
+                B / t_omp / threads);
+    std::printf("    serial C++ loop (Serial)   %10.0f realisations/s\n", B / t_ser);
+    std::printf("    ratio OpenMP / serial      %10.2f\n", t_ser / t_omp);
+    std::printf("    OpenMP incl. GP sampling   %10.0f realisations/s\n", B / t_omp_gp);
+    std::printf("    OpenMP, portable kernels   %10.0f realisations/s  (host packs / portable: %.2f)\n\n",
+                B / t_omp_portable, t_omp_portable / t_omp);
   }
-  std::printf("[4] scaling in the batch size (OpenMP, reference case)\n");
-  for (int b : {1, 8, 64, 512, 4096}) {
-    if (quick && b > 512) continue;
-    double const t = time_solver<Kokkos::OpenMP>(ref, b, repeats);
-    std::printf("    batch %5d  %10.0f realisations/s\n", b, b / t);
+  if (run(2)) {
+    // 2. bandwidth
+    if (!(t_omp > 0)) t_omp = time_solver<Kokkos::OpenMP>(ref, B, repeats);
+    std::size_t const n_stream = quick ? (std::size_t(1) << 22) : (std::size_t(1) << 25);
+    double const bw = stream_triad(n_stream, quick ? 3 : 5);
+    // Streaming model of the time loop: per step and cell the forward sweep
+    // reads P, Q, LL, c and writes c; the backward sweep reads c, U and writes
+    // c: 8 doubles = 64 bytes. Compulsory traffic: ε in, (c, φ) out = 3 N doubles.
+    double const bytes_stream = 64.0 * (ref.N - 1) * ref.num_steps();
+    double const bytes_compulsory = 3.0 * 8.0 * ref.N;
+    std::printf("[2] STREAM triad (OpenMP, %zu doubles/array): %.2f GB/s\n", n_stream, bw / 1e9);
+    std::printf("    streaming-model bound  %10.0f realisations/s -> solver at %.2f x the bound\n", bw / bytes_stream,
+                (B / t_omp) / (bw / bytes_stream));
+    std::printf("    compulsory-traffic bound %10.0f realisations/s -> solver at %.4f of the bound\n\n",
+                bw / bytes_compulsory, (B / t_omp) / (bw / bytes_compulsory));
   }
+  if (run(3)) {
+    // 3. variants of the time loop (OpenMP), setup subtracted
+    std::printf("[3] time loop variants (OpenMP, batch %d, setup time subtracted)\n", B);
+    using Packed = Kokkos::View<double****, Kokkos::LayoutRight, Kokkos::OpenMP::memory_space>;
+    using Left = Kokkos::View<double***, Kokkos::LayoutLeft, Kokkos::OpenMP::memory_space>;
+    using Right = Kokkos::View<double***, Kokkos::LayoutRight, Kokkos::OpenMP::memory_space>;
+    double const t_setup = time_loop_variant<Kokkos::OpenMP, Packed>(ref, B, repeats, "setup_only");
+    struct Variant {
+      char const* name;
+      double t;
+    };
+    std::vector<Variant> variants{
+        {"per thread, (B, arrays, N) realisation contiguous",
+         time_loop_variant<Kokkos::OpenMP, Right>(ref, B, repeats, "per_thread")},
+        {"per thread, (B, N, arrays) LayoutLeft, batch fastest",
+         time_loop_variant<Kokkos::OpenMP, Left>(ref, B, repeats, "per_thread")},
+        {"team/vector 8 lanes, (B, N, arrays) LayoutLeft",
+         time_loop_variant<Kokkos::OpenMP, Left>(ref, B, repeats, "team_vector")},
+        {"team/vector 8 lanes, packs (B/8, arrays, N, 8)",
+         time_loop_variant<Kokkos::OpenMP, Packed>(ref, B, repeats, "team_vector")},
+        {"per thread, packs (B/8, arrays, N, 8)",
+         time_loop_variant<Kokkos::OpenMP, Packed>(ref, B, repeats, "per_thread")},
+        {"pack of 4 per thread, packs (B/4, arrays, N, 4)",
+         time_loop_variant<Kokkos::OpenMP, Packed>(ref, B, repeats, "packed", 4)},
+        {"pack of 8 per thread, packs (B/8, arrays, N, 8) [psgm]",
+         time_loop_variant<Kokkos::OpenMP, Packed>(ref, B, repeats, "packed", 8)},
+    };
+    std::printf("    setup (coefficients, potential, factorisation): %.3f ms\n", 1e3 * t_setup);
+    for (auto const& v : variants)
+      std::printf("    %-58s %8.3f ms  %10.0f realisations/s\n", v.name, 1e3 * (v.t - t_setup),
+                  B / std::max(v.t - t_setup, 1e-9));
+    std::printf("\n");
+  }
+  if (run(4)) {
+    // 4. scaling
+    std::printf("[4] scaling in N (OpenMP, %d steps, batch chosen so that batch x N = %d)\n",
+                static_cast<int>(ref.num_steps()), quick ? 25600 : 204800);
+    for (int N : {100, 256, 1024, 4096}) {
+      ElectrodeParameters p;
+      p.N = N;
+      int const b = std::max(16, (quick ? 25600 : 204800) / N);
+      double const t = time_solver<Kokkos::OpenMP>(p, b, repeats);
+      std::printf("    N = %5d  batch %6d  %10.1f realisations/s  %8.2f ns per cell and step\n", N, b, b / t,
+                  1e9 * t / (double(b) * N * p.num_steps()));
+    }
+    std::printf("[4] scaling in the batch size (OpenMP, reference case)\n");
+    for (int b : {1, 8, 64, 512, 4096}) {
+      if (quick && b > 512) continue;
+      double const t = time_solver<Kokkos::OpenMP>(ref, b, repeats);
+      std::printf("    batch %5d  %10.0f realisations/s\n", b, b / t);
+    }
+  }
+  if (run(5)) section_sweeps(ref, quick);
+  if (run(6)) section_butler_volmer(ref, quick);
   return 0;
 }

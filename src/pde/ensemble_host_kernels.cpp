@@ -83,8 +83,16 @@ struct Simd {
   static PSGM_PDE_INLINE V load(double const* p) { return *reinterpret_cast<Unaligned const*>(p); }
   static PSGM_PDE_INLINE void store(double* p, V v) { *reinterpret_cast<Unaligned*>(p) = v; }
   static PSGM_PDE_INLINE V splat(double s) { return V{} + s; }
+  // As a conditional: GCC then emits a vector compare and a masked move; a
+  // bare `a < b` kept in a mask variable was measured lane by lane (vcomisd)
+  // in the AVX-512 Newton.
+#if defined(__clang__)
   static PSGM_PDE_INLINE M lt(V a, V b) { return a < b; }
   static PSGM_PDE_INLINE M le(V a, V b) { return a <= b; }
+#else
+  static PSGM_PDE_INLINE M lt(V a, V b) { return a < b ? M{} - 1 : M{}; }
+  static PSGM_PDE_INLINE M le(V a, V b) { return a <= b ? M{} - 1 : M{}; }
+#endif
   static PSGM_PDE_INLINE M true_mask() { return M{} - 1; }
   static PSGM_PDE_INLINE V select(M m, V a, V b) { return (V)((m & (M)a) | (~m & (M)b)); }
   // Lane access through memory: GCC does not subscript a vector whose size
@@ -259,6 +267,19 @@ struct Pack {
     for (int k = 0; k < NV; ++k) a.v[k] = S::sqrt(a.v[k]);
     return a;
   }
+  /// Whether any lane is > 0 (NaN lanes are not): the lanes' maximum, then
+  /// a scalar test per lane of one vector (no mask leaves a select: GCC
+  /// was measured to build escaping AVX-512 comparison masks lane by lane).
+  friend PSGM_PDE_INLINE bool any_positive(Pack const& a) {
+    V m = a.v[0];
+    PSGM_PDE_UNROLL
+    for (int k = 1; k < NV; ++k) m = S::select(S::lt(m, a.v[k]), a.v[k], m);
+    double t[L];
+    std::memcpy(t, &m, sizeof m);
+    bool any = false;
+    for (int l = 0; l < L; ++l) any = any || t[l] > 0;
+    return any;
+  }
   friend PSGM_PDE_INLINE Pack min(Pack const& a, Pack const& b) { return select(b < a, b, a); }
   friend PSGM_PDE_INLINE Pack max(Pack const& a, Pack const& b) { return select(a < b, b, a); }
   friend PSGM_PDE_INLINE Pack abs(Pack const& a) { return select(a < splat(0.0), -a, a); }
@@ -384,11 +405,11 @@ PSGM_PDE_INLINE Mask<VB, W> coefficients(Work<VB, W> const& z, PackIo const& io,
     double* e = z.at(EPS, i);
     for (int l = 0; l < W; ++l) e[l] = l < io.lanes ? io.eps[l * io.eps_ld + i] : 0.35;
   }
-  auto finite = Mask<VB, W>::all_true();
+  Pk nonfinite = Pk::splat(0.0);  // stays 0 while every ε is finite, NaN otherwise
   Pk kap_prev = Pk::splat(0.0), dif_prev = Pk::splat(0.0);
   for (int i = 0; i < n; ++i) {
     Pk const e = z(EPS, i);
-    finite = finite & isfinite(e);
+    nonfinite += e - e;
     Pk const pe = power(e, k.bruggeman);
     Pk const kap = k.kappa0 * pe;  // eq. 5
     Pk const dif = k.D0 * pe;
@@ -400,7 +421,7 @@ PSGM_PDE_INLINE Mask<VB, W> coefficients(Work<VB, W> const& z, PackIo const& io,
     kap_prev = kap;
     dif_prev = dif;
   }
-  return finite;
+  return isfinite(nonfinite);
 }
 
 // ------------------------------------------------------------------ eqs. 7–10
@@ -743,18 +764,19 @@ PSGM_PDE_INLINE void bv_newton(Work<VB, W> const& z, double const* phis, Pack<VB
     // Positivity of c (fraction to the boundary): c never drops by more than
     // 90 % in one step; the scaled size of the update for the tolerance.
     Pk lambda = Pk::splat(1.0), update = Pk::splat(0.0);
-    M finite = M::all_true();
+    Pk nonfinite = Pk::splat(0.0);  // stays 0 while every z is finite, NaN otherwise
     for (int i = 0; i < n; ++i) {
       Pk const zc = z(ZC, i), zp = z(ZP, i), c = z(C, i);
-      finite = finite & isfinite(zc) & isfinite(zp);
+      nonfinite += (zc - zc) + (zp - zp);
       // λ = min(λ, 0.9 c/z_c) where z_c > 0; the division only where it can
       // bind (λ z_c > 0.9 c), which a converging Newton never meets.
-      if ((0.9 * c < lambda * zc).any()) lambda = select(Pk::splat(0.0) < zc, min(lambda, 0.9 * c / zc), lambda);
+      if (any_positive(lambda * zc - 0.9 * c))
+        lambda = select(Pk::splat(0.0) < zc, min(lambda, 0.9 * c / zc), lambda);
       update = max(update, max(abs(zc) * (1 / k.c_ref), abs(zp) * (1 / k.thermal_voltage)));
       z.put(CO, i, c);
       z.put(PO, i, z(PHI, i));
     }
-    bad = bad | (active & ~finite);  // singular or overflowing Jacobian
+    bad = bad | (active & ~isfinite(nonfinite));  // singular or overflowing Jacobian
     active = active & ~bad;
     failed = failed | bad;
     for (int l = 0; l < W; ++l)
