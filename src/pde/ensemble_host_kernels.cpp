@@ -897,11 +897,14 @@ PSGM_PDE_INLINE void solve_butler_volmer(Work<VB, W> const& z, double const* phi
 
 // ------------------------------------------------------------------ ISA variants
 // Pack widths (realisations per pack) of the whole solve, per instruction
-// set, chosen by measurement (`bench_ensemble --sweeps`, docs/performance.md):
-// the sweeps are latency bound (one FMA per cell and lane), and W = 8 keeps a
-// pack's five time-loop arrays (40 KiB at N = 100... 32 KiB for the 99
-// unknowns) in L1 on every variant; wider packs spill to L2 and were slower.
-constexpr int width_avx512 = 8, width_avx2 = 8, width_baseline = 8;
+// set, chosen by measurement (bench_ensemble section 5, docs/performance.md):
+// the sweeps are latency bound (one FMA per cell, lane and sweep), so a pack
+// should hold at least two independent vector chains — 2 zmm on AVX-512 (W =
+// 16: 1.2–1.4x W = 8 on an uncontended core; its 64 KiB of time-loop arrays
+// at N = 100 still stream from L1/L2 fast enough). On AVX2 and the baseline,
+// W = 8 and 16 were within the noise of each other; 8 is kept (half the
+// working set).
+constexpr int width_avx512 = 16, width_avx2 = 8, width_baseline = 8;
 // Butler–Volmer: the block Thomas recurrence has a division on its critical
 // path, so more independent chains (wider packs) pay; the pack's 27 arrays
 // live in L2 whatever the width.
