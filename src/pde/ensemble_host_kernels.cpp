@@ -24,8 +24,11 @@
 #include <cstdint>
 #include <cstring>
 
-#if (defined(__GNUC__) || defined(__clang__)) && !defined(__CUDACC__) && !defined(__INTEL_COMPILER) && \
-    !defined(__NVCOMPILER)
+// As in the native score backend: vector extensions and x86 target
+// attributes with GCC and Clang on the host; plain loops under a HIP
+// compiler (its device pass would see the x86 attributes) and elsewhere.
+#if (defined(__GNUC__) || defined(__clang__)) && !defined(__CUDACC__) && !defined(__HIPCC__) && \
+    !defined(__INTEL_COMPILER) && !defined(__NVCOMPILER)
 #define PSGM_PDE_HOST_SIMD 1
 #else
 #define PSGM_PDE_HOST_SIMD 0
