@@ -189,7 +189,7 @@ struct GridInfo {
 };
 GridInfo grid_for(Settings const& s, psgm::score::ModelDescription const& model, bool quiet) {
   GridInfo g;
-  int const N = model.architecture.num_points;
+  int const N = model.field_points();
   std::string path = s.grid_from;
   bool const explicit_path = !path.empty();
   if (!explicit_path && !model.training.dataset_path.empty() && std::filesystem::exists(model.training.dataset_path))
@@ -222,17 +222,47 @@ GridInfo grid_for(Settings const& s, psgm::score::ModelDescription const& model,
 }
 
 // ------------------------------------------------------------------ the run
-template <class Model>
-int run(Settings const& s, Options const& options, std::string const& config_toml, Model& model,
-        char const* backend_name, char const* dtype_name) {
+/// psgm sample's view of the conditional Gaussian emulator: the interface of
+/// psgm::sde::Sampler that run() uses, with exact draws and no network.
+template <class ExecSpace>
+class EmulatorDraws {
+ public:
+  using execution_space = ExecSpace;
+  using scalar_type = double;
+  using field_view = Kokkos::View<double***, Kokkos::LayoutRight, typename ExecSpace::memory_space>;
+  using status_view = Kokkos::View<psgm::SolveStatus*, typename ExecSpace::memory_space>;
+  using host_condition_view = Kokkos::View<const double**, Kokkos::LayoutRight, Kokkos::HostSpace>;
+
+  explicit EmulatorDraws(psgm::model::Whitening const& w) : emulator_(w) {}
+  psgm::sde::SampleReport sample(ExecSpace const& space, host_condition_view conditions, std::uint64_t seed,
+                                 std::int64_t first, field_view out, status_view status) {
+    emulator_.sample(space, conditions, seed, first, out);
+    Kokkos::deep_copy(space, status, psgm::SolveStatus::ok);
+    psgm::sde::SampleReport r;
+    r.num_samples = static_cast<std::int64_t>(out.extent(0));
+    return r;
+  }
+  void on_evaluation(std::function<void(std::int64_t)>) {}
+
+ private:
+  psgm::model::GaussianEmulator<ExecSpace> emulator_;
+};
+
+/// Samples the model into the output file. `make_draws(space, batch)` makes
+/// what draws a batch: a psgm::sde::Sampler, or EmulatorDraws.
+template <class ExecSpace, class MakeDraws>
+int run(Settings const& s, Options const& options, std::string const& config_toml,
+        psgm::score::ModelDescription const& description, char const* backend_name, char const* dtype_name,
+        MakeDraws const& make_draws) {
   psgm::ScopedRegion region("psgm::cli::sample");
-  using execution_space = typename Model::execution_space;
-  using Sampler = psgm::sde::Sampler<Model>;
+  using execution_space = ExecSpace;
   execution_space space;
   auto const t_start = std::chrono::steady_clock::now();
-  auto const& description = model.description();
-  int const N = description.architecture.num_points, C = description.architecture.channels;
+  bool const emulator = description.kind == psgm::score::ModelKind::gaussian_emulator;
+  int const N = description.field_points(), C = description.field_channels();
   require(C == 2, "psgm sample: the model has ", C, " channels; psgm's fields have 2 (c, phi)");
+  require(description.condition_columns() == 3, "psgm sample: the model takes ", description.condition_columns(),
+          " condition columns; psgm's conditions are (l, U0, F_right)");
   GridInfo const grid = grid_for(s, description, options.quiet);
   std::vector<psgm::pde::Condition> const conditions =
       s.conditions_source == "reference"
@@ -244,15 +274,21 @@ int run(Settings const& s, Options const& options, std::string const& config_tom
   // Conditions outside the training range are extrapolation: say so.
   for (std::int64_t m = 0; m < M; ++m) {
     auto const& c = conditions[m];
-    if (!description.normalization.is_in_training_range({c.l, c.U0, c.F_right}) && !options.quiet)
+    double const physical[3] = {c.l, c.U0, c.F_right};
+    bool const inside = description.whitening ? description.whitening->is_in_training_range(physical)
+                                              : description.normalization.is_in_training_range({c.l, c.U0, c.F_right});
+    if (!inside && !options.quiet)
       std::cerr << "psgm sample: warning: condition " << m << " (l = " << c.l << ", U0 = " << c.U0
                 << ", F_right = " << c.F_right << ") lies outside the model's training range: extrapolation\n";
   }
 
   // Batch size: what fits memory_budget_mb (sampler workspaces, about 12
   // fields, and the network's activations, about 16 x width per point).
+  auto const& arch = description.architecture;
   double const bytes_per_sample =
-      double(sizeof(typename Model::scalar_type)) * N * (12.0 * C + 16.0 * description.architecture.width);
+      emulator ? 3.0 * sizeof(double) * C * N
+               : double(sizeof(double)) * arch.num_points * (12.0 * arch.channels + 16.0 * arch.width) +
+                     3.0 * sizeof(double) * C * N;
   std::int64_t batch = s.batch_size;
   if (batch == 0) batch = std::max<std::int64_t>(1, static_cast<std::int64_t>(s.memory_budget_mb * 1048576.0 / bytes_per_sample));
   batch = std::min(batch, total);
@@ -266,9 +302,10 @@ int run(Settings const& s, Options const& options, std::string const& config_tom
   attributes.set("score_backend", backend_name);
   attributes.set("dtype", dtype_name);
   attributes.set("model_path", std::filesystem::absolute(options.model_path).string());
-  attributes.set("model_sde", psgm::sde::to_string(description.sde.type));
-  attributes.set("sampler", psgm::sde::to_string(s.sampler.kind));
-  attributes.set("sampler_config", s.sampler.to_toml());
+  attributes.set("model_kind", psgm::score::to_string(description.kind));
+  attributes.set("model_sde", emulator ? "none" : psgm::sde::to_string(description.sde.type));
+  attributes.set("sampler", emulator ? "exact" : psgm::sde::to_string(s.sampler.kind));
+  attributes.set("sampler_config", emulator ? std::string("exact Gaussian draws (no sampler)") : s.sampler.to_toml());
   attributes.set("samples_per_condition", s.samples);
   attributes.set("batch_size", batch);
   attributes.set("generator", "psgm sample");
@@ -278,7 +315,8 @@ int run(Settings const& s, Options const& options, std::string const& config_tom
   wopts.store_porosity = false;
   psgm::io::DatasetWriter writer(options.output, grid.x, conditions, attributes, wopts);
 
-  Sampler sampler(space, model, s.sampler, static_cast<int>(batch));
+  auto sampler = make_draws(space, static_cast<int>(batch));
+  using Sampler = decltype(sampler);
   typename Sampler::field_view fields(
       Kokkos::view_alloc(space, Kokkos::WithoutInitializing, std::string("psgm::cli::sample::fields")), batch, C, N);
   typename Sampler::status_view status(
@@ -289,11 +327,13 @@ int run(Settings const& s, Options const& options, std::string const& config_tom
   Kokkos::View<std::int64_t*, Kokkos::HostSpace> h_index("psgm::cli::sample::condition_index", batch);
   Kokkos::View<double***, Kokkos::LayoutRight, Kokkos::HostSpace> h_out("psgm::cli::sample::output", batch, C, N);
 
-  std::int64_t const planned = s.sampler.planned_nfe();
+  std::int64_t const planned = emulator ? 0 : s.sampler.planned_nfe();
+  std::string const method = emulator ? std::string("exact draws") : s.sampler.describe();
   if (!options.quiet)
     std::cerr << "psgm sample: " << M << " condition(s) x " << s.samples << " samples = " << total << " (N = " << N
-              << ", " << psgm::sde::to_string(description.sde.type) << " model) with " << s.sampler.describe()
-              << (planned > 0 ? " (" + std::to_string(planned) + " NFE)" : std::string(" (adaptive NFE)")) << ", "
+              << ", " << (emulator ? std::string("Gaussian emulator") : std::string(psgm::sde::to_string(description.sde.type)) + " model")
+              << ") with " << method
+              << (planned > 0 ? " (" + std::to_string(planned) + " NFE)" : std::string(emulator ? "" : " (adaptive NFE)")) << ", "
               << backend_name << " " << dtype_name << " on " << execution_space::name() << ", batches of " << batch
               << " -> " << options.output << '\n';
 
@@ -363,7 +403,7 @@ int run(Settings const& s, Options const& options, std::string const& config_tom
                 "psgm sample: wrote %lld samples (%lld condition(s) x %lld, N = %d) to %s\n"
                 "  %s, NFE %lld per sample, %lld batch(es) of <= %lld; %.3g s wall, %.4g samples/s (%s %s on %s)\n",
                 (long long)total, (long long)M, (long long)s.samples, N, options.output.c_str(),
-                s.sampler.describe().c_str(), (long long)nfe_max, (long long)batches, (long long)batch, wall,
+                method.c_str(), (long long)nfe_max, (long long)batches, (long long)batch, wall,
                 total / wall, backend_name, dtype_name, execution_space::name());
   std::cout << line;
   if (failed > 0)
@@ -371,14 +411,27 @@ int run(Settings const& s, Options const& options, std::string const& config_tom
   return 0;
 }
 
+template <class Model>
+int run_model(Settings const& s, Options const& options, std::string const& config_toml, Model& model,
+              char const* backend_name, char const* dtype) {
+  using Space = typename Model::execution_space;
+  return run<Space>(s, options, config_toml, model.description(), backend_name, dtype,
+                    [&](Space const& space, int batch) { return psgm::sde::Sampler<Model>(space, model, s.sampler, batch); });
+}
+
 template <class Scalar>
 int run_backend(Settings const& s, Options const& options, std::string const& config_toml,
                 psgm::score::ModelDescription description) {
   char const* dtype = std::is_same_v<Scalar, float> ? "float32" : "float64";
+  if (description.kind == psgm::score::ModelKind::gaussian_emulator) {
+    using Space = Kokkos::DefaultExecutionSpace;
+    return run<Space>(s, options, config_toml, description, "none", "float64",
+                      [&](Space const&, int) { return EmulatorDraws<Space>(*description.whitening); });
+  }
   if (s.backend == "libtorch") {
 #if PSGM_HAS_TORCH
     psgm::score::ScoreModel<psgm::score::LibTorch, Scalar> model(std::move(description));
-    return run(s, options, config_toml, model, "libtorch", dtype);
+    return run_model(s, options, config_toml, model, "libtorch", dtype);
 #else
     require(false, "psgm sample: backend 'libtorch' is not built into this psgm (configured with "
             "-DPSGM_ENABLE_TORCH=OFF); reconfigure with -DPSGM_ENABLE_TORCH=ON or use --backend native");
@@ -386,7 +439,7 @@ int run_backend(Settings const& s, Options const& options, std::string const& co
   }
   using Space = Kokkos::DefaultExecutionSpace;
   psgm::score::ScoreModel<psgm::score::Native<Space>, Scalar> model(Space(), std::move(description));
-  return run(s, options, config_toml, model, "native", dtype);
+  return run_model(s, options, config_toml, model, "native", dtype);
 }
 
 std::string toml_string(std::string const& v) {
@@ -448,7 +501,7 @@ psgm::cli::RegisterCommand sample_command(
                                options->output, "' exists; pass --overwrite to replace it");
         auto description = psgm::io::read_model(options->model_path);
         // The sampler configuration must suit the model's SDE (before any work).
-        try {
+        if (description.kind != psgm::score::ModelKind::gaussian_emulator) try {
           settings.sampler.validate(psgm::sde::DiffusionProcess(description.sde));
         } catch (psgm::InvalidArgument const& e) {
           throw psgm::InvalidArgument(std::string("configuration [sampler] for the model '") + options->model_path +

@@ -16,6 +16,7 @@
 
 #include <Kokkos_Core.hpp>
 
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -31,6 +32,11 @@ using psgm::cli::InterruptScope;
 struct PresetValues {
   char const* name;
   char const* comment;
+  char const* kind;       // "score" or "gaussian"
+  bool whiten;
+  int components;
+  char const* sde_type;
+  double noise_scale;
   int width, num_blocks, kernel_size, num_frequencies, film_hidden, film_layers;
   std::int64_t batch_size, epochs, steps;
   double learning_rate, learning_rate_min;
@@ -40,14 +46,23 @@ struct PresetValues {
 };
 
 std::string preset_text(PresetValues const& p) {
-  char buf[8192];
+  char buf[12288];
   std::snprintf(buf, sizeof buf, R"(# psgm train, preset '%s': %s
 [data]
 path = ""                    # the data set (psgm generate); or --data FILE
 validation_fraction = 0.1    # fraction of the *conditions* held out; validation conditions are never trained on
 max_memory_mb = 2048         # samples are read into memory below this size, else each mini-batch is streamed
 
-[model]                      # the FiLM-CNN of spec sgm.md §4 (channels and N come from the data)
+[model]
+kind = "%s"               # "score": a score network; "gaussian": the conditional Gaussian emulator
+                             # (regressed mean and spread, one pooled correlation; no network, sampled exactly)
+whiten = %s               # condition-aware whitening x = mu(u) + sigma(u) z (psgm's default; docs/training.md);
+                             # false: the reference normalisation of spec sgm.md §1
+components = %d              # whitened: latent coordinates (leading principal components of z) the network
+                             # learns; the others are drawn from N(0, 1). 0: all of them
+whitening_max_cv_conditions = 600   # conditions used to choose the regressions' length scales and ridge
+# the FiLM-CNN of spec sgm.md §4 (channels and N come from the data; whitened: the latent coordinates are
+# its channels on one point, kernel_size 1, so it is a residual MLP with FiLM conditioning)
 width = %d
 num_blocks = %d
 kernel_size = %d
@@ -57,7 +72,7 @@ film_layers = %d
 dtype = "float32"            # or "float64"
 
 [sde]                        # spec sgm.md §2; "vp" (reference), "ve" or "edm"
-type = "vp"
+type = "%s"
 [sde.vp]
 beta_min = 1e-3
 beta_max = 20.0              # m(1) = exp(-(beta_min + beta_max)/4) must be <= 1e-2
@@ -73,6 +88,7 @@ p_std = 1.2
 sigma_min = 0.002
 sigma_max = 80.0
 rho = 7.0
+noise_scale = %g             # c_noise = noise_scale ln(sigma); Karras et al.: 0.25 (see docs/training.md)
 
 [training]
 backend = "%s"              # "libtorch" or "native" (psgm's Kokkos kernels); or --backend
@@ -92,8 +108,9 @@ validate_every = %lld        # steps; 0: once per epoch
 validation_max_samples = %lld  # 0: every validation sample
 checkpoint_every = %lld      # steps; 0: at every validation
 )",
-                p.name, p.comment, p.width, p.num_blocks, p.kernel_size, p.num_frequencies, p.film_hidden,
-                p.film_layers, PSGM_HAS_TORCH ? "libtorch" : "native", (long long)p.batch_size, (long long)p.epochs,
+                p.name, p.comment, p.kind, p.whiten ? "true" : "false", p.components, p.width, p.num_blocks,
+                p.kernel_size, p.num_frequencies, p.film_hidden, p.film_layers, p.sde_type, p.noise_scale,
+                PSGM_HAS_TORCH ? "libtorch" : "native", (long long)p.batch_size, (long long)p.epochs,
                 (long long)p.steps, p.learning_rate,
                 p.learning_rate_min, (long long)p.warmup_steps, p.gradient_clip, p.ema_decay,
                 (long long)p.validate_every, (long long)p.validation_max_samples, (long long)p.checkpoint_every);
@@ -107,13 +124,25 @@ std::vector<std::pair<std::string, std::string>> const& presets() {
   // small: a narrower, shallower network that learns the `psgm generate
   //   --preset small` data (1000 fields, N = 100) in a few minutes on two
   //   cores (docs/training.md, "Presets").
+  // residual (the default): the whitened residual model of docs/training.md:
+  //   32 latent coordinates, a FiLM residual MLP (kernel 1), EDM with the
+  //   unaliased noise input, EMA; chosen on validation conditions
+  //   (docs/results.md, "How the defaults were chosen").
+  // gaussian: the conditional Gaussian emulator (no network).
   static std::vector<std::pair<std::string, std::string>> const p{
-      {"reference", preset_text({"reference", "the original research code's settings (spec sgm.md §4)", 64, 10, 7, 16,
-                                 128, 4, 1024, 5000, 0, 2e-4, 1e-6, 0, 0.0, 0.0, 0, 0, 0})},
-      {"improved", preset_text({"improved", "the reference network with EMA, gradient clipping and warm-up", 64, 10,
-                                7, 16, 128, 4, 1024, 5000, 0, 2e-4, 1e-6, 1000, 1.0, 0.999, 0, 0, 0})},
-      {"small", preset_text({"small", "a small network for a few minutes on a CPU", 32, 4, 5, 16, 64, 3, 128, 0,
-                             1500, 2e-3, 2e-5, 50, 1.0, 0.995, 100, 1000, 0})},
+      {"residual", preset_text({"residual", "psgm's default: a residual score model on whitened fields", "score", true,
+                                32, "edm", 1.0 / 16, 256, 3, 1, 6, 128, 2, 512, 0, 12000, 1e-3, 1e-5, 300, 1.0,
+                                0.999, 1000, 2000, 0})},
+      {"gaussian", preset_text({"gaussian", "the conditional Gaussian emulator (no network)", "gaussian", true, 0,
+                                "edm", 1.0 / 16, 256, 3, 1, 6, 128, 2, 512, 0, 1, 1e-3, 1e-5, 0, 0.0, 0.0, 0, 0, 0})},
+      {"reference", preset_text({"reference", "the original research code's settings (spec sgm.md §4)", "score", false,
+                                 0, "vp", 0.25, 64, 10, 7, 16, 128, 4, 1024, 5000, 0, 2e-4, 1e-6, 0, 0.0, 0.0, 0, 0,
+                                 0})},
+      {"improved", preset_text({"improved", "the reference network with EMA, gradient clipping and warm-up", "score",
+                                false, 0, "vp", 0.25, 64, 10, 7, 16, 128, 4, 1024, 5000, 0, 2e-4, 1e-6, 1000, 1.0,
+                                0.999, 0, 0, 0})},
+      {"small", preset_text({"small", "a small network for a few minutes on a CPU", "score", false, 0, "vp", 0.25, 32,
+                             4, 5, 16, 64, 3, 128, 0, 1500, 2e-3, 2e-5, 50, 1.0, 0.995, 100, 1000, 0})},
   };
   return p;
 }
@@ -121,6 +150,7 @@ std::vector<std::pair<std::string, std::string>> const& presets() {
 // ------------------------------------------------------------------ settings
 struct Settings {
   psgm::score::TrainerOptions trainer;
+  std::string kind;  // "score" or "gaussian"
   std::string backend;
   std::string dtype;
 };
@@ -134,6 +164,14 @@ Settings read_settings(Config const& cfg) {
   require(mb >= 0, "configuration: data.max_memory_mb = ", mb, " must be >= 0");
   o.max_memory_bytes = static_cast<std::int64_t>(mb * 1024 * 1024);
 
+  s.kind = cfg.get<std::string>("model.kind");
+  require(s.kind == "score" || s.kind == "gaussian", "configuration: model.kind = '", s.kind,
+          "'; expected 'score' (a score network) or 'gaussian' (the conditional Gaussian emulator)");
+  o.whiten = cfg.get<bool>("model.whiten");
+  o.whitening.components = cfg.get<int>("model.components");
+  o.whitening.max_cv_conditions = cfg.get<int>("model.whitening_max_cv_conditions");
+  require(s.kind == "score" || o.whiten, "configuration: model.kind = 'gaussian' is built on the whitening; ",
+          "model.whiten must be true");
   auto& a = o.architecture;
   a.width = cfg.get<int>("model.width");
   a.num_blocks = cfg.get<int>("model.num_blocks");
@@ -163,6 +201,7 @@ Settings read_settings(Config const& cfg) {
   sde.edm.sigma_min = cfg.get<double>("sde.edm.sigma_min");
   sde.edm.sigma_max = cfg.get<double>("sde.edm.sigma_max");
   sde.edm.rho = cfg.get<double>("sde.edm.rho");
+  sde.edm.noise_scale = cfg.get<double>("sde.edm.noise_scale");
 
   s.backend = cfg.get<std::string>("training.backend");
   auto const seed = cfg.get<std::int64_t>("training.seed");
@@ -190,6 +229,7 @@ struct Options {
   std::string output;
   std::string resume;
   std::string backend;
+  std::string kind;
   std::int64_t stop_after = -1;
   bool overwrite = false;
   bool quiet = false;
@@ -210,6 +250,13 @@ std::string format_g(double v, int digits = 4) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.*g", digits, v);
   return buf;
+}
+
+/// "(a, b, c)": a regression's per-feature length scales.
+std::string scales(psgm::model::KernelRidge const& k) {
+  std::string out = "(";
+  for (std::size_t i = 0; i < k.length_scales.size(); ++i) out += (i ? ", " : "") + format_g(k.length_scales[i], 3);
+  return out + ")";
 }
 
 // ------------------------------------------------------------------ the run
@@ -242,6 +289,12 @@ int train(Settings const& s, Options const& options) {
               << " steps of batch " << session.max_batch() << " (" << session.steps_per_epoch() << " per epoch)\n"
               << "  best model -> " << o.output_path << ", checkpoints -> " << psgm::score::checkpoint_path(o.output_path)
               << '\n';
+    if (auto const& w = session.whitening())
+      std::cerr << "  whitened: the network learns " << w->components << " of " << w->num_free()
+                << " coordinates (" << format_g(100 * w->explained_variance(), 4)
+                << " % of the pooled variance; the rest are drawn from N(0, 1)); mean regression length scales "
+                << scales(w->mean) << ", ridge " << format_g(w->mean.ridge, 3) << "; log-spread length scales "
+                << scales(w->log_std) << ", ridge " << format_g(w->log_std.ridge, 3) << '\n';
   }
   InterruptScope signals;
   std::int64_t const start = session.step();
@@ -275,6 +328,25 @@ int train(Settings const& s, Options const& options) {
   return 0;
 }
 
+/// `psgm train --model gaussian`: the conditional Gaussian emulator, in seconds.
+int fit_emulator(Settings const& s, Options const& options) {
+  using Space = Kokkos::DefaultHostExecutionSpace;
+  auto const start = std::chrono::steady_clock::now();
+  auto const m = psgm::score::fit_gaussian_emulator(Space(), s.trainer);
+  double const seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  auto const& w = *m.whitening;
+  std::cout << "psgm train: Gaussian emulator fitted in " << psgm::cli::format_duration(seconds) << " on "
+            << w.num_training_samples << " fields at " << w.num_training_conditions << " training conditions; "
+            << w.num_free() << " of " << w.channels * w.num_points << " points free (the others pinned)\n"
+            << "  mean: length scales " << scales(w.mean) << ", ridge " << format_g(w.mean.ridge, 3)
+            << " (leave-one-condition-out error " << format_g(w.mean.cv_error, 3) << " spreads^2)\n"
+            << "  log spread: length scales " << scales(w.log_std) << ", ridge " << format_g(w.log_std.ridge, 3)
+            << " (error " << format_g(w.log_std.cv_error, 3) << ")\n"
+            << "  model: " << s.trainer.output_path << '\n';
+  (void)options;
+  return 0;
+}
+
 template <class Scalar>
 int train_with_backend(Settings const& s, Options const& options) {
   if (s.backend == "libtorch") {
@@ -301,7 +373,7 @@ psgm::cli::RegisterCommand train_command(
     [](CLI::App& app) -> std::function<int()> {
       std::vector<std::string> names;
       for (auto const& [name, text] : presets()) names.push_back(name);
-      auto config = psgm::cli::add_config_options(app, "reference", names);
+      auto config = psgm::cli::add_config_options(app, "residual", names);
       auto options = std::make_shared<Options>();
       auto seed = std::make_shared<std::int64_t>(0);
       app.add_option("--data", options->data, "data set file to train on (same as --set data.path=FILE)");
@@ -310,6 +382,9 @@ psgm::cli::RegisterCommand train_command(
       app.add_option("--resume", options->resume,
                      "continue the run stored in this checkpoint (its configuration is used; --set may change it)");
       app.add_option("--backend", options->backend, "score backend (same as --set training.backend=NAME)");
+      app.add_option("--model", options->kind,
+                     "'score' (a score network) or 'gaussian' (the conditional Gaussian emulator, fitted in seconds; "
+                     "same as --set model.kind=NAME)");
       CLI::Option* seed_option = app.add_option("--seed", *seed, "random seed (same as --set training.seed=SEED)");
       app.add_option("--stop-after", options->stop_after,
                      "end this invocation after this many steps in total, with a checkpoint (continue with --resume)");
@@ -329,6 +404,7 @@ psgm::cli::RegisterCommand train_command(
         if (!options->data.empty())
           overrides.push_back("data.path=" + toml_string(std::filesystem::absolute(options->data).string()));
         if (!options->backend.empty()) overrides.push_back("training.backend=" + toml_string(options->backend));
+        if (!options->kind.empty()) overrides.push_back("model.kind=" + toml_string(options->kind));
         if (seed_option->count() > 0) overrides.push_back("training.seed=" + std::to_string(*seed));
         // Resuming starts from the configuration stored in the checkpoint.
         std::string preset = config->preset;
@@ -368,6 +444,10 @@ psgm::cli::RegisterCommand train_command(
         o.output_path = options->output;
         o.stop_after_steps = options->stop_after;
         o.config_toml = cfg.to_toml();
+        if (settings.kind == "gaussian") {
+          require(options->resume.empty(), "psgm train: a Gaussian emulator has no training run to resume");
+          return fit_emulator(settings, *options);
+        }
         return settings.dtype == "float64" ? train_with_backend<double>(settings, *options)
                                            : train_with_backend<float>(settings, *options);
       };

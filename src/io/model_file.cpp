@@ -129,8 +129,43 @@ void write_sde(Writer const& w, hid_t g, sde::SdeConfig const& s) {
       w.attr(g, "sigma_min", s.edm.sigma_min);
       w.attr(g, "sigma_max", s.edm.sigma_max);
       w.attr(g, "rho", s.edm.rho);
+      // Written only when it differs from Karras et al.'s 1/4, so that files
+      // of the reference kind stay as before (and readable by convert.py).
+      if (s.edm.noise_scale != 0.25) w.attr(g, "noise_scale", s.edm.noise_scale);
       break;
   }
+}
+
+void write_ridge(Writer const& w, hid_t g, std::string const& prefix, model::KernelRidge const& k) {
+  w.attr(g, prefix + "_length_scales", k.length_scales);
+  w.attr(g, prefix + "_ridge", k.ridge);
+  w.attr(g, prefix + "_cv_error", k.cv_error);
+  w.dataset(g, prefix + "_centers", {k.num_centers(), k.num_features}, k.centers.data(), H5T_IEEE_F64LE);
+  w.dataset(g, prefix + "_weights", {k.num_centers(), k.num_outputs}, k.weights.data(), H5T_IEEE_F64LE);
+  w.series(g, prefix + "_offset", k.offset);
+}
+
+/// /whitening (docs/design.md §5): everything in float64.
+void write_whitening(Writer const& w, hid_t file, model::Whitening const& wh) {
+  Handle g = w.group(file, "whitening");
+  w.attr(g, "channels", std::int64_t{wh.channels});
+  w.attr(g, "num_points", std::int64_t{wh.num_points});
+  w.attr(g, "components", std::int64_t{wh.components});
+  w.attr(g, "num_training_samples", wh.num_training_samples);
+  w.attr(g, "num_training_conditions", wh.num_training_conditions);
+  w.attr(g, "explained_variance", wh.explained_variance());
+  w.attr(g, "condition_names", wh.schema.names);
+  w.attr(g, "condition_units", wh.schema.units);
+  w.attr(g, "condition_log", std::vector<std::int64_t>(wh.schema.log.begin(), wh.schema.log.end()));
+  w.attr(g, "feature_mean", wh.feature_mean);
+  w.attr(g, "feature_scale", wh.feature_scale);
+  std::vector<std::int64_t> const free(wh.free_points.begin(), wh.free_points.end());
+  w.dataset(g, "free_points", {std::int64_t(free.size())}, free.data(), H5T_STD_I64LE);
+  write_ridge(w, g, "mean", wh.mean);
+  write_ridge(w, g, "log_std", wh.log_std);
+  std::int64_t const F = wh.num_free();
+  w.dataset(g, "basis", {F, F}, wh.basis.data(), H5T_IEEE_F64LE);
+  w.series(g, "eigenvalues", wh.eigenvalues);
 }
 
 void write_contents(std::string const& file_path, score::ModelDescription const& m, ModelCheckpoint const* ckpt,
@@ -138,8 +173,25 @@ void write_contents(std::string const& file_path, score::ModelDescription const&
   Writer const w(file_path);
   Handle file = w.create_file();
   w.attr(file, "format", std::string(model_format_name));
-  w.attr(file, "format_version", std::int64_t{model_format_version});
+  // Version 2 adds /whitening and model_kind; models without them stay version 1
+  // (readable by older psgm and by python/psgm/convert.py).
+  bool const v2 = m.whitening || m.kind != score::ModelKind::score_network;
+  w.attr(file, "format_version", std::int64_t{v2 ? model_format_version : 1});
   w.attr(file, "psgm_version", psgm::version());
+  if (v2) w.attr(file, "model_kind", std::string(score::to_string(m.kind)));
+  if (m.whitening) write_whitening(w, file, *m.whitening);
+  if (m.kind == score::ModelKind::gaussian_emulator) {
+    Handle g = w.group(file, "training");
+    auto const& t = m.training;
+    w.attr(g, "dataset_path", t.dataset_path);
+    w.attr(g, "dataset_sha256", t.dataset_sha256);
+    w.attr(g, "backend", t.backend);
+    w.attr_u64(g, "seed", t.seed);
+    w.attr(g, "config_toml", t.config_toml);
+    check(H5Fflush(file, H5F_SCOPE_GLOBAL), "model file '" + file_path + "': flush failed");
+    require<IoError>(file.reset(), "model file '", file_path, "': closing failed");
+    return;
+  }
   w.attr(file, "dtype", m.weights.dtype);
   hid_t const weight_type = m.weights.dtype == "float64" ? H5T_IEEE_F64LE : H5T_IEEE_F32LE;
   {
@@ -347,9 +399,68 @@ sde::SdeConfig read_sde(Reader const& r) {
       s.edm.sigma_min = a.get_double("sigma_min");
       s.edm.sigma_max = a.get_double("sigma_max");
       s.edm.rho = a.get_double("rho");
+      if (a.contains("noise_scale")) s.edm.noise_scale = a.get_double("noise_scale");
       break;
   }
   return s;
+}
+
+model::KernelRidge read_ridge(Reader const& r, AttributeMap const& a, std::string const& prefix) {
+  model::KernelRidge k;
+  k.length_scales = a.get_doubles(prefix + "_length_scales");
+  k.ridge = a.get_double(prefix + "_ridge");
+  k.cv_error = a.get_double(prefix + "_cv_error");
+  std::string const base = "/whitening/" + prefix;
+  {
+    Handle ds = checked(H5Dopen2(r.file(), (base + "_centers").c_str(), H5P_DEFAULT),
+                        "model file '" + r.path() + "': cannot open '" + base + "_centers'");
+    auto const dims = Impl::dataset_dims(ds);
+    require<IoError>(dims.size() == 2, "model file '", r.path(), "': '", base, "_centers' must be 2-D");
+    k.num_features = static_cast<int>(dims[1]);
+  }
+  {
+    Handle ds = checked(H5Dopen2(r.file(), (base + "_weights").c_str(), H5P_DEFAULT),
+                        "model file '" + r.path() + "': cannot open '" + base + "_weights'");
+    auto const dims = Impl::dataset_dims(ds);
+    require<IoError>(dims.size() == 2, "model file '", r.path(), "': '", base, "_weights' must be 2-D");
+    k.num_outputs = static_cast<int>(dims[1]);
+  }
+  k.centers = r.doubles(base + "_centers");
+  k.weights = r.doubles(base + "_weights");
+  k.offset = r.doubles(base + "_offset");
+  return k;
+}
+
+model::Whitening read_whitening(Reader const& r) {
+  auto const a = r.attributes("/whitening");
+  model::Whitening w;
+  auto i = [&](char const* name) {
+    auto const v = a.get_int(name);
+    require<IoError>(v >= 0 && v < (std::int64_t{1} << 40), "model file '", r.path(), "': /whitening ", name, " = ",
+                     v, " is out of range");
+    return v;
+  };
+  w.channels = static_cast<int>(i("channels"));
+  w.num_points = static_cast<int>(i("num_points"));
+  w.components = static_cast<int>(i("components"));
+  w.num_training_samples = i("num_training_samples");
+  w.num_training_conditions = i("num_training_conditions");
+  w.schema.names = a.get_strings("condition_names");
+  w.schema.units = a.get_strings("condition_units");
+  for (auto v : a.get_ints("condition_log")) w.schema.log.push_back(static_cast<std::uint8_t>(v != 0));
+  w.feature_mean = a.get_doubles("feature_mean");
+  w.feature_scale = a.get_doubles("feature_scale");
+  for (double v : r.doubles("/whitening/free_points")) w.free_points.push_back(static_cast<std::int32_t>(v));
+  w.mean = read_ridge(r, a, "mean");
+  w.log_std = read_ridge(r, a, "log_std");
+  w.basis = r.doubles("/whitening/basis");
+  w.eigenvalues = r.doubles("/whitening/eigenvalues");
+  try {
+    w.validate();
+  } catch (InvalidArgument const& e) {
+    throw IoError("model file '" + r.path() + "', /whitening: " + e.what());
+  }
+  return w;
 }
 
 template <std::size_t K, class T>
@@ -364,8 +475,9 @@ void copy_exact(std::vector<T> const& v, std::array<T, K>& dst, std::string cons
 void write_model(std::string const& path, score::ModelDescription const& model, ModelCheckpoint const* checkpoint,
                  TrainingSeries const& series) {
   ScopedRegion region("psgm::io::write_model");
-  require(model.weights.dtype == "float32" || model.weights.dtype == "float64", "write_model: weights dtype \"",
-          model.weights.dtype, "\" must be \"float32\" or \"float64\"");
+  require(model.kind == score::ModelKind::gaussian_emulator || model.weights.dtype == "float32" ||
+              model.weights.dtype == "float64",
+          "write_model: weights dtype \"", model.weights.dtype, "\" must be \"float32\" or \"float64\"");
   model.validate();
   if (checkpoint) {
     checkpoint->weights.check_matches(model.architecture);
@@ -404,6 +516,33 @@ score::ModelDescription read_model(std::string const& path) {
   Reader const r(path);
   check_root(r);
   score::ModelDescription m;
+  if (r.root().contains("model_kind")) {
+    try {
+      m.kind = score::model_kind_from_string(r.root().get_string("model_kind"));
+    } catch (InvalidArgument const& e) {
+      throw IoError("model file '" + path + "': " + e.what());
+    }
+  }
+  if (r.exists("/whitening")) m.whitening = read_whitening(r);
+  if (m.kind == score::ModelKind::gaussian_emulator) {
+    require<IoError>(m.whitening.has_value(), "model file '", path,
+                     "' is a Gaussian emulator but holds no /whitening group");
+    if (r.exists("/training")) {
+      auto const a = r.attributes("/training");
+      auto s = [&](char const* name) { return a.contains(name) ? a.get_string(name) : std::string(); };
+      m.training.dataset_path = s("dataset_path");
+      m.training.dataset_sha256 = s("dataset_sha256");
+      m.training.backend = s("backend");
+      m.training.config_toml = s("config_toml");
+      m.training.seed = a.contains("seed") ? r.attr_u64("/training", "seed") : 0;
+    }
+    try {
+      m.validate();
+    } catch (InvalidArgument const& e) {
+      throw InvalidArgument("model file '" + path + "': " + e.what());
+    }
+    return m;
+  }
   std::string const dtype = read_dtype(r);
   {
     auto const a = r.attributes("/architecture");
@@ -472,6 +611,7 @@ score::ModelDescription read_model(std::string const& path) {
   try {
     m.normalization.validate();
     m.sde.validate();
+    if (m.whitening) m.validate();
   } catch (InvalidArgument const& e) {
     throw InvalidArgument("model file '" + path + "': " + e.what());
   }
@@ -525,11 +665,11 @@ TrainingSeries read_training_series(std::string const& path) {
 
 void check_model_matches_data(score::ModelDescription const& model, int channels, int num_points,
                               std::string const& what) {
-  auto const& a = model.architecture;
-  require(channels == a.channels, what, " has ", channels, " channels per field, but the model was built for ",
-          a.channels, " (channel 0 = c, 1 = phi)");
-  require(num_points == a.num_points, what, " has N = ", num_points, " grid points, but the model was trained on N = ",
-          a.num_points, "; a model is valid only on the grid it was trained on (use data with N = ", a.num_points,
+  int const C = model.field_channels(), N = model.field_points();
+  require(channels == C, what, " has ", channels, " channels per field, but the model was built for ", C,
+          " (channel 0 = c, 1 = phi)");
+  require(num_points == N, what, " has N = ", num_points, " grid points, but the model was trained on N = ", N,
+          "; a model is valid only on the grid it was trained on (use data with N = ", N,
           " or train a model for N = ", num_points, ")");
 }
 

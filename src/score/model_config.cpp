@@ -8,7 +8,7 @@ namespace score {
 
 void FilmCnnConfig::validate() const {
   require(channels >= 1, "FilmCnnConfig: channels = ", channels, " must be >= 1");
-  require(num_points >= 3, "FilmCnnConfig: num_points = ", num_points, " must be >= 3");
+  require(num_points >= 1, "FilmCnnConfig: num_points = ", num_points, " must be >= 1");
   require(width >= 1, "FilmCnnConfig: width = ", width, " must be >= 1");
   require(num_blocks >= 0, "FilmCnnConfig: num_blocks = ", num_blocks, " must be >= 0");
   require(kernel_size >= 1 && kernel_size % 2 == 1, "FilmCnnConfig: kernel_size = ", kernel_size,
@@ -142,11 +142,42 @@ void Normalization::validate() const {
             "normalisation: condition ", k, " has range [", cond_min[k], ", ", cond_max[k], "]");
 }
 
+char const* to_string(ModelKind kind) {
+  switch (kind) {
+    case ModelKind::score_network: return "score_network";
+    case ModelKind::gaussian_emulator: return "gaussian_emulator";
+  }
+  return "unknown";
+}
+
+ModelKind model_kind_from_string(std::string const& name) {
+  if (name == "score_network") return ModelKind::score_network;
+  if (name == "gaussian_emulator") return ModelKind::gaussian_emulator;
+  throw InvalidArgument("unknown model kind '" + name + "': expected 'score_network' or 'gaussian_emulator'");
+}
+
 void ModelDescription::validate() const {
+  if (kind == ModelKind::gaussian_emulator) {
+    require(whitening.has_value(), "model: a Gaussian emulator needs its whitening (mean, spread and basis)");
+    whitening->validate();
+    require(whitening->components == whitening->num_free(), "model: a Gaussian emulator draws every one of the ",
+            whitening->num_free(), " whitened coordinates, but its whitening keeps ", whitening->components);
+    return;
+  }
   architecture.validate();
   normalization.validate();
   sde.validate();
   weights.check_matches(architecture);
+  if (whitening) {
+    whitening->validate();
+    require(architecture.channels == whitening->components && architecture.num_points == 1,
+            "model: a whitened score network takes its ", whitening->components,
+            " latent coordinates as channels on one point, but the architecture has ", architecture.channels,
+            " channels on ", architecture.num_points, " points");
+    require(architecture.cond_dim == whitening->num_conditions(), "model: the architecture takes ",
+            architecture.cond_dim, " condition inputs but the whitening's schema has ", whitening->num_conditions(),
+            " columns");
+  }
 }
 
 }  // namespace score

@@ -7,6 +7,7 @@
 #include <psgm/core/Random.hpp>
 #include <psgm/io/Dataset.hpp>
 #include <psgm/io/ModelFile.hpp>
+#include <psgm/model/Whitening.hpp>
 #include <psgm/score/Trainer.hpp>
 
 #include <algorithm>
@@ -167,10 +168,34 @@ void TrainerOptions::validate() const {
   require(ema_decay >= 0 && ema_decay < 1, "training: ema_decay = ", ema_decay, " must be in [0, 1) (0: off)");
   require(validate_every >= 0 && checkpoint_every >= 0 && validation_max_samples >= 0,
           "training: validate_every, checkpoint_every and validation_max_samples must be >= 0");
-  require(architecture.cond_dim == 3, "training: model cond_dim = ", architecture.cond_dim,
-          " but the data sets carry 3 conditions (l, U0, F_right)");
+  if (whiten) {
+    whitening.validate();  // components = 0: every free coordinate
+    require(architecture.kernel_size == 1, "training: a whitened model takes its latent coordinates as channels on ",
+            "one point, so its convolutions have kernel_size 1 (got ", architecture.kernel_size, ")");
+  } else {
+    require(architecture.cond_dim == 3, "training: model cond_dim = ", architecture.cond_dim,
+            " but the data sets carry 3 conditions (l, U0, F_right)");
+  }
   architecture.validate();
   sde.validate();
+}
+
+ModelDescription fit_gaussian_emulator(HostSpace const& space, TrainerOptions options) {
+  ScopedRegion region("psgm::score::fit_gaussian_emulator");
+  options.whiten = true;
+  options.whitening.components = 0;  // every coordinate: a ~ N(0, I_F)
+  options.architecture.kernel_size = 1;
+  if (options.steps <= 0 && options.epochs <= 0) options.steps = 1;
+  Impl::TrainingSession session(space, options, std::string(), "none", "float64");
+  ModelDescription m;
+  m.kind = ModelKind::gaussian_emulator;
+  m.whitening = session.whitening();
+  m.training = session.record();
+  m.training.backend = "none";
+  m.training.ema_weights = false;
+  m.validate();
+  io::write_model(options.output_path, m);
+  return m;
 }
 
 namespace Impl {
@@ -186,10 +211,11 @@ struct TrainingSession::State {
   io::DatasetReader reader;
   std::string dataset_sha256;
   int C = 2, N = 0;
+  int K = 3;  // condition inputs of the network
   std::vector<std::int64_t> condition_of_row;
   std::vector<std::int64_t> train_rows, validation_rows;
   std::int64_t num_train_conditions = 0, num_validation_conditions = 0;
-  std::vector<std::array<double, 3>> cond_normalised;  // per condition row of the file
+  std::vector<double> cond_normalised;  // (conditions of the file, K): the network's condition input
   bool in_memory = false;
   std::vector<std::int64_t> slot_of_row;  // in-memory: slot of a file row, -1 if not loaded
   std::vector<double> memory;              // in-memory fields, slot-major (C*N per slot)
@@ -197,6 +223,7 @@ struct TrainingSession::State {
   // model
   FilmCnnConfig architecture;
   Normalization normalization;
+  std::optional<model::Whitening> whitening;  // set: the network learns whitened coordinates
   ParameterSet start_parameters;
   OptimizerState start_state;
   ParameterSet best_weights;
@@ -356,9 +383,68 @@ struct TrainingSession::State {
 
   void normalise_conditions() {
     auto const& conds = reader.info().conditions;
-    cond_normalised.resize(conds.size());
-    for (std::size_t k = 0; k < conds.size(); ++k)
-      cond_normalised[k] = normalization.normalise_condition({conds[k].l, conds[k].U0, conds[k].F_right});
+    cond_normalised.resize(conds.size() * std::size_t(K));
+    for (std::size_t k = 0; k < conds.size(); ++k) {
+      double const physical[3] = {conds[k].l, conds[k].U0, conds[k].F_right};
+      if (whitening) {
+        auto const f = whitening->features(physical);
+        std::copy(f.begin(), f.end(), cond_normalised.begin() + std::ptrdiff_t(k * K));
+      } else {
+        auto const n = normalization.normalise_condition({physical[0], physical[1], physical[2]});
+        std::copy(n.begin(), n.end(), cond_normalised.begin() + std::ptrdiff_t(k * K));
+      }
+    }
+  }
+
+  /// The whitened model: fits the whitening on the training rows (fresh run)
+  /// and replaces every loaded sample by its r latent coordinates, so the
+  /// rest of training sees fields of (r, 1).
+  void whiten(bool fit) {
+    require(in_memory, "training: a whitened model needs the training data in memory (",
+            train_rows.size() + validation_rows.size(), " samples of ", C, " x ", N,
+            " values exceed data.max_memory_mb); raise data.max_memory_mb");
+    std::int64_t const per_sample = std::int64_t(C) * N;
+    auto const& conds = reader.info().conditions;
+    std::vector<double> physical(conds.size() * 3);
+    for (std::size_t k = 0; k < conds.size(); ++k) {
+      physical[3 * k] = conds[k].l;
+      physical[3 * k + 1] = conds[k].U0;
+      physical[3 * k + 2] = conds[k].F_right;
+    }
+    if (fit) {
+      std::vector<double> fields(train_rows.size() * std::size_t(per_sample));
+      std::vector<std::int64_t> cond_of(train_rows.size());
+      for (std::size_t i = 0; i < train_rows.size(); ++i) {
+        auto const r = train_rows[i];
+        std::copy(memory.begin() + slot_of_row[r] * per_sample, memory.begin() + (slot_of_row[r] + 1) * per_sample,
+                  fields.begin() + std::ptrdiff_t(i * per_sample));
+        cond_of[i] = condition_of_row[r];
+      }
+      model::WhiteningData data{C, N, &fields, &cond_of, &physical};
+      auto wo = options.whitening;
+      wo.seed = options.seed;
+      whitening = model::fit_whitening(model::ConditionSchema::porous_electrode(), data, wo);
+    }
+    require(whitening->channels == C && whitening->num_points == N, "training: the whitening is for ",
+            whitening->channels, " x ", whitening->num_points, " fields, the data set has ", C, " x ", N);
+    int const r = whitening->components;
+    std::vector<double> latent(memory.size() / std::size_t(per_sample) * std::size_t(r));
+    std::vector<std::int64_t> loaded;
+    for (std::size_t row = 0; row < slot_of_row.size(); ++row)
+      if (slot_of_row[row] >= 0) loaded.push_back(std::int64_t(row));
+    for (auto row : loaded) {
+      auto const slot = slot_of_row[row];
+      whitening->encode(&physical[3 * condition_of_row[row]], memory.data() + slot * per_sample,
+                        latent.data() + slot * r);
+    }
+    memory = std::move(latent);
+    C = r;
+    N = 1;
+    K = whitening->num_conditions();
+    architecture.channels = r;
+    architecture.num_points = 1;
+    architecture.cond_dim = K;
+    normalization = Normalization{};  // identity: the latent coordinates have unit variance
   }
 
   /// Normalised x0 and conditions of `rows` (in this order) into slots [0, B).
@@ -366,12 +452,16 @@ struct TrainingSession::State {
     std::int64_t const B = static_cast<std::int64_t>(rows.size());
     std::int64_t const per_sample = std::int64_t(C) * N;
     auto put = [&](std::int64_t i, double const* src) {
-      for (int c = 0; c < C; ++c) {
-        double const m = normalization.field_mean[c], s = normalization.field_std[c];
-        for (int k = 0; k < N; ++k) x0(i, c, k) = (src[c * N + k] - m) / s;
+      if (whitening) {
+        for (int c = 0; c < C; ++c) x0(i, c, 0) = src[c];  // latent coordinates, already whitened
+      } else {
+        for (int c = 0; c < C; ++c) {
+          double const m = normalization.field_mean[c], s = normalization.field_std[c];
+          for (int k = 0; k < N; ++k) x0(i, c, k) = (src[c * N + k] - m) / s;
+        }
       }
-      auto const& cn = cond_normalised[static_cast<std::size_t>(condition_of_row[rows[i]])];
-      for (int j = 0; j < 3; ++j) cond_in(i, j) = cn[j];
+      double const* cn = cond_normalised.data() + condition_of_row[rows[i]] * K;
+      for (int j = 0; j < K; ++j) cond_in(i, j) = cn[j];
     };
     if (in_memory) {
       for (std::int64_t i = 0; i < B; ++i) put(i, memory.data() + slot_of_row[rows[i]] * per_sample);
@@ -419,8 +509,8 @@ struct TrainingSession::State {
     x = decltype(x)(alloc("psgm::score::training_x"), max_batch, C, N);
     y = decltype(y)(alloc("psgm::score::training_y"), max_batch, C, N);
     if (!in_memory) read_buffer = decltype(read_buffer)(alloc("psgm::score::training_read"), max_batch, C, N);
-    cond_in = decltype(cond_in)(alloc("psgm::score::training_cond_in"), max_batch, 3);
-    cond = decltype(cond)(alloc("psgm::score::training_cond"), max_batch, 3);
+    cond_in = decltype(cond_in)(alloc("psgm::score::training_cond_in"), max_batch, K);
+    cond = decltype(cond)(alloc("psgm::score::training_cond"), max_batch, K);
     t = decltype(t)(alloc("psgm::score::training_t"), max_batch);
     a = decltype(a)(alloc("psgm::score::training_a"), max_batch);
     batch_rows.reserve(static_cast<std::size_t>(max_batch));
@@ -431,6 +521,7 @@ struct TrainingSession::State {
     ModelDescription m;
     m.architecture = architecture;
     m.normalization = normalization;
+    m.whitening = whitening;
     m.sde = options.sde;
     m.weights = weights;
     m.training = record;
@@ -480,6 +571,8 @@ TrainingSession::TrainingSession(HostSpace const& space, TrainerOptions const& o
     s.options.sde = stored.sde;
     s.options.seed = ckpt.seed;
     s.normalization = stored.normalization;
+    s.whitening = stored.whitening;
+    s.options.whiten = stored.whitening.has_value();
     s.record = stored.training;
     auto const extra = io::read_training_series(checkpoint);
     if (auto it = extra.find("gradient_norm"); it != extra.end()) s.gradient_norms = it->second;
@@ -493,8 +586,13 @@ TrainingSession::TrainingSession(HostSpace const& space, TrainerOptions const& o
   s.C = 2;
 
   s.select_and_split();
-  s.load_and_fit(!s.resumed);
-  if (!s.resumed) s.fit_conditions();
+  if (s.options.whiten) {
+    s.load_and_fit(false);
+    s.whiten(!s.resumed);
+  } else {
+    s.load_and_fit(!s.resumed);
+    if (!s.resumed) s.fit_conditions();
+  }
   s.normalization.validate();
   s.normalise_conditions();
 
@@ -521,6 +619,14 @@ TrainingSession::TrainingSession(HostSpace const& space, TrainerOptions const& o
     s.start_state = OptimizerState{std::move(ckpt.adam_m), std::move(ckpt.adam_v), std::move(ckpt.ema_weights)};
   } else {
     s.start_parameters = initial_parameters(s.architecture, s.options.seed, dtype);
+    if (s.whitening) {
+      // A zero projection makes F = 0, and with EDM's c_skip = σ_d²/(σ² + σ_d²)
+      // (σ_d = 1) the denoiser is then exactly that of N(0, I): the untrained
+      // residual model *is* the Gaussian emulator, and training moves away
+      // from it only where the data say so.
+      for (char const* name : {"proj.weight", "proj.bias"})
+        std::fill(s.start_parameters[name].begin(), s.start_parameters[name].end(), 0.0);
+    }
     ParameterSet zero = ParameterSet::zeros(s.architecture);
     zero.dtype = dtype;
     s.start_state.adam_m = zero;
@@ -544,6 +650,8 @@ TrainingSession::~TrainingSession() = default;
 FilmCnnConfig const& TrainingSession::architecture() const { return state_->architecture; }
 TrainerOptions const& TrainingSession::options() const { return state_->options; }
 Normalization const& TrainingSession::normalization() const { return state_->normalization; }
+std::optional<model::Whitening> const& TrainingSession::whitening() const { return state_->whitening; }
+TrainingRecord const& TrainingSession::record() const { return state_->record; }
 bool TrainingSession::resumed() const { return state_->resumed; }
 ParameterSet const& TrainingSession::start_parameters() const { return state_->start_parameters; }
 OptimizerState const& TrainingSession::start_optimizer_state() const { return state_->start_state; }

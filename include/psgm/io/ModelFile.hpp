@@ -23,7 +23,9 @@ namespace io {
 
 /// The format tag and version written into every model file.
 inline constexpr char const* model_format_name = "psgm-model";
-inline constexpr int model_format_version = 1;
+/// Version 2 added the model kind and /whitening (docs/design.md §5); files
+/// without them are still written as version 1.
+inline constexpr int model_format_version = 2;
 
 /// Everything needed to resume training exactly where it stopped (the
 /// /checkpoint group). Parameter sets use the canonical names and order of

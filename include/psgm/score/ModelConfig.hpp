@@ -5,10 +5,12 @@
 // backends load and produce it.
 #pragma once
 
+#include <psgm/model/Whitening.hpp>
 #include <psgm/sde/Sde.hpp>
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -104,15 +106,41 @@ struct TrainingRecord {
   std::string config_toml;     ///< the full training configuration used
 };
 
+/// What a model file holds a model of (docs/design.md §8).
+enum class ModelKind {
+  score_network,      ///< a score network (FiLM-CNN) with an SDE: sampled by the samplers
+  gaussian_emulator,  ///< the conditional Gaussian emulator: no network, sampled exactly
+};
+char const* to_string(ModelKind kind);
+ModelKind model_kind_from_string(std::string const& name);
+
 /// Everything a model file holds.
+///
+/// A score network sees either the reference normalisation (spec sgm.md §1:
+/// `normalization`, fields of `architecture.channels` x `num_points`) or,
+/// when `whitening` is set, the whitened coordinates of model/Whitening.hpp:
+/// then the network's input is (r, 1) (r = whitening->components latent
+/// coordinates as channels on one point, so the FiLM-CNN with kernel_size 1
+/// is a residual MLP), its conditions are whitening->features(), and the
+/// physical fields are whitening->channels x whitening->num_points.
 struct ModelDescription {
+  ModelKind kind = ModelKind::score_network;
   FilmCnnConfig architecture;
   Normalization normalization;
   sde::SdeConfig sde;
   ParameterSet weights;
   TrainingRecord training;
+  std::optional<model::Whitening> whitening;
 
-  void validate() const;  ///< architecture, normalisation, SDE and weight shapes consistent
+  /// Channels and grid points of the physical fields the model generates.
+  int field_channels() const { return whitening ? whitening->channels : architecture.channels; }
+  int field_points() const { return whitening ? whitening->num_points : architecture.num_points; }
+  /// Condition columns the model takes.
+  int condition_columns() const { return whitening ? whitening->num_conditions() : 3; }
+
+  /// Architecture, normalisation, SDE, weight shapes and whitening consistent
+  /// (for a Gaussian emulator: the whitening alone, with every coordinate).
+  void validate() const;
 };
 
 }  // namespace score

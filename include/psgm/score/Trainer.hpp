@@ -23,6 +23,7 @@
 #include <psgm/core/KokkosCompat.hpp>
 #include <psgm/io/ModelFile.hpp>
 #include <psgm/score/Backend.hpp>
+#include <psgm/model/Whitening.hpp>
 #include <psgm/score/ModelConfig.hpp>
 
 #include <Kokkos_Core.hpp>
@@ -32,6 +33,7 @@
 #include <functional>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -135,6 +137,13 @@ struct TrainerOptions {
   // ---- model
   FilmCnnConfig architecture;          ///< channels and num_points are taken from the data
   sde::SdeConfig sde;                  ///< VP (reference), VE or EDM
+  /// Condition-aware whitening (model/Whitening.hpp): the network learns the
+  /// leading whitening.components coordinates of x = μ(u) + σ(u) ⊙ z, fitted
+  /// on the training part; architecture.channels, num_points and cond_dim
+  /// then come from the whitening and kernel_size must be 1. false: the
+  /// reference normalisation of spec sgm.md §1.
+  bool whiten = false;
+  model::WhiteningOptions whitening;
   // ---- optimisation (reference values; spec §4)
   std::uint64_t seed = 0;
   std::int64_t batch_size = 1024;
@@ -158,6 +167,13 @@ struct TrainerOptions {
   /// Throws InvalidArgument naming the first unusable option.
   void validate() const;
 };
+
+/// Fits the conditional Gaussian emulator (model/GaussianEmulator.hpp) on the
+/// training part of options.data_path, with the same split by condition as a
+/// network trained with these options (so both see the same training
+/// conditions), and writes it to options.output_path (atomically). Only the
+/// data and whitening options matter; every coordinate is kept.
+ModelDescription fit_gaussian_emulator(Kokkos::DefaultHostExecutionSpace const& space, TrainerOptions options);
 
 /// "<dir>/<stem>.checkpoint.h5" for "<dir>/<stem>.h5".
 std::string checkpoint_path(std::string const& output_path);
@@ -209,6 +225,10 @@ class TrainingSession {
   FilmCnnConfig const& architecture() const;
   TrainerOptions const& options() const;
   Normalization const& normalization() const;
+  /// The fitted (or resumed) whitening of a whitened model; empty otherwise.
+  std::optional<model::Whitening> const& whitening() const;
+  /// What the run records about its data and configuration.
+  TrainingRecord const& record() const;
   bool resumed() const;
   /// Initial θ (fresh run) or the checkpoint's θ; and the optimiser state.
   ParameterSet const& start_parameters() const;

@@ -20,6 +20,8 @@
 
 #include <psgm/core/ExecutionSpaces.hpp>
 #include <psgm/core/Status.hpp>
+#include <psgm/model/GaussianEmulator.hpp>
+#include <psgm/model/Whitening.hpp>
 #include <psgm/sde/AnalyticScore.hpp>
 #include <psgm/sde/DiffusionProcess.hpp>
 #include <psgm/sde/SamplerConfig.hpp>
@@ -77,8 +79,13 @@ class Sampler {
 
   /// Physical conditions -> the model's normalised conditions (B, 3).
   void normalise_conditions(execution_space const& space, host_condition_view conditions, cond_view out) const;
-  /// Normalised fields -> physical fields: c = mean_c + std_c x_c per channel.
+  /// Normalised fields -> physical fields: c = mean_c + std_c x_c per channel
+  /// (models with the reference normalisation).
   void to_physical(execution_space const& space, const_field_view x, field_view out) const;
+  /// Latent coordinates -> physical fields (whitened models; model/Whitening.hpp),
+  /// the Gaussian tail from draw model::tail_draw of (seed, first_sample + b).
+  void decode(execution_space const& space, const_field_view x, host_condition_view conditions, std::uint64_t seed,
+              std::int64_t first_sample, field_view out) const;
 
   /// Called on the host after every network evaluation with the number of
   /// evaluations of the running call so far (for progress reports; it must
@@ -89,8 +96,13 @@ class Sampler {
   SamplerConfig const& config() const { return config_; }
   DiffusionProcess const& process() const { return process_; }
   int max_batch() const { return max_batch_; }
+  /// The shape the sampler integrates: the network's input (for a whitened
+  /// model the latent coordinates, (r, 1)).
   int channels() const { return channels_; }
   int num_points() const { return num_points_; }
+  /// The shape of the physical fields sample() returns.
+  int field_channels() const { return whitening() ? whitening()->channels : channels_; }
+  int field_points() const { return whitening() ? whitening()->num_points : num_points_; }
   /// The fixed-step time grid t_0 = t_start > ... > t_K (empty for ode_dopri5;
   /// for edm_heun the N levels before sigma = 0, as process times).
   std::vector<double> const& time_grid() const { return grid_; }
@@ -114,7 +126,12 @@ class Sampler {
   SamplerConfig config_;
   DiffusionProcess process_;
   std::array<double, 2> field_mean_{}, field_std_{};
-  int max_batch_, channels_, num_points_;
+  int max_batch_, channels_, num_points_, cond_dim_ = 3;
+  /// The model's whitening (null: the reference normalisation).
+  model::Whitening const* whitening() const {
+    auto const& w = model_->description().whitening;
+    return w ? &*w : nullptr;
+  }
   std::vector<double> grid_;
   std::int64_t nfe_ = 0;
   std::function<void(std::int64_t)> on_evaluation_;

@@ -108,11 +108,18 @@ struct EdmConfig {
   double sigma_min = 0.002;
   double sigma_max = 80.0;
   double rho = 7.0;
+  /// c_noise(σ) = noise_scale · ln σ, the network's time input. Karras et al.
+  /// use 1/4; the FiLM-CNN's embedding sin/cos(2π 2^k t) has period 1 in t, so
+  /// with 1/4 noise levels a factor e⁴ apart look the same to it. psgm's
+  /// whitened models use 1/16 (ln σ ∈ [ln 0.002, ln 80] then spans 0.66 < 1).
+  double noise_scale = 0.25;
 
   KOKKOS_INLINE_FUNCTION double c_skip(double s) const { return sigma_data * sigma_data / (s * s + sigma_data * sigma_data); }
   KOKKOS_INLINE_FUNCTION double c_out(double s) const { return s * sigma_data / math::sqrt(s * s + sigma_data * sigma_data); }
   KOKKOS_INLINE_FUNCTION double c_in(double s) const { return 1.0 / math::sqrt(s * s + sigma_data * sigma_data); }
-  KOKKOS_INLINE_FUNCTION double c_noise(double s) const { return 0.25 * math::log(s); }
+  KOKKOS_INLINE_FUNCTION double c_noise(double s) const { return noise_scale * math::log(s); }
+  /// σ of a time input: the inverse of c_noise.
+  KOKKOS_INLINE_FUNCTION double sigma_of_noise(double c) const { return math::exp(c / noise_scale); }
   /// Loss weight λ(σ) = (σ² + σ_d²) / (σ σ_d)².
   KOKKOS_INLINE_FUNCTION double loss_weight(double s) const {
     return (s * s + sigma_data * sigma_data) / (s * sigma_data * s * sigma_data);
@@ -124,6 +131,7 @@ struct EdmConfig {
             sigma_max);
     require(p_std > 0, "EDM: p_std = ", p_std, " must be > 0");
     require(rho > 0, "EDM: rho = ", rho, " must be > 0");
+    require(noise_scale > 0 && noise_scale <= 1, "EDM: noise_scale = ", noise_scale, " must be in (0, 1]");
   }
 };
 

@@ -171,10 +171,10 @@ void AnalyticScore<ExecSpace, Scalar>::network(ExecSpace const& space, const_fie
   auto const edm = process_.edm;
   field_view xs(edm_input_.data(), batch, c, n);
   time_view sigma(edm_sigma_.data(), batch);
-  // Undo the preconditioning of the input: sigma = exp(4 c_noise), x = (c_in x) / c_in(sigma).
+  // Undo the preconditioning of the input: sigma = exp(c_noise / noise_scale), x = (c_in x) / c_in(sigma).
   Kokkos::parallel_for(
       "psgm::sde::analytic::edm_unscale_input", Kokkos::RangePolicy<ExecSpace>(space, 0, batch), KOKKOS_LAMBDA(int b) {
-        double const s = math::exp(4.0 * double(t(b)));
+        double const s = edm.sigma_of_noise(double(t(b)));
         sigma(b) = Scalar(s);
         double const cin = edm.c_in(s);
         for (int ch = 0; ch < c; ++ch)

@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <string>
+#include <vector>
 #include <cmath>
 #include <utility>
 
@@ -26,11 +27,20 @@ Sampler<Model>::Sampler(execution_space const& space, Model& model, SamplerConfi
   auto const& description = model.description();
   channels_ = description.architecture.channels;
   num_points_ = description.architecture.num_points;
-  require(channels_ == 2 && num_points_ >= 1, "sampler: the model has ", channels_, " channels and ", num_points_,
-          " points; psgm's fields have 2 channels (c, phi) and its normalisation is per channel");
-  description.normalization.validate();
-  field_mean_ = description.normalization.field_mean;
-  field_std_ = description.normalization.field_std;
+  cond_dim_ = description.architecture.cond_dim;
+  if (auto const* w = whitening()) {
+    // The network integrates the latent coordinates (r, 1); decode() makes fields.
+    require(cond_dim_ == w->num_conditions(), "sampler: the network takes ", cond_dim_,
+            " condition inputs, the whitening's schema has ", w->num_conditions(), " columns");
+  } else {
+    require(channels_ == 2 && num_points_ >= 1 && cond_dim_ == 3, "sampler: the model has ", channels_,
+            " channels, ", num_points_, " points and ", cond_dim_,
+            " condition inputs; psgm's reference normalisation is per channel of (c, phi) and takes "
+            "(l, U0, F_right) (a whitened model takes other shapes)");
+    description.normalization.validate();
+    field_mean_ = description.normalization.field_mean;
+    field_std_ = description.normalization.field_std;
+  }
   model.reserve(max_batch);
 
   double const ts = config_.start_time(process_), te = config_.end_time(process_);
@@ -97,7 +107,7 @@ Sampler<Model>::Sampler(execution_space const& space, Model& model, SamplerConfi
     }
   }
   t_ = time_view(Kokkos::view_alloc(space, Kokkos::WithoutInitializing, "psgm::sde::sampler::time"), max_batch);
-  cond_ = cond_view(Kokkos::view_alloc(space, "psgm::sde::sampler::conditions"), max_batch, 3);
+  cond_ = cond_view(Kokkos::view_alloc(space, "psgm::sde::sampler::conditions"), max_batch, cond_dim_);
   host_cond_ = Kokkos::create_mirror_view(cond_);
   status_ = status_view(Kokkos::view_alloc(space, "psgm::sde::sampler::status"), max_batch);
 }
@@ -148,12 +158,27 @@ void Sampler<Model>::normalise_conditions(execution_space const& space, host_con
                                           cond_view out) const {
   ScopedRegion region("psgm::sde::Sampler::normalise_conditions");
   int const batch = static_cast<int>(conditions.extent(0));
-  require(conditions.extent(1) == 3 && out.extent(0) == conditions.extent(0) && out.extent(1) == 3,
+  int const K = cond_dim_;
+  require(int(conditions.extent(1)) == K && out.extent(0) == conditions.extent(0) && int(out.extent(1)) == K,
           "sampler: conditions have shape (", conditions.extent(0), ", ", conditions.extent(1),
-          ") and the output (", out.extent(0), ", ", out.extent(1), "); expected (B, 3) both");
+          ") and the output (", out.extent(0), ", ", out.extent(1), "); expected (B, ", K, ") both");
   require(batch <= max_batch_, "sampler: ", batch, " conditions exceed max_batch = ", max_batch_);
+  typename cond_view::host_mirror_type h(host_cond_.data(), batch, K);
+  if (auto const* w = whitening()) {
+    // The whitened model's condition input: the transformed, standardised columns.
+    for (int b = 0; b < batch; ++b) {
+      std::vector<double> f;
+      try {
+        f = w->features(&conditions(b, 0));
+      } catch (InvalidArgument const& e) {
+        throw InvalidArgument(psgm::Impl::concat("sampler: sample ", b, ": ", e.what()));
+      }
+      for (int j = 0; j < K; ++j) h(b, j) = static_cast<scalar_type>(f[std::size_t(j)]);
+    }
+    Kokkos::deep_copy(space, out, h);
+    return;
+  }
   auto const& normalization = model_->description().normalization;
-  typename cond_view::host_mirror_type h(host_cond_.data(), batch, 3);
   for (int b = 0; b < batch; ++b) {
     std::array<double, 3> const physical{conditions(b, 0), conditions(b, 1), conditions(b, 2)};
     require(std::isfinite(physical[0]) && std::isfinite(physical[1]) && std::isfinite(physical[2]),
@@ -173,6 +198,8 @@ void Sampler<Model>::normalise_conditions(execution_space const& space, host_con
 template <class Model>
 void Sampler<Model>::to_physical(execution_space const& space, const_field_view x, field_view out) const {
   ScopedRegion region("psgm::sde::Sampler::to_physical");
+  require(!whitening(), "sampler: to_physical is the reference normalisation; a whitened model's fields come from "
+          "sample() (the latent coordinates are decoded with their conditions)");
   require(x.extent(0) == out.extent(0) && x.extent(1) == out.extent(1) && x.extent(2) == out.extent(2) &&
               int(x.extent(1)) == channels_,
           "sampler: to_physical needs x and out of the same shape (B, ", channels_, ", N)");
@@ -207,18 +234,39 @@ SampleReport Sampler<Model>::sample(execution_space const& space, host_condition
   ScopedRegion region("psgm::sde::Sampler::sample");
   int const batch = static_cast<int>(out.extent(0));
   require(batch <= max_batch_, "sampler: a batch of ", batch, " samples exceeds max_batch = ", max_batch_);
-  require(int(out.extent(1)) == channels_ && int(out.extent(2)) == num_points_, "sampler: out has shape (",
-          out.extent(0), ", ", out.extent(1), ", ", out.extent(2), "), expected (B, ", channels_, ", ", num_points_,
-          ")");
+  int const C = field_channels(), N = field_points();
+  require(int(out.extent(1)) == C && int(out.extent(2)) == N, "sampler: out has shape (", out.extent(0), ", ",
+          out.extent(1), ", ", out.extent(2), "), expected (B, ", C, ", ", N, ")");
   require(int(conditions.extent(0)) == batch, "sampler: ", conditions.extent(0), " conditions for ", batch,
           " samples (need one condition per sample)");
-  cond_view cond(cond_.data(), batch, 3);
+  cond_view cond(cond_.data(), batch, cond_dim_);
   normalise_conditions(space, conditions, cond);
   field_view x = work(x_, batch);
   draw_prior(space, x, seed, first_sample);
   SampleReport report = integrate(space, x, cond, seed, first_sample, status);
-  to_physical(space, x, out);
+  if (whitening())
+    decode(space, x, conditions, seed, first_sample, out);
+  else
+    to_physical(space, x, out);
   return report;
+}
+
+template <class Model>
+void Sampler<Model>::decode(execution_space const& space, const_field_view x, host_condition_view conditions,
+                            std::uint64_t seed, std::int64_t first_sample, field_view out) const {
+  ScopedRegion region("psgm::sde::Sampler::decode");
+  // The whitening is host float64 code (model/Whitening.hpp): the latent
+  // coordinates (B r values) go to the host, the fields come back.
+  int const batch = static_cast<int>(x.extent(0));
+  auto hx = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace{}, x);
+  std::vector<double> latent(hx.data(), hx.data() + hx.size());
+  std::vector<double> fields(std::size_t(batch) * out.extent(1) * out.extent(2));
+  std::vector<double> cond(conditions.data(), conditions.data() + conditions.size());
+  model::decode_batch(*whitening(), batch, cond.data(), latent.data(), seed, first_sample, fields.data());
+  auto mirror = Kokkos::create_mirror_view(out);
+  for (std::size_t i = 0; i < fields.size(); ++i) mirror.data()[i] = static_cast<scalar_type>(fields[i]);
+  Kokkos::deep_copy(space, out, mirror);
+  space.fence();  // the host buffers go out of scope
 }
 
 template <class Model>
@@ -229,8 +277,8 @@ SampleReport Sampler<Model>::integrate(execution_space const& space, field_view 
   require(batch <= max_batch_, "sampler: a batch of ", batch, " samples exceeds max_batch = ", max_batch_);
   require(int(x.extent(1)) == channels_ && int(x.extent(2)) == num_points_, "sampler: x has shape (", x.extent(0),
           ", ", x.extent(1), ", ", x.extent(2), "), expected (B, ", channels_, ", ", num_points_, ")");
-  require(int(cond.extent(0)) == batch && cond.extent(1) == 3, "sampler: conditions have shape (", cond.extent(0),
-          ", ", cond.extent(1), "), expected (", batch, ", 3)");
+  require(int(cond.extent(0)) == batch && int(cond.extent(1)) == cond_dim_, "sampler: conditions have shape (",
+          cond.extent(0), ", ", cond.extent(1), "), expected (", batch, ", ", cond_dim_, ")");
   require(status.data() == nullptr || int(status.extent(0)) == batch, "sampler: status has ", status.extent(0),
           " entries, expected ", batch);
   require(first_sample >= 0, "sampler: first_sample = ", first_sample, " must be >= 0");
