@@ -50,7 +50,7 @@ std::vector<std::pair<std::string, std::string>> const& presets() {
 }
 
 struct Options {
-  std::string model_path, data_path, floor_path, output;
+  std::string model_path, data_path, floor_path, baseline_path, output;
   bool overwrite = false;
   bool figures = false;
   bool quiet = false;
@@ -62,6 +62,7 @@ psgm::stats::EvaluationRequest read_request(Config const& cfg, Options const& o)
   r.model_path = o.model_path;
   r.data_path = o.data_path;
   r.floor_path = o.floor_path;
+  r.baseline_path = o.baseline_path;
   auto& m = r.metrics;
   m.band_level = cfg.get<double>("evaluate.band_level");
   m.permutations = cfg.get<int>("evaluate.permutations");
@@ -124,24 +125,31 @@ int evaluate(psgm::stats::EvaluationRequest const& request, Options const& optio
 
   // Summary on stdout: the mean of every metric over the conditions beside its floor.
   auto const& c = result.conditions;
-  std::cout << "psgm evaluate: " << c.size() << " condition(s), model vs PDE (noise floor: PDE vs PDE)\n";
+  bool const baseline = psgm::stats::has_baseline(c);
+  std::cout << "psgm evaluate: " << c.size() << " condition(s), model vs PDE ("
+            << (baseline ? "Gaussian emulator / " : "") << "noise floor: PDE vs PDE)\n";
   for (int f = 0; f < psgm::stats::num_fields; ++f) {
     std::cout << "  " << psgm::stats::field_names[f] << ":";
     for (auto const metric : psgm::stats::all_metrics) {
       auto const [model, floor] = psgm::stats::summarize_metric(c, f, metric);
+      double const base = psgm::stats::summarize_baseline(c, f, metric);
       if (metric == psgm::stats::Metric::energy_p_value)
-        std::cout << "  p<0.01 in " << fmt(100 * model) << "% (" << fmt(100 * floor) << "%)";
+        std::cout << "  p<0.01 in " << fmt(100 * model) << "% (" << (baseline ? fmt(100 * base) + "% / " : "")
+                  << fmt(100 * floor) << "%)";
       else
-        std::cout << "  " << psgm::stats::to_string(metric) << " " << fmt(model) << " (" << fmt(floor) << ")";
+        std::cout << "  " << psgm::stats::to_string(metric) << " " << fmt(model) << " ("
+                  << (baseline ? fmt(base) + " / " : "") << fmt(floor) << ")";
     }
     std::cout << '\n';
   }
-  double qm = 0, qf = 0;
+  double qm = 0, qf = 0, qb = 0;
   for (auto const& e : c) {
     qm += e.comparison.qoi.error() / c.size();
     qf += e.comparison.qoi.floor_error() / c.size();
+    if (baseline) qb += e.baseline->qoi.error() / c.size();
   }
-  std::cout << "  QoI |P_model - P_pde| for P(min_x c < c_crit): " << fmt(qm) << " (" << fmt(qf) << ")\n";
+  std::cout << "  QoI |P_model - P_pde| for P(min_x c < c_crit): " << fmt(qm) << " ("
+            << (baseline ? fmt(qb) + " / " : "") << fmt(qf) << ")\n";
   for (auto const& note : result.notes) std::cout << "  note: " << note << '\n';
   for (auto const& f : files) std::cout << "  wrote " << f << '\n';
   if (options.figures) {
@@ -167,6 +175,10 @@ psgm::cli::RegisterCommand evaluate_command(
       app.add_option("--floor", options->floor_path,
                      "second, independent PDE data set for the noise floor (default: generated on the fly)")
           ->check(CLI::ExistingFile);
+      app.add_option("--baseline", options->baseline_path,
+                     "the conditional Gaussian emulator's samples at the same conditions (psgm sample -m "
+                     "emulator.h5), reported beside the model")
+          ->check(CLI::ExistingFile);
       app.add_option("-o,--output", options->output, "directory for metrics.md, metrics.csv, qoi.csv, evaluation.h5");
       app.add_flag("--overwrite", options->overwrite, "replace existing output files");
       app.add_flag("--figures", options->figures,
@@ -176,6 +188,7 @@ psgm::cli::RegisterCommand evaluate_command(
       app.footer(
           "Examples:\n"
           "  psgm evaluate -m samples.h5 -d heldout.h5 -o report --figures\n"
+          "  psgm evaluate -m samples.h5 -d heldout.h5 --baseline emulator_samples.h5 -o report\n"
           "  psgm evaluate -m samples.h5 -d heldout.h5 --floor heldout2.h5 -o report --preset small\n"
           "  psgm evaluate -m samples.h5 -d heldout.h5 -o report --set evaluate.c_crit=990\n"
           "See docs/metrics.md for the metrics, the noise floor and the output files.");

@@ -131,7 +131,7 @@ std::vector<std::pair<std::string, std::string>> const& presets() {
   // gaussian: the conditional Gaussian emulator (no network).
   static std::vector<std::pair<std::string, std::string>> const p{
       {"residual", preset_text({"residual", "psgm's default: a residual score model on whitened fields", "score", true,
-                                32, "edm", 1.0 / 16, 256, 3, 1, 6, 128, 2, 512, 0, 12000, 1e-3, 1e-5, 300, 1.0,
+                                32, "edm", 1.0 / 16, 256, 3, 1, 6, 128, 2, 512, 0, 3000, 1e-3, 1e-5, 300, 1.0,
                                 0.999, 1000, 2000, 0})},
       {"gaussian", preset_text({"gaussian", "the conditional Gaussian emulator (no network)", "gaussian", true, 0,
                                 "edm", 1.0 / 16, 256, 3, 1, 6, 128, 2, 512, 0, 1, 1e-3, 1e-5, 0, 0.0, 0.0, 0, 0, 0})},

@@ -77,11 +77,41 @@ std::pair<double, double> summarize_metric(std::vector<ConditionEvaluation> cons
   return {model / count, floor / count};
 }
 
+bool has_baseline(std::vector<ConditionEvaluation> const& evaluations) {
+  if (evaluations.empty()) return false;
+  for (auto const& e : evaluations)
+    if (!e.baseline) return false;
+  return true;
+}
+
+double summarize_baseline(std::vector<ConditionEvaluation> const& evaluations, int field, Metric metric) {
+  require(field >= 0 && field < num_fields, "summarize_baseline: field ", field, " does not exist (0 = c, 1 = phi)");
+  if (!has_baseline(evaluations)) return std::nan("");
+  double sum = 0.0;
+  int count = 0;
+  for (auto const& e : evaluations) {
+    double const b = e.baseline->model[field].get(metric);
+    if (metric == Metric::energy_p_value) {
+      if (std::isnan(b)) continue;
+      sum += b < 0.01 ? 1.0 : 0.0;
+    } else {
+      sum += b;
+    }
+    ++count;
+  }
+  return count ? sum / count : std::nan("");
+}
+
 std::string metrics_csv(std::vector<ConditionEvaluation> const& evaluations) {
   require_consistent(evaluations);
+  bool const baseline = has_baseline(evaluations);
   std::ostringstream os;
   os << "condition_index,l,U0,F_right,field,n_model,n_pde,n_floor,pinned_points";
   for (Metric m : all_metrics) os << ',' << to_string(m) << ',' << to_string(m) << "_floor";
+  if (baseline) {
+    os << ",n_baseline";
+    for (Metric m : all_metrics) os << ',' << to_string(m) << "_baseline";
+  }
   os << '\n';
   for (auto const& e : evaluations) {
     auto const& c = e.comparison;
@@ -90,6 +120,10 @@ std::string metrics_csv(std::vector<ConditionEvaluation> const& evaluations) {
          << num(e.condition.F_right) << ',' << field_names[f] << ',' << c.model_profile.num_samples << ','
          << c.pde_profile.num_samples << ',' << c.floor_profile.num_samples << ',' << c.num_pinned(f);
       for (Metric m : all_metrics) os << ',' << num(c.model[f].get(m)) << ',' << num(c.floor[f].get(m));
+      if (baseline) {
+        os << ',' << e.baseline->model_profile.num_samples;
+        for (Metric m : all_metrics) os << ',' << num(e.baseline->model[f].get(m));
+      }
       os << '\n';
     }
   }
@@ -98,17 +132,28 @@ std::string metrics_csv(std::vector<ConditionEvaluation> const& evaluations) {
 
 std::string qoi_csv(std::vector<ConditionEvaluation> const& evaluations) {
   require_consistent(evaluations);
+  bool const baseline = has_baseline(evaluations);
   std::ostringstream os;
   os << "condition_index,l,U0,F_right,c_crit,c_crit_from_data";
   for (char const* e : {"pde", "model", "floor"}) os << ",p_" << e << ",p_" << e << "_lower,p_" << e << "_upper";
-  os << ",error,error_floor\n";
+  os << ",error,error_floor";
+  if (baseline) os << ",p_baseline,p_baseline_lower,p_baseline_upper,error_baseline";
+  os << '\n';
   for (auto const& e : evaluations) {
     auto const& q = e.comparison.qoi;
     os << e.condition_index << ',' << num(e.condition.l) << ',' << num(e.condition.U0) << ','
        << num(e.condition.F_right) << ',' << num(q.c_crit) << ',' << (q.c_crit_from_data ? 1 : 0);
     for (Proportion const* p : {&q.pde, &q.model, &q.floor})
       os << ',' << num(p->estimate) << ',' << num(p->lower) << ',' << num(p->upper);
-    os << ',' << num(q.error()) << ',' << num(q.floor_error()) << '\n';
+    os << ',' << num(q.error()) << ',' << num(q.floor_error());
+    if (baseline) {
+      // The baseline's own comparison drew the same PDE ensemble, so its
+      // c_crit (a quantile of the PDE's min c) is this one.
+      auto const& b = e.baseline->qoi;
+      os << ',' << num(b.model.estimate) << ',' << num(b.model.lower) << ',' << num(b.model.upper) << ','
+         << num(b.error());
+    }
+    os << '\n';
   }
   return os.str();
 }
@@ -135,29 +180,72 @@ std::string metrics_markdown(std::vector<ConditionEvaluation> const& evaluations
         "the fields standardised by the PDE's pointwise mean and spread, with its permutation p-value, "
         "M6 P(min_x c < c_crit).\n\n";
 
+  bool const baseline = has_baseline(evaluations);
+  if (baseline)
+    os << "Beside the model stands the **conditional Gaussian emulator** (`" << provenance.baseline_path
+       << "`): regressed mean and spread with one pooled correlation, fitted on the same training data. A score "
+          "model earns its cost only where it beats it.\n\n";
   os << "## Summary over " << evaluations.size() << " condition" << (evaluations.size() == 1 ? "" : "s") << "\n\n";
-  os << "| field | metric | model | noise floor | model / floor |\n|---|---|---|---|---|\n";
+  if (baseline)
+    os << "| field | metric | model | Gaussian emulator | noise floor | model / floor | emulator / floor |\n"
+          "|---|---|---|---|---|---|---|\n";
+  else
+    os << "| field | metric | model | noise floor | model / floor |\n|---|---|---|---|---|\n";
+  auto const cell = [&](double v, Metric m) {
+    return m == Metric::energy_p_value ? percent(v) : short_num(v);
+  };
   for (int f = 0; f < num_fields; ++f)
     for (Metric m : all_metrics) {
       auto const [model, floor] = summarize_metric(evaluations, f, m);
+      double const base = summarize_baseline(evaluations, f, m);
       os << "| " << field_names[f] << " | " << metric_title(m);
-      if (m == Metric::energy_p_value) {
-        os << " (share with p < 0.01) | " << percent(model) << " | " << percent(floor) << " | |\n";
-      } else if (m == Metric::coverage) {
-        os << " (target " << options.band_level << ") | " << short_num(model) << " | " << short_num(floor)
-           << " | |\n";
-      } else {
-        os << " (mean) | " << short_num(model) << " | " << short_num(floor) << " | "
-           << (floor > 0 ? short_num(model / floor) : "–") << " |\n";
-      }
+      if (m == Metric::energy_p_value)
+        os << " (share with p < 0.01)";
+      else if (m == Metric::coverage)
+        os << " (target " << options.band_level << ")";
+      else
+        os << " (mean)";
+      os << " | " << cell(model, m);
+      if (baseline) os << " | " << cell(base, m);
+      os << " | " << cell(floor, m);
+      bool const ratio = m != Metric::energy_p_value && m != Metric::coverage && floor > 0;
+      os << " | " << (ratio ? short_num(model / floor) : "");
+      if (baseline) os << " | " << (ratio ? short_num(base / floor) : "");
+      os << " |\n";
     }
-  double qoi_model = 0, qoi_floor = 0;
+  double qoi_model = 0, qoi_floor = 0, qoi_base = 0;
   for (auto const& e : evaluations) {
     qoi_model += e.comparison.qoi.error() / evaluations.size();
     qoi_floor += e.comparison.qoi.floor_error() / evaluations.size();
+    if (baseline) qoi_base += e.baseline->qoi.error() / evaluations.size();
   }
-  os << "| c | QoI error abs(P_model − P_pde) (mean) | " << short_num(qoi_model) << " | " << short_num(qoi_floor) << " | "
-     << (qoi_floor > 0 ? short_num(qoi_model / qoi_floor) : "–") << " |\n\n";
+  os << "| c | QoI error abs(P_model − P_pde) (mean) | " << short_num(qoi_model);
+  if (baseline) os << " | " << short_num(qoi_base);
+  os << " | " << short_num(qoi_floor) << " | " << (qoi_floor > 0 ? short_num(qoi_model / qoi_floor) : "–");
+  if (baseline) os << " | " << (qoi_floor > 0 ? short_num(qoi_base / qoi_floor) : "–");
+  os << " |\n\n";
+  if (baseline) {
+    // Said plainly: where the model does not beat the emulator.
+    std::vector<std::string> losses;
+    for (int f = 0; f < num_fields; ++f)
+      for (Metric m : all_metrics) {
+        double const model = summarize_metric(evaluations, f, m).first, base = summarize_baseline(evaluations, f, m);
+        bool worse = false;
+        if (m == Metric::coverage)
+          worse = std::abs(model - options.band_level) > std::abs(base - options.band_level);
+        else
+          worse = model > base;
+        if (worse) losses.push_back(std::string(field_names[f]) + " " + metric_title(m));
+      }
+    if (qoi_model > qoi_base) losses.push_back("QoI error");
+    os << "**Where the model does not beat the Gaussian emulator:** ";
+    if (losses.empty()) {
+      os << "nowhere in this summary.\n\n";
+    } else {
+      for (std::size_t k = 0; k < losses.size(); ++k) os << (k ? ", " : "") << losses[k];
+      os << ".\n\n";
+    }
+  }
 
   for (int f = 0; f < num_fields; ++f) {
     os << "## " << field_title(f) << ": model (noise floor)\n\n";

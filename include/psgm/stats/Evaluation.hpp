@@ -36,6 +36,10 @@ struct EvaluationRequest {
   std::string data_path;   ///< PDE data set with the same conditions
   /// Noise-floor PDE ensemble file (data set layout); empty: generate it.
   std::string floor_path;
+  /// A baseline's samples at the same conditions (the conditional Gaussian
+  /// emulator's, `psgm sample -m emulator.h5`), compared with the same PDE
+  /// ensembles and floors; empty: none.
+  std::string baseline_path;
   /// Seed of generated floor fields; unset: the PDE data set's `seed` attribute.
   std::optional<std::uint64_t> floor_seed;
   /// Generated floor realisations per condition; 0: as many as the model has there.
@@ -57,6 +61,7 @@ struct EvaluationResult {
   std::int64_t dropped_pde_samples = 0;         ///< PDE samples with status != ok (not used)
   std::int64_t dropped_model_samples = 0;       ///< model samples with status != ok (not used)
   std::int64_t dropped_floor_samples = 0;       ///< floor samples with status != ok (not used)
+  std::int64_t dropped_baseline_samples = 0;    ///< baseline samples with status != ok (not used)
   std::vector<std::string> notes;               ///< warnings worth showing the user
 };
 

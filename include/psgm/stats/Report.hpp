@@ -8,6 +8,7 @@
 #include <psgm/stats/Metrics.hpp>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,10 @@ struct ConditionEvaluation {
   pde::Condition condition;
   std::int64_t condition_index = 0;  ///< row of /conditions in the PDE data set
   EnsembleComparison comparison;
+  /// The same comparison for the baseline ensemble (the conditional Gaussian
+  /// emulator's samples), with the same PDE ensemble and noise floor; empty
+  /// when the evaluation had no baseline.
+  std::optional<EnsembleComparison> baseline;
 };
 
 /// Where the ensembles of an evaluation came from (printed in the report,
@@ -26,16 +31,19 @@ struct EvaluationProvenance {
   std::string model_path;    ///< the model-samples file
   std::string data_path;     ///< the PDE data set
   std::string floor_source;  ///< "file <path>" or "generated (seed S, ...)"
+  std::string baseline_path; ///< the baseline's samples (the Gaussian emulator's); empty: none
   std::string config_toml;   ///< the effective configuration
 };
 
 /// CSV, one row per condition and field, columns
 ///   condition_index,l,U0,F_right,field,n_model,n_pde,n_floor,pinned_points,
-///   then <metric>,<metric>_floor for every metric of Metric.
+///   then <metric>,<metric>_floor for every metric of Metric, and with a
+///   baseline n_baseline and <metric>_baseline after them.
 std::string metrics_csv(std::vector<ConditionEvaluation> const& evaluations);
 
 /// CSV, one row per condition: condition_index,l,U0,F_right,c_crit,c_crit_from_data,
-///   p_pde,p_pde_lower,p_pde_upper,p_model,...,p_floor,...,error,error_floor.
+///   p_pde,p_pde_lower,p_pde_upper,p_model,...,p_floor,...,error,error_floor
+///   (and p_baseline,...,error_baseline with a baseline).
 std::string qoi_csv(std::vector<ConditionEvaluation> const& evaluations);
 
 /// A markdown report: provenance and options, a summary over conditions
@@ -48,5 +56,9 @@ std::string metrics_markdown(std::vector<ConditionEvaluation> const& evaluations
 /// For energy_p_value: the fractions of conditions with p < 0.01.
 std::pair<double, double> summarize_metric(std::vector<ConditionEvaluation> const& evaluations, int field,
                                            Metric metric);
+/// The same average for the baseline (NaN when there is none).
+double summarize_baseline(std::vector<ConditionEvaluation> const& evaluations, int field, Metric metric);
+/// Whether every evaluation has a baseline comparison.
+bool has_baseline(std::vector<ConditionEvaluation> const& evaluations);
 
 }  // namespace psgm::stats

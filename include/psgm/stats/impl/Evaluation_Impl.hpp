@@ -72,6 +72,13 @@ EvaluationResult evaluate_files(ExecSpace const& space, EvaluationRequest const&
   Impl::FileIndex const model_index = Impl::index_file(model_file);
   Impl::FileIndex const data_index = Impl::index_file(data_file);
   Impl::FileIndex floor_index;
+  std::unique_ptr<io::DatasetReader> baseline_file;
+  Impl::FileIndex baseline_index;
+  if (!request.baseline_path.empty()) {
+    baseline_file = std::make_unique<io::DatasetReader>(request.baseline_path);
+    baseline_index = Impl::index_file(*baseline_file);
+    Impl::require_same_grid(baseline_index.info, data_index.info);
+  }
   Impl::require_same_grid(model_index.info, data_index.info);
   if (floor_file) {
     floor_index = Impl::index_file(*floor_file);
@@ -83,10 +90,11 @@ EvaluationResult evaluate_files(ExecSpace const& space, EvaluationRequest const&
   result.x = data_index.info.x;
   result.provenance.model_path = request.model_path;
   result.provenance.data_path = request.data_path;
+  result.provenance.baseline_path = request.baseline_path;
 
   // ---- which conditions
   struct Match {
-    std::int64_t model_row, data_row, floor_row;
+    std::int64_t model_row, data_row, floor_row, baseline_row;
   };
   std::vector<Match> matches;
   auto const& model_conditions = model_index.info.conditions;
@@ -105,7 +113,14 @@ EvaluationResult evaluate_files(ExecSpace const& space, EvaluationRequest const&
       require(f >= 0, "evaluation: the noise-floor file '", request.floor_path, "' has no condition ",
               Impl::describe(model_conditions[j]), " (model condition ", j, ")");
     }
-    matches.push_back({j, i, f});
+    std::int64_t b = -1;
+    if (baseline_file) {
+      b = Impl::find_condition(baseline_index.info.conditions, model_conditions[j]);
+      require(b >= 0 && baseline_index.ok[b].size() >= 2, "evaluation: the baseline file '", request.baseline_path,
+              "' has no condition ", Impl::describe(model_conditions[j]), " with 2 or more usable samples (model ",
+              "condition ", j, "); draw the baseline at the same conditions as the model");
+    }
+    matches.push_back({j, i, f, b});
     if (request.max_conditions > 0 && std::int64_t(matches.size()) == request.max_conditions) break;
   }
   require(!matches.empty(), "evaluation: no condition of the model samples '", request.model_path,
@@ -117,7 +132,7 @@ EvaluationResult evaluate_files(ExecSpace const& space, EvaluationRequest const&
     if (floor_file) return std::int64_t(floor_index.ok[m.floor_row].size());
     return request.floor_samples > 0 ? request.floor_samples : std::int64_t(model_index.ok[m.model_row].size());
   };
-  std::int64_t n_model = 0, n_pde = 0, n_floor = 0;
+  std::int64_t n_model = 0, n_pde = 0, n_floor = 0, n_baseline = 0;
   for (Match const& m : matches) {
     std::int64_t const nm = model_index.ok[m.model_row].size();
     std::int64_t const np = data_index.ok[m.data_row].size();
@@ -132,6 +147,10 @@ EvaluationResult evaluate_files(ExecSpace const& space, EvaluationRequest const&
     n_model = std::max(n_model, nm);
     n_pde = std::max(n_pde, np);
     n_floor = std::max(n_floor, nf);
+    if (baseline_file) {
+      n_baseline = std::max<std::int64_t>(n_baseline, baseline_index.ok[m.baseline_row].size());
+      result.dropped_baseline_samples += baseline_index.dropped[m.baseline_row];
+    }
     result.dropped_model_samples += model_index.dropped[m.model_row];
     result.dropped_pde_samples += data_index.dropped[m.data_row];
     if (floor_file) result.dropped_floor_samples += floor_index.dropped[m.floor_row];
@@ -180,6 +199,10 @@ EvaluationResult evaluate_files(ExecSpace const& space, EvaluationRequest const&
   device_fields d_model(Kokkos::view_alloc(space, Kokkos::WithoutInitializing, "psgm::stats::model_fields"), n_model, 2, N);
   device_fields d_pde(Kokkos::view_alloc(space, Kokkos::WithoutInitializing, "psgm::stats::pde_fields"), n_pde, 2, N);
   device_fields d_floor(Kokkos::view_alloc(space, Kokkos::WithoutInitializing, "psgm::stats::floor_fields"), n_floor, 2, N);
+  Impl::host_fields h_baseline(Kokkos::view_alloc(Kokkos::WithoutInitializing, "psgm::stats::baseline_host"),
+                               n_baseline, 2, N);
+  device_fields d_baseline(Kokkos::view_alloc(space, Kokkos::WithoutInitializing, "psgm::stats::baseline_fields"),
+                           n_baseline, 2, N);
 
   EnsembleComparator<ExecSpace> comparator(request.metrics);
   std::int64_t const K = matches.size();
@@ -239,7 +262,20 @@ EvaluationResult evaluate_files(ExecSpace const& space, EvaluationRequest const&
     auto comparison = comparator.compare(space, Kokkos::subview(d_model, rows(nm), Kokkos::ALL, Kokkos::ALL),
                                          Kokkos::subview(d_pde, rows(np), Kokkos::ALL, Kokkos::ALL),
                                          Kokkos::subview(d_floor, rows(nf), Kokkos::ALL, Kokkos::ALL));
-    result.conditions.push_back({condition, m.data_row, std::move(comparison)});
+    std::optional<EnsembleComparison> baseline;
+    if (baseline_file) {
+      // The same PDE ensemble, floor and permutation stream: model and
+      // baseline are judged on equal terms.
+      auto const& baseline_rows = baseline_index.ok[m.baseline_row];
+      std::int64_t const nb = baseline_rows.size();
+      Impl::read_samples(*baseline_file, baseline_rows, h_baseline);
+      Kokkos::deep_copy(space, Kokkos::subview(d_baseline, rows(nb), Kokkos::ALL, Kokkos::ALL),
+                        Kokkos::subview(h_baseline, rows(nb), Kokkos::ALL, Kokkos::ALL));
+      baseline = comparator.compare(space, Kokkos::subview(d_baseline, rows(nb), Kokkos::ALL, Kokkos::ALL),
+                                    Kokkos::subview(d_pde, rows(np), Kokkos::ALL, Kokkos::ALL),
+                                    Kokkos::subview(d_floor, rows(nf), Kokkos::ALL, Kokkos::ALL));
+    }
+    result.conditions.push_back({condition, m.data_row, std::move(comparison), std::move(baseline)});
     if (progress) progress(k + 1, K, Impl::describe(condition));
   }
   if (result.dropped_pde_samples > 0)
@@ -248,6 +284,9 @@ EvaluationResult evaluate_files(ExecSpace const& space, EvaluationRequest const&
   if (result.dropped_model_samples > 0)
     result.notes.push_back(std::to_string(result.dropped_model_samples) +
                            " model samples with status != ok were left out");
+  if (result.dropped_baseline_samples > 0)
+    result.notes.push_back(std::to_string(result.dropped_baseline_samples) +
+                           " baseline samples with status != ok were left out");
   if (result.dropped_floor_samples > 0)
     result.notes.push_back(std::to_string(result.dropped_floor_samples) +
                            " noise-floor samples with status != ok were left out");
