@@ -61,6 +61,8 @@ whiten = %s               # condition-aware whitening x = mu(u) + sigma(u) z (ps
 components = %d              # whitened: latent coordinates (leading principal components of z) the network
                              # learns; the others are drawn from N(0, 1). 0: all of them
 whitening_max_cv_conditions = 600   # conditions used to choose the regressions' length scales and ridge
+whitening_spread = "variance_ratio" # how sigma(u) is regressed: "variance_ratio" (channel level x shape of the
+                             # variance; psgm's default) or "log_std" (log sigma per point; for comparison)
 # the FiLM-CNN of spec sgm.md §4 (channels and N come from the data; whitened: the latent coordinates are
 # its channels on one point, kernel_size 1, so it is a residual MLP with FiLM conditioning)
 width = %d
@@ -170,6 +172,13 @@ Settings read_settings(Config const& cfg) {
   o.whiten = cfg.get<bool>("model.whiten");
   o.whitening.components = cfg.get<int>("model.components");
   o.whitening.max_cv_conditions = cfg.get<int>("model.whitening_max_cv_conditions");
+  {
+    auto const form = cfg.get<std::string>("model.whitening_spread");
+    require(form == "variance_ratio" || form == "log_std", "configuration: model.whitening_spread = '", form,
+            "'; expected 'variance_ratio' or 'log_std'");
+    o.whitening.spread_form =
+        form == "log_std" ? psgm::model::SpreadForm::log_std : psgm::model::SpreadForm::variance_ratio;
+  }
   require(s.kind == "score" || o.whiten, "configuration: model.kind = 'gaussian' is built on the whitening; ",
           "model.whiten must be true");
   auto& a = o.architecture;
@@ -259,6 +268,16 @@ std::string scales(psgm::model::KernelRidge const& k) {
   return out + ")";
 }
 
+/// The spread regression(s) of a whitening, for the training log.
+std::string spread_summary(psgm::model::Whitening const& w) {
+  auto one = [](char const* what, psgm::model::KernelRidge const& k) {
+    return std::string(what) + ": length scales " + scales(k) + ", ridge " + format_g(k.ridge, 3) + " (error " +
+           format_g(k.cv_error, 3) + ")";
+  };
+  if (w.spread_form == psgm::model::SpreadForm::log_std) return one("log spread", w.log_std);
+  return one("spread level", w.spread_level) + "; spread shape" + one("", w.spread_shape);
+}
+
 // ------------------------------------------------------------------ the run
 /// Where a backend's model computes: its execution space, or the host for LibTorch.
 template <class Backend>
@@ -293,8 +312,7 @@ int train(Settings const& s, Options const& options) {
       std::cerr << "  whitened: the network learns " << w->components << " of " << w->num_free()
                 << " coordinates (" << format_g(100 * w->explained_variance(), 4)
                 << " % of the pooled variance; the rest are drawn from N(0, 1)); mean regression length scales "
-                << scales(w->mean) << ", ridge " << format_g(w->mean.ridge, 3) << "; log-spread length scales "
-                << scales(w->log_std) << ", ridge " << format_g(w->log_std.ridge, 3) << '\n';
+                << scales(w->mean) << ", ridge " << format_g(w->mean.ridge, 3) << "; " << spread_summary(*w) << '\n';
   }
   InterruptScope signals;
   std::int64_t const start = session.step();
@@ -340,8 +358,7 @@ int fit_emulator(Settings const& s, Options const& options) {
             << w.num_free() << " of " << w.channels * w.num_points << " points free (the others pinned)\n"
             << "  mean: length scales " << scales(w.mean) << ", ridge " << format_g(w.mean.ridge, 3)
             << " (leave-one-condition-out error " << format_g(w.mean.cv_error, 3) << " spreads^2)\n"
-            << "  log spread: length scales " << scales(w.log_std) << ", ridge " << format_g(w.log_std.ridge, 3)
-            << " (error " << format_g(w.log_std.cv_error, 3) << ")\n"
+            << "  " << spread_summary(w) << "\n"
             << "  model: " << s.trainer.output_path << '\n';
   (void)options;
   return 0;

@@ -162,7 +162,15 @@ void write_whitening(Writer const& w, hid_t file, model::Whitening const& wh) {
   std::vector<std::int64_t> const free(wh.free_points.begin(), wh.free_points.end());
   w.dataset(g, "free_points", {std::int64_t(free.size())}, free.data(), H5T_STD_I64LE);
   write_ridge(w, g, "mean", wh.mean);
-  write_ridge(w, g, "log_std", wh.log_std);
+  if (wh.spread_form == model::SpreadForm::log_std) {
+    w.attr(g, "spread_form", std::string("log_std"));
+    write_ridge(w, g, "log_std", wh.log_std);
+  } else {
+    w.attr(g, "spread_form", std::string("variance_ratio"));
+    write_ridge(w, g, "spread_level", wh.spread_level);
+    write_ridge(w, g, "spread_shape", wh.spread_shape);
+    w.series(g, "shape_floor", wh.shape_floor);
+  }
   std::int64_t const F = wh.num_free();
   w.dataset(g, "basis", {F, F}, wh.basis.data(), H5T_IEEE_F64LE);
   w.series(g, "eigenvalues", wh.eigenvalues);
@@ -452,7 +460,19 @@ model::Whitening read_whitening(Reader const& r) {
   w.feature_scale = a.get_doubles("feature_scale");
   for (double v : r.doubles("/whitening/free_points")) w.free_points.push_back(static_cast<std::int32_t>(v));
   w.mean = read_ridge(r, a, "mean");
-  w.log_std = read_ridge(r, a, "log_std");
+  // Files without spread_form were written with the log_std form.
+  std::string const form = a.contains("spread_form") ? a.get_string("spread_form") : std::string("log_std");
+  if (form == "log_std") {
+    w.spread_form = model::SpreadForm::log_std;
+    w.log_std = read_ridge(r, a, "log_std");
+  } else {
+    require<IoError>(form == "variance_ratio", "model file '", r.path(), "': /whitening spread_form = '", form,
+                     "'; expected 'variance_ratio' or 'log_std'");
+    w.spread_form = model::SpreadForm::variance_ratio;
+    w.spread_level = read_ridge(r, a, "spread_level");
+    w.spread_shape = read_ridge(r, a, "spread_shape");
+    w.shape_floor = r.doubles("/whitening/shape_floor");
+  }
   w.basis = r.doubles("/whitening/basis");
   w.eigenvalues = r.doubles("/whitening/eigenvalues");
   try {

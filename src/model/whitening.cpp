@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <iterator>
 #include <limits>
 #include <numeric>
 #include <random>
@@ -307,10 +308,21 @@ void Whitening::moments(double const* physical, double* mu, double* sigma) const
   auto const f = features(physical);
   mean.predict(f.data(), mu);
   int const P = channels * num_points, F = num_free();
-  std::vector<double> ls(static_cast<std::size_t>(F));
-  log_std.predict(f.data(), ls.data());
   for (int p = 0; p < P; ++p) sigma[p] = 0.0;
-  for (int j = 0; j < F; ++j) sigma[free_points[j]] = std::exp(ls[std::size_t(j)]);
+  std::vector<double> v(static_cast<std::size_t>(F));
+  if (spread_form == SpreadForm::log_std) {
+    log_std.predict(f.data(), v.data());
+    for (int j = 0; j < F; ++j) sigma[free_points[j]] = std::exp(v[std::size_t(j)]);
+    return;
+  }
+  std::vector<double> level(static_cast<std::size_t>(channels));
+  spread_level.predict(f.data(), level.data());
+  spread_shape.predict(f.data(), v.data());
+  for (int j = 0; j < F; ++j) {
+    int const p = free_points[j];
+    double const shape = std::max(v[std::size_t(j)], shape_floor[std::size_t(j)]);
+    sigma[p] = std::sqrt(shape * std::exp(level[std::size_t(p / num_points)]));
+  }
 }
 
 void Whitening::encode(double const* physical, double const* x, double* latent) const {
@@ -369,11 +381,29 @@ void Whitening::validate() const {
                 (j == 0 || free_points[std::size_t(j)] > free_points[std::size_t(j - 1)]),
             "whitening: free point indices must be ascending in [0, ", P, ")");
   mean.validate("whitening, regression of the mean");
-  log_std.validate("whitening, regression of log sigma");
-  require(mean.num_features == K && log_std.num_features == K, "whitening: the regressions take ",
-          mean.num_features, " and ", log_std.num_features, " features, the schema has ", K, " columns");
-  require(mean.num_outputs == P && log_std.num_outputs == F, "whitening: the regressions have ", mean.num_outputs,
-          " and ", log_std.num_outputs, " outputs; expected ", P, " (every point) and ", F, " (free points)");
+  require(mean.num_features == K && mean.num_outputs == P, "whitening: the regression of the mean has ",
+          mean.num_features, " features and ", mean.num_outputs, " outputs; expected ", K, " and ", P);
+  if (spread_form == SpreadForm::log_std) {
+    log_std.validate("whitening, regression of log sigma");
+    require(log_std.num_features == K && log_std.num_outputs == F, "whitening: the regression of log sigma has ",
+            log_std.num_features, " features and ", log_std.num_outputs, " outputs; expected ", K, " and ", F,
+            " (free points)");
+  } else {
+    require(spread_form == SpreadForm::variance_ratio, "whitening: unknown spread form ", int(spread_form),
+            " (expected 0: log_std or 1: variance_ratio)");
+    spread_level.validate("whitening, regression of the spread level");
+    spread_shape.validate("whitening, regression of the spread shape");
+    require(spread_level.num_features == K && spread_level.num_outputs == channels,
+            "whitening: the regression of the spread level has ", spread_level.num_features, " features and ",
+            spread_level.num_outputs, " outputs; expected ", K, " and ", channels, " (channels)");
+    require(spread_shape.num_features == K && spread_shape.num_outputs == F,
+            "whitening: the regression of the spread shape has ", spread_shape.num_features, " features and ",
+            spread_shape.num_outputs, " outputs; expected ", K, " and ", F, " (free points)");
+    require(shape_floor.size() == std::size_t(F), "whitening: ", shape_floor.size(), " shape floors for ", F,
+            " free points");
+    for (double v : shape_floor)
+      require(std::isfinite(v) && v > 0, "whitening: shape floor ", v, " must be finite and > 0");
+  }
   require(basis.size() == std::size_t(F) * std::size_t(F) && eigenvalues.size() == std::size_t(F), "whitening: basis of ",
           basis.size(), " values and ", eigenvalues.size(), " eigenvalues for ", F, " free points");
   for (double v : basis) require(std::isfinite(v), "whitening: a non-finite basis value");
@@ -477,8 +507,8 @@ Whitening fit_whitening(ConditionSchema const& schema, WhiteningData const& data
   int const F = w.num_free();
   require(F >= 1, "whitening: every point of the training fields is pinned (no within-condition spread)");
 
-  // Targets: per-condition means (every point) and bias-corrected log spreads
-  // (free points): for n Gaussian samples E[log s²] = log σ² + ψ((n−1)/2) − log((n−1)/2).
+  // Targets: per-condition means (every point) and, at the free points, the
+  // per-condition sample variances s² (unbiased) in the options' spread form.
   Matrix mean_targets = mean;
   Vector mean_weight(P);
   mean_weight.setZero();
@@ -487,28 +517,71 @@ Whitening fit_whitening(ConditionSchema const& schema, WhiteningData const& data
     mean_weight(w.free_points[std::size_t(j)]) = 1.0 / (sd * sd);
   }
   std::int64_t const R = std::int64_t(replicated.size());
-  Matrix rep_features(R, K), log_targets(R, F);
+  Matrix rep_features(R, K), sample_var(R, F);
+  Vector log_bias(R);  // E[log s²] − log σ² for n Gaussian samples: ψ((n−1)/2) − log((n−1)/2)
   for (std::int64_t i = 0; i < R; ++i) {
     auto const u = replicated[std::size_t(i)];
     rep_features.row(i) = features.row(u);
     double const c = double(count[std::size_t(used[std::size_t(u)])]);
     double const h = 0.5 * (c - 1.0);
-    double const bias = digamma(h) - std::log(h);
+    log_bias(i) = digamma(h) - std::log(h);
     for (int j = 0; j < F; ++j) {
       int const p = w.free_points[std::size_t(j)];
       double const floor_var = 1e-12 * pooled[std::size_t(p)] * pooled[std::size_t(p)];
-      double const var = std::max(m2(u, p) / (c - 1.0), floor_var);
-      log_targets(i, j) = 0.5 * (std::log(var) - bias);
+      sample_var(i, j) = std::max(m2(u, p) / (c - 1.0), floor_var);
     }
   }
-  Vector log_weight = Vector::Ones(F);
+  std::vector<RidgeTarget> spread_targets;
+  Matrix log_targets, level_targets, shape_targets;
+  w.spread_form = options.spread_form;
+  if (options.spread_form == SpreadForm::log_std) {
+    log_targets = 0.5 * (sample_var.array().log().colwise() - log_bias.array()).matrix();
+    spread_targets.push_back({&log_targets, Vector::Ones(F)});
+  } else {
+    // Level: log of the channel's mean variance over its free points, with the
+    // single-point bias correction (exact when the channel's points move
+    // together, as the smooth fields nearly do; at most 1/(n−1) too large
+    // otherwise). Shape: the variances over that level, regressed linearly.
+    level_targets.resize(R, C);
+    shape_targets.resize(R, F);
+    for (std::int64_t i = 0; i < R; ++i) {
+      std::vector<double> sum(static_cast<std::size_t>(C), 0.0);
+      std::vector<int> num(static_cast<std::size_t>(C), 0);
+      for (int j = 0; j < F; ++j) {
+        int const ch = w.free_points[std::size_t(j)] / N;
+        sum[std::size_t(ch)] += sample_var(i, j);
+        ++num[std::size_t(ch)];
+      }
+      for (int ch = 0; ch < C; ++ch) {
+        double const lv = num[std::size_t(ch)] > 0 ? sum[std::size_t(ch)] / num[std::size_t(ch)] : 1.0;
+        level_targets(i, ch) = std::log(lv) - (num[std::size_t(ch)] > 0 ? log_bias(i) : 0.0);
+      }
+      for (int j = 0; j < F; ++j) {
+        int const ch = w.free_points[std::size_t(j)] / N;
+        shape_targets(i, j) = sample_var(i, j) / (sum[std::size_t(ch)] / num[std::size_t(ch)]);
+      }
+    }
+    spread_targets.push_back({&level_targets, Vector::Ones(C)});
+    spread_targets.push_back({&shape_targets, Vector::Ones(F)});
+    w.shape_floor.resize(std::size_t(F));
+    for (int j = 0; j < F; ++j) w.shape_floor[std::size_t(j)] = 1e-4 * std::max(shape_targets.col(j).mean(), 1e-300);
+  }
+  std::vector<KernelRidge> spread_fits;
   if (R == M) {
-    auto fits = fit_kernel_ridge(features, {{&mean_targets, mean_weight}, {&log_targets, log_weight}}, options);
+    std::vector<RidgeTarget> all{{&mean_targets, mean_weight}};
+    all.insert(all.end(), spread_targets.begin(), spread_targets.end());
+    auto fits = fit_kernel_ridge(features, all, options);
     w.mean = std::move(fits[0]);
-    w.log_std = std::move(fits[1]);
+    spread_fits.assign(std::make_move_iterator(fits.begin() + 1), std::make_move_iterator(fits.end()));
   } else {
     w.mean = std::move(fit_kernel_ridge(features, {{&mean_targets, mean_weight}}, options)[0]);
-    w.log_std = std::move(fit_kernel_ridge(rep_features, {{&log_targets, log_weight}}, options)[0]);
+    spread_fits = fit_kernel_ridge(rep_features, spread_targets, options);
+  }
+  if (options.spread_form == SpreadForm::log_std) {
+    w.log_std = std::move(spread_fits[0]);
+  } else {
+    w.spread_level = std::move(spread_fits[0]);
+    w.spread_shape = std::move(spread_fits[1]);
   }
 
   // Pooled second moment of z over every training sample, and its eigenpairs.

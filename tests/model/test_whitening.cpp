@@ -225,3 +225,62 @@ TEST_CASE("model/the Gaussian emulator recovers a known conditional Gaussian (C 
                   0, again);
   for (int p = 0; p < 4 * P; ++p) CHECK(again.data()[p] == out.data()[p]);
 }
+
+TEST_CASE("model/the variance-ratio spread follows a sensitivity that changes sign", "[model]") {
+  // x_i = m_i(u) + (u1 − t_i) ξ + 0.05 η_i with ξ, η_i ~ N(0, 1): σ_i² =
+  // (u1 − t_i)² + 0.05² is a smooth quadratic in u1, while log σ_i has a
+  // valley 3 units deep and 0.1 wide at u1 = t_i (the porous electrode's c
+  // near c0 when the net flux changes sign, docs/training.md). The log-sigma
+  // form is fitted beside it for the record (0.031 against 0.025 here; on the
+  // electrode's validation conditions 0.063 against 0.034, docs/results.md).
+  int const N = 12, K = 2, M = 160, R = 40;
+  auto t = [&](int i) { return -0.8 + 1.6 * i / (N - 1); };
+  auto sigma_true = [&](double u1, int i) { return std::sqrt((u1 - t(i)) * (u1 - t(i)) + 0.05 * 0.05); };
+  Data d;
+  auto g = psgm::random::make_generator<Kokkos::DefaultHostExecutionSpace>(17, 99, 0);
+  std::vector<double> x(static_cast<std::size_t>(N));
+  for (int m = 0; m < M; ++m) {
+    double const l = std::exp(std::log(1e-6) + (std::log(1e-4) - std::log(1e-6)) * g.drand());
+    double const u1 = -1.0 + 2.0 * g.drand();
+    d.conditions.push_back(l);
+    d.conditions.push_back(u1);
+    for (int r = 0; r < R; ++r) {
+      double const xi = g.normal();
+      for (int i = 0; i < N; ++i)
+        x[std::size_t(i)] = 2.0 * u1 + std::sin(0.4 * i) + (u1 - t(i)) * xi + 0.05 * g.normal();
+      d.fields.insert(d.fields.end(), x.begin(), x.end());
+      d.cond_of.push_back(m);
+    }
+  }
+  WhiteningData const data{1, N, &d.fields, &d.cond_of, &d.conditions};
+  auto error_of = [&](psgm::model::SpreadForm form) {
+    WhiteningOptions o;
+    o.spread_form = form;
+    Whitening const w = psgm::model::fit_whitening(schema_for(K), data, o);
+    CHECK(w.spread_form == form);
+    // The spread error of docs/metrics.md (relative L2 over the points),
+    // averaged over conditions between the training ones.
+    double total = 0;
+    int const T = 25;
+    std::vector<double> mu(static_cast<std::size_t>(N)), sigma(static_cast<std::size_t>(N));
+    for (int k = 0; k < T; ++k) {
+      double const u[2] = {1e-5, -0.9 + 1.8 * (k + 0.5) / T};
+      w.moments(u, mu.data(), sigma.data());
+      double num = 0, den = 0;
+      for (int i = 0; i < N; ++i) {
+        double const s = sigma_true(u[1], i);
+        num += (sigma[std::size_t(i)] - s) * (sigma[std::size_t(i)] - s);
+        den += s * s;
+      }
+      total += std::sqrt(num / den) / T;
+    }
+    return total;
+  };
+  double const ratio = error_of(psgm::model::SpreadForm::variance_ratio);
+  double const logs = error_of(psgm::model::SpreadForm::log_std);
+  INFO("spread error: variance ratio " << ratio << ", log sigma " << logs);
+  // The sampling noise of the per-condition spreads at R = 40 is 11 %; the
+  // regression over 160 conditions averages it down.
+  CHECK(ratio < 0.04);
+  CHECK(logs < 0.2);  // the comparison form still works
+}
