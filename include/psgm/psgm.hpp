@@ -35,6 +35,7 @@
 #include <psgm/io/Dataset.hpp>
 #include <psgm/io/DatasetAttributes.hpp>
 #include <psgm/io/PorosityFile.hpp>
+#include <psgm/io/FileFormat.hpp>
 #include <psgm/io/ModelFile.hpp>
 #include <psgm/score/Trainer.hpp>
 #include <psgm/score/NativeTrainableModel.hpp>

@@ -2,6 +2,10 @@
 #include <psgm/core/Error.hpp>
 #include <psgm/io/DatasetAttributes.hpp>
 
+#include <algorithm>
+#include <cmath>
+#include <sstream>
+
 namespace psgm::io {
 
 AttributeMap physics_attributes(pde::ElectrodeParameters const& e, gp::PorosityModel const& g) {
@@ -95,6 +99,63 @@ gp::PorosityModel porosity_model_from(AttributeMap const& a) {
   g.epsilon_min = a.get_double("epsilon_min");
   g.epsilon_max = a.get_double("epsilon_max");
   return g;
+}
+
+namespace {
+std::string show(AttributeMap::Value const& v) {
+  std::ostringstream os;
+  os.precision(17);
+  std::visit(
+      [&](auto const& x) {
+        using T = std::decay_t<decltype(x)>;
+        if constexpr (std::is_same_v<T, std::string>)
+          os << '"' << x << '"';
+        else if constexpr (std::is_arithmetic_v<T>)
+          os << x;
+        else
+          os << "(" << x.size() << " values)";
+      },
+      v);
+  return os.str();
+}
+
+bool same_value(AttributeMap::Value const& a, AttributeMap::Value const& b) {
+  auto number = [](AttributeMap::Value const& v, double& out) {
+    if (auto const* d = std::get_if<double>(&v)) return out = *d, true;
+    if (auto const* i = std::get_if<std::int64_t>(&v)) return out = double(*i), true;
+    return false;
+  };
+  double x = 0, y = 0;
+  if (number(a, x) && number(b, y))
+    return x == y || std::fabs(x - y) <= 1e-12 * std::max(std::fabs(x), std::fabs(y));
+  return a == b;
+}
+}  // namespace
+
+void require_same_physics(AttributeMap const& reference, std::string const& what_reference,
+                          AttributeMap const& other, std::string const& what_other, bool require_all) {
+  std::vector<std::string> names;
+  AttributeMap const all = physics_attributes(pde::ElectrodeParameters{}, gp::PorosityModel{});
+  // The parameters first, then what is derived from them (so that the
+  // message names k_rn rather than the i0 it implies).
+  std::vector<std::string> const derived{"num_steps", "c_ref", "i0"};
+  for (auto const& [name, value] : all.values())
+    if (name != "gp_factorization" && std::find(derived.begin(), derived.end(), name) == derived.end())
+      names.push_back(name);
+  names.insert(names.end(), derived.begin(), derived.end());
+  names.push_back("porosity_source");
+  for (auto const& name : names) {
+    bool const in_ref = reference.contains(name), in_other = other.contains(name);
+    if (in_ref && !in_other) {
+      require(!require_all, what_other, " has no attribute '", name, "' but ", what_reference, " has ", name, " = ",
+              show(reference.at(name)), "; the ensembles must come from the same physics");
+      continue;
+    }
+    if (!in_ref || !in_other) continue;
+    require(same_value(reference.at(name), other.at(name)), "the physics differ: ", what_reference, " has ", name,
+            " = ", show(reference.at(name)), " but ", what_other, " has ", name, " = ", show(other.at(name)),
+            "; ensembles compared with each other must come from the same physics");
+  }
 }
 
 }  // namespace psgm::io

@@ -602,6 +602,7 @@ score::ModelDescription read_model(std::string const& path) {
   }
   m.sde = read_sde(r);
   m.weights = r.parameters("/weights", m.architecture, dtype);
+  check_parameters_finite(m.weights, "model file '" + path + "', /weights", false);
   if (r.exists("/training")) {
     auto const a = r.attributes("/training");
     auto& t = m.training;
@@ -668,6 +669,7 @@ ModelCheckpoint read_checkpoint(std::string const& path, score::FilmCnnConfig co
   c.adam_m = r.parameters("/checkpoint/adam_m", architecture, dtype);
   c.adam_v = r.parameters("/checkpoint/adam_v", architecture, dtype);
   if (r.exists("/checkpoint/ema")) c.ema_weights = r.parameters("/checkpoint/ema", architecture, dtype);
+  check_checkpoint(c, path);
   return c;
 }
 

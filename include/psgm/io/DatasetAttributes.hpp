@@ -23,4 +23,14 @@ AttributeMap physics_attributes(pde::ElectrodeParameters const& electrode, gp::P
 pde::ElectrodeParameters electrode_parameters_from(AttributeMap const& attributes);
 gp::PorosityModel porosity_model_from(AttributeMap const& attributes);
 
+/// Ensembles that are compared with each other (a data set, its noise floor,
+/// the model's samples) must describe the same physics. Compares every
+/// attribute physics_attributes() writes (and porosity_source), except the
+/// GP factorisation (a numerical choice), that both maps hold; with
+/// `require_all`, one the reference holds must be in `other` too. Numbers
+/// agree to 1e-12 relative. Throws InvalidArgument naming the attribute, both
+/// values and both origins (`what_reference`, `what_other`).
+void require_same_physics(AttributeMap const& reference, std::string const& what_reference,
+                          AttributeMap const& other, std::string const& what_other, bool require_all);
+
 }  // namespace psgm::io

@@ -69,8 +69,19 @@ score::ModelDescription read_model(std::string const& path);
 /// Whether the model file holds a /checkpoint group.
 bool has_checkpoint(std::string const& path);
 
-/// Reads the /checkpoint group, checking every set against `architecture`.
+/// Reads the /checkpoint group, checking every set against `architecture`
+/// and every field with check_checkpoint.
 ModelCheckpoint read_checkpoint(std::string const& path, score::FilmCnnConfig const& architecture);
+
+/// A checkpoint is untrusted input: throws IoError naming the field unless
+/// 1 <= steps_per_epoch, 1 <= total_steps, 0 <= step <= total_steps,
+/// 0 <= batch_in_epoch < steps_per_epoch, (epoch, batch_in_epoch) is the
+/// position of `step`, -1 <= best_step <= step with a finite loss, and every
+/// stored weight and Adam moment is finite (second moments >= 0).
+void check_checkpoint(ModelCheckpoint const& checkpoint, std::string const& path);
+/// Throws IoError naming the weight and index of the first value that is not
+/// finite (or negative, when `non_negative`); `where` names the file and group.
+void check_parameters_finite(score::ParameterSet const& set, std::string const& where, bool non_negative);
 
 /// The extra curves under /training (every 1-D data set there that is not
 /// part of TrainingRecord).
