@@ -171,6 +171,11 @@ std::string metrics_markdown(std::vector<ConditionEvaluation> const& evaluations
      << (options.c_crit ? "c_crit = " + short_num(*options.c_crit) + " mol/m³"
                         : "c_crit = " + short_num(options.c_crit_quantile) + "-quantile of the PDE's min_x c")
      << "; Wilson intervals at " << options.confidence << "\n\n";
+  if (!provenance.notes.empty()) {
+    os << "**Left out or failed** (counts per condition):\n\n";
+    for (auto const& note : provenance.notes) os << "- " << note << '\n';
+    os << '\n';
+  }
   os << "Every metric is shown beside its **noise floor**: the same metric computed with a second, independent "
         "PDE ensemble in place of the model (docs/metrics.md). A model is as good as the data allow when its "
         "metrics sit at the floor. Definitions: M1 mean error ‖μ_model − μ_pde‖₂/‖σ_pde‖₂, M2 spread error "

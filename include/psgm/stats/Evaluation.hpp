@@ -62,7 +62,8 @@ struct EvaluationResult {
   std::int64_t dropped_model_samples = 0;       ///< model samples with status != ok (not used)
   std::int64_t dropped_floor_samples = 0;       ///< floor samples with status != ok (not used)
   std::int64_t dropped_baseline_samples = 0;    ///< baseline samples with status != ok (not used)
-  std::vector<std::string> notes;               ///< warnings worth showing the user
+  std::int64_t failed_model_conditions = 0;     ///< model conditions where every sample failed (not evaluated)
+  std::vector<std::string> notes;               ///< warnings worth showing the user (also in metrics.md)
 };
 
 /// Runs the evaluation on `space`. psgm::IoError for unreadable files;

@@ -33,6 +33,9 @@ struct EvaluationProvenance {
   std::string floor_source;  ///< "file <path>" or "generated (seed S, ...)"
   std::string baseline_path; ///< the baseline's samples (the Gaussian emulator's); empty: none
   std::string config_toml;   ///< the effective configuration
+  /// What the user must know about the inputs (failed samples per condition,
+  /// conditions not evaluated); listed in metrics.md.
+  std::vector<std::string> notes;
 };
 
 /// CSV, one row per condition and field, columns

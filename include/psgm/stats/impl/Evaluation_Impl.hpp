@@ -84,6 +84,22 @@ EvaluationResult evaluate_files(ExecSpace const& space, EvaluationRequest const&
     floor_index = Impl::index_file(*floor_file);
     Impl::require_same_grid(floor_index.info, data_index.info);
   }
+  // The ensembles compared must come from the same physics: a floor of other
+  // physics makes a poor model look good (docs/reliability.md). The floor
+  // file must carry every physics attribute the data set does; sample files
+  // record the physics of the data set their grid came from, where they have it.
+  {
+    auto const& ref = data_index.info.attributes;
+    std::string const what = "the PDE data set '" + request.data_path + "'";
+    if (floor_file)
+      io::require_same_physics(ref, what, floor_index.info.attributes,
+                               "the noise-floor file '" + request.floor_path + "'", true);
+    io::require_same_physics(ref, what, model_index.info.attributes,
+                             "the model samples '" + request.model_path + "'", false);
+    if (baseline_file)
+      io::require_same_physics(ref, what, baseline_index.info.attributes,
+                               "the baseline samples '" + request.baseline_path + "'", false);
+  }
   int const N = data_index.info.num_points;
 
   EvaluationResult result;
@@ -98,8 +114,26 @@ EvaluationResult evaluate_files(ExecSpace const& space, EvaluationRequest const&
   };
   std::vector<Match> matches;
   auto const& model_conditions = model_index.info.conditions;
+  // Conditions whose model samples failed (not finite, not converged) are
+  // reported with their counts, never dropped silently.
+  std::int64_t all_failed = 0, model_samples = 0;
   for (std::int64_t j = 0; j < std::int64_t(model_conditions.size()); ++j) {
-    if (model_index.ok[j].empty()) continue;
+    std::int64_t const ok = model_index.ok[j].size(), failed = model_index.dropped[j];
+    model_samples += ok + failed;
+    if (failed == 0) continue;
+    if (ok == 0) ++all_failed;
+    result.notes.push_back("model condition " + std::to_string(j) + " (" + Impl::describe(model_conditions[j]) +
+                           "): " + std::to_string(failed) + " of " + std::to_string(ok + failed) +
+                           " model samples failed (status not ok)" +
+                           (ok == 0 ? "; not evaluated" : "; evaluated on the " + std::to_string(ok) + " others"));
+  }
+  result.failed_model_conditions = all_failed;
+  require(model_samples == 0 || all_failed < std::int64_t(model_conditions.size()), "evaluation: every model sample in '",
+          request.model_path, "' failed (", model_samples, " samples at ", model_conditions.size(),
+          " conditions, none with status ok); there is nothing to evaluate (psgm sample reports the failures)");
+  require(model_samples > 0, "evaluation: the model samples file '", request.model_path, "' holds no samples");
+  for (std::int64_t j = 0; j < std::int64_t(model_conditions.size()); ++j) {
+    if (model_index.ok[j].empty()) continue;  // reported above
     std::int64_t const i = Impl::find_condition(data_index.info.conditions, model_conditions[j]);
     if (i < 0) {
       ++result.unmatched_conditions;
@@ -290,6 +324,7 @@ EvaluationResult evaluate_files(ExecSpace const& space, EvaluationRequest const&
   if (result.dropped_floor_samples > 0)
     result.notes.push_back(std::to_string(result.dropped_floor_samples) +
                            " noise-floor samples with status != ok were left out");
+  result.provenance.notes = result.notes;
   return result;
 }
 
