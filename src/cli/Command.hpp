@@ -5,6 +5,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include <psgm/core/Error.hpp>
+
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -107,21 +109,31 @@ class Progress {
 /// "1h 02m", "3m 07s", "12.3 s"
 std::string format_duration(double seconds);
 
-/// Ctrl-C and SIGTERM while a command runs: the handlers installed by the
-/// scope only raise a flag; the command polls interrupted() between units of
-/// work (a batch, a training step), stops cleanly and leaves no partial file.
-/// The previous handlers are restored when the scope ends.
 /// Conditions the configuration lists itself: conditions.source = "list"
 /// (conditions.list = [[l, U0, F_right], ...]) or "file" (conditions.file: a
 /// CSV "l,U0,F_right" or an HDF5 file, data set conditions.dataset, default
 /// "/conditions"). Throws InvalidArgument for any other source or a missing
 /// or empty list.
+/// While configuration_check_only() is true (psgm pipeline checks every
+/// step's configuration before the files its later steps read exist), a
+/// conditions file that does not exist yet stands for one placeholder row.
 std::vector<pde::Condition> listed_conditions(Config const& cfg, std::string const& source);
+/// True while psgm pipeline validates its steps' configurations (--print-config
+/// runs of each step) before running any of them.
+bool& configuration_check_only();
 /// Keys only one conditions.source reads (conditions.list: "list";
 /// conditions.file and conditions.dataset: "file") must not be set for
 /// another source: a silently ignored list is worse than an error.
 void require_condition_keys_match(Config const& cfg, std::string const& source);
 
+/// Ctrl-C and SIGTERM while a command runs: the handlers installed by the
+/// scope only raise a flag; the command polls interrupted() between units of
+/// work (a batch, a training step), stops cleanly (a checkpoint, or no
+/// output at all) and ends with a non-zero status: it throws Interrupted, or
+/// returns interrupted_exit_code(). Scopes nest (psgm pipeline runs the
+/// other commands inside its own): only the outermost clears the flag, so a
+/// signal during a step still stops the pipeline. The previous handlers are
+/// restored when the scope ends.
 class InterruptScope {
  public:
   InterruptScope();
@@ -129,10 +141,23 @@ class InterruptScope {
   InterruptScope(InterruptScope const&) = delete;
   InterruptScope& operator=(InterruptScope const&) = delete;
   static bool interrupted();
+  /// The signal that interrupted the run (SIGINT, SIGTERM), 0 if none.
+  static int signal_number();
+  /// 128 + the signal, as a shell reports a process the signal ended: 130
+  /// for Ctrl-C, 143 for SIGTERM.
+  static int interrupted_exit_code();
 
  private:
   void (*old_int_)(int);
   void (*old_term_)(int);
+};
+
+/// Thrown by a command that stopped on SIGINT/SIGTERM after leaving a
+/// consistent state; main() reports it and exits with
+/// InterruptScope::interrupted_exit_code().
+class Interrupted : public Error {
+ public:
+  using Error::Error;
 };
 
 }  // namespace cli

@@ -3,9 +3,11 @@
 // metrics.csv, qoi.csv and evaluation.h5 into the output directory, and with
 // --figures the PNG figures drawn from evaluation.h5.
 #include "Command.hpp"
+#include "OutputPolicy.hpp"
 
 #include <psgm/core/Error.hpp>
 #include <psgm/stats/Evaluation.hpp>
+#include <psgm/stats/EvaluationFile.hpp>
 #include <psgm/stats/Report.hpp>
 
 #include <Kokkos_Core.hpp>
@@ -103,11 +105,26 @@ std::string fmt(double v) {
 int evaluate(psgm::stats::EvaluationRequest const& request, Options const& options, std::string const& config_toml) {
   using ExecSpace = Kokkos::DefaultExecutionSpace;
   ExecSpace space;
-  // Refuse existing outputs before the work, not after it.
-  if (!options.overwrite)
-    for (auto const& p : psgm::stats::evaluation_output_paths(options.output))
-      require<psgm::IoError>(!std::filesystem::exists(p), "psgm evaluate: '", p,
-                             "' exists; choose another output directory or pass --overwrite");
+  // Refuse existing outputs before the work, not after it (OutputPolicy.hpp):
+  // replaced only with --overwrite, and only what psgm wrote (evaluation.h5
+  // by its format, the tables and figures by the directory's manifest).
+  namespace fs = std::filesystem;
+  psgm::cli::OutputPolicy policy("psgm evaluate", options.overwrite);
+  policy.input(request.model_path, "model samples");
+  policy.input(request.data_path, "PDE data set");
+  policy.input(request.floor_path, "noise-floor data set");
+  policy.input(request.baseline_path, "baseline samples");
+  for (auto const& p : psgm::stats::evaluation_output_paths(options.output))
+    policy.output(p, "output file",
+                  fs::path(p).extension() == ".h5" ? std::vector<std::string>{psgm::stats::evaluation_format}
+                                                   : std::vector<std::string>{});
+  fs::path const figures_dir = fs::path(options.output) / "figures";
+  std::error_code ec;
+  if (options.figures && fs::is_directory(figures_dir, ec))
+    for (fs::directory_iterator it(figures_dir, ec), end; !ec && it != end; it.increment(ec))
+      if (it->path().extension() == ".png") policy.output(it->path().string(), "figure", {});
+  policy.check();
+  psgm::cli::InterruptScope signals;
   if (!options.quiet)
     std::cerr << "psgm evaluate: " << request.model_path << " against " << request.data_path << " on "
               << ExecSpace::name() << ", noise floor "
@@ -115,6 +132,9 @@ int evaluate(psgm::stats::EvaluationRequest const& request, Options const& optio
               << '\n';
   std::unique_ptr<psgm::cli::Progress> progress;
   auto const report = [&](std::int64_t done, std::int64_t total, std::string const& what) {
+    if (psgm::cli::InterruptScope::interrupted())
+      throw psgm::cli::Interrupted("psgm evaluate stopped after " + std::to_string(done) + " of " +
+                                   std::to_string(total) + " conditions; no output was written");
     if (!progress) progress = std::make_unique<psgm::cli::Progress>("evaluate", total, "conditions", !options.quiet);
     progress->update(done, what);
   };
@@ -122,6 +142,8 @@ int evaluate(psgm::stats::EvaluationRequest const& request, Options const& optio
   if (progress) progress->finish();
   result.provenance.config_toml = config_toml;
   auto const files = psgm::stats::write_evaluation_outputs(options.output, result, request.metrics, options.overwrite);
+  psgm::cli::Manifest manifest(options.output);
+  manifest.add(files);
 
   // Summary on stdout: the mean of every metric over the conditions beside its floor.
   auto const& c = result.conditions;
@@ -156,6 +178,7 @@ int evaluate(psgm::stats::EvaluationRequest const& request, Options const& optio
     auto const fig = psgm::stats::draw_report_figures((std::filesystem::path(options.output) / "evaluation.h5").string(),
                                                       (std::filesystem::path(options.output) / "figures").string());
     std::cout << "  " << fig.message << '\n';
+    manifest.add(fig.files);
     for (auto const& f : fig.files) std::cout << "  wrote " << f << '\n';
   }
   return 0;

@@ -4,6 +4,7 @@
 // (GP, or taken from a user file), then the whole batch is solved at once and
 // streamed to the file. Every realisation is stored with its status.
 #include "Command.hpp"
+#include "OutputPolicy.hpp"
 
 #include <psgm/core/Error.hpp>
 #include <psgm/core/KokkosCompat.hpp>
@@ -225,6 +226,13 @@ Settings read_settings(Config const& cfg) {
   psgm::cli::require_condition_keys_match(cfg, s.conditions_source);
   if (random) {
     require(count >= 1, "configuration: conditions.count = ", count, " must be >= 1");
+    // The design is built in memory (about 64 bytes per condition): refuse
+    // what cannot fit before allocating it.
+    double const design_mb = 64.0 * double(count) / 1048576.0;
+    require(design_mb <= s.memory_budget_mb, "configuration: conditions.count = ", count, " needs ",
+            psgm::cli::format_mib(design_mb), " for the condition design alone, more than run.memory_budget_mb = ",
+            s.memory_budget_mb, " MiB; at most ", std::int64_t(s.memory_budget_mb * 1048576.0 / 64.0),
+            " conditions fit (raise the budget, or split the run)");
     validated("conditions", [&] { ranges.validate(); });
     s.conditions = s.conditions_source == "random"
                        ? psgm::pde::random_conditions(ranges, count, static_cast<std::uint64_t>(s.seed))
@@ -277,6 +285,22 @@ int generate(Settings const& s, Options const& options, std::string const& confi
   // so that progress is reported, but never fewer realisations than keep the
   // execution space busy (64 per unit of concurrency).
   double const bytes_per_item = 32.0 * 8.0 * N;
+  // Sizes that cannot fit are refused before anything is allocated or
+  // written, with what they would need: the GP's N x N covariance and its
+  // factor, one condition's realisations (a batch holds whole conditions),
+  // and the file on its disk.
+  double const budget_bytes = s.memory_budget_mb * 1048576.0;
+  if (s.porosity_source == "gp")
+    require(3.0 * 8.0 * double(N) * N <= budget_bytes, "psgm generate: pde.N = ", N, " needs ",
+            psgm::cli::format_mib(3.0 * 8.0 * double(N) * N / 1048576.0),
+            " for the Gaussian process's N x N covariance and factor, more than run.memory_budget_mb = ",
+            s.memory_budget_mb, " MiB");
+  require(double(R) * bytes_per_item <= budget_bytes, "psgm generate: conditions.realisations = ", R, " needs ",
+          psgm::cli::format_mib(double(R) * bytes_per_item / 1048576.0),
+          " for one condition's batch (batches hold whole conditions), more than run.memory_budget_mb = ",
+          s.memory_budget_mb, " MiB; at most ", std::int64_t(budget_bytes / bytes_per_item),
+          " realisations per condition fit (raise the budget, or lower conditions.realisations)");
+  psgm::cli::require_disk_space("psgm generate", options.output, double(total) * (3.0 * N + 2.0) * 8.0);
   auto const memory_items = static_cast<std::int64_t>(s.memory_budget_mb * 1024 * 1024 / bytes_per_item);
   std::int64_t items = s.batch_size;
   if (items == 0) {
@@ -348,8 +372,10 @@ int generate(Settings const& s, Options const& options, std::string const& confi
   };
 
   for (std::int64_t m0 = 0; m0 < M; m0 += conditions_per_batch) {
-    require<psgm::IoError>(!InterruptScope::interrupted(), "interrupted after ", writer.size(), " of ", total,
-                           " realisations; no file was written to '", options.output, "'");
+    if (InterruptScope::interrupted())
+      throw psgm::cli::Interrupted("psgm generate stopped after " + std::to_string(writer.size()) + " of " +
+                                   std::to_string(total) + " realisations; no file was written to '" +
+                                   options.output + "'");
     auto const t0 = std::chrono::steady_clock::now();
     std::int64_t const m1 = std::min(M, m0 + conditions_per_batch);
     std::int64_t const B = (m1 - m0) * R;
@@ -396,8 +422,10 @@ int generate(Settings const& s, Options const& options, std::string const& confi
     write_s += std::chrono::duration<double>(t2 - t1).count();
     progress.update(writer.size(), status_text());
   }
-  require<psgm::IoError>(!InterruptScope::interrupted(), "interrupted after ", writer.size(), " of ", total,
-                         " realisations; no file was written to '", options.output, "'");
+  if (InterruptScope::interrupted())
+    throw psgm::cli::Interrupted("psgm generate stopped after " + std::to_string(writer.size()) + " of " +
+                                 std::to_string(total) + " realisations; no file was written to '" + options.output +
+                                 "'");
   double const wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
   psgm::io::AttributeMap timing;
   timing.set("wall_time_s", wall);
@@ -456,6 +484,11 @@ psgm::cli::RegisterCommand generate_command(
           return 0;
         }
         require(!options->output.empty(), "psgm generate: no output file; pass -o FILE.h5");
+        psgm::cli::OutputPolicy policy("psgm generate", options->overwrite);
+        policy.input(settings.porosity_file, "porosity file");
+        if (settings.conditions_source == "file") policy.input(cfg.get<std::string>("conditions.file"), "conditions file");
+        policy.output(options->output, "output file", {psgm::io::dataset_format});
+        policy.check();
         return generate<Kokkos::DefaultExecutionSpace>(settings, *options, cfg.to_toml());
       };
     });

@@ -16,11 +16,14 @@
 // well under 15 minutes on two CPU cores; `--reference` (or --preset
 // reference) runs the full reference configuration of the spec (a GPU job).
 #include "Command.hpp"
+#include "OutputPolicy.hpp"
 
 #include <psgm/Config.hpp>
 #include <psgm/core/Error.hpp>
 #include <psgm/core/KokkosCompat.hpp>
 #include <psgm/core/Runtime.hpp>
+#include <psgm/score/Trainer.hpp>
+#include <psgm/stats/Evaluation.hpp>
 
 #include <Kokkos_Core.hpp>
 
@@ -181,6 +184,42 @@ int run_subcommand(StepRecord& step, bool quiet) {
   }
   throw psgm::InvalidArgument("pipeline: psgm was built without the '" + step.name +
                               "' command (it needs PSGM_ENABLE_HDF5=ON)");
+}
+
+/// Checks a step's configuration without running it: the step's own
+/// `--print-config` run (every key known, every value in range), its output
+/// discarded. Inputs that earlier steps write do not exist yet: their
+/// options are left out, and a conditions file stands for one placeholder
+/// row (psgm::cli::configuration_check_only).
+void check_step_configuration(StepRecord const& step) {
+  StepRecord check{step.name, {}, step.label};
+  for (std::size_t k = 0; k < step.args.size(); ++k) {
+    auto const& a = step.args[k];
+    bool const file_option = a == "-m" || a == "-d" || a == "--data" || a == "--baseline" || a == "--floor";
+    if (file_option && k + 1 < step.args.size() && !fs::exists(step.args[k + 1])) {
+      ++k;
+      continue;
+    }
+    check.args.push_back(a);
+  }
+  check.args.push_back("--print-config");
+  std::ostringstream discard;
+  auto* const old_buf = std::cout.rdbuf(discard.rdbuf());
+  psgm::cli::configuration_check_only() = true;
+  try {
+    run_subcommand(check, true);
+  } catch (psgm::Error const& e) {
+    std::cout.rdbuf(old_buf);
+    psgm::cli::configuration_check_only() = false;
+    throw psgm::InvalidArgument("pipeline: the " + step.label + " step's configuration is refused (nothing was run "
+                                "or removed): " + e.what());
+  } catch (...) {
+    std::cout.rdbuf(old_buf);
+    psgm::cli::configuration_check_only() = false;
+    throw;
+  }
+  std::cout.rdbuf(old_buf);
+  psgm::cli::configuration_check_only() = false;
 }
 
 void append_sets(std::vector<std::string>& args, std::vector<std::string> const& sets) {
@@ -455,15 +494,6 @@ int run_pipeline(Options const& options, psgm::cli::ConfigOptions const& config_
 
   fs::path const out = fs::absolute(options.output);
   fs::path const data = out / "data";
-  if (fs::exists(out) && !fs::is_empty(out)) {
-    psgm::require<psgm::IoError>(options.overwrite, "pipeline: the output directory ", out.string(),
-                                 " exists and is not empty; choose another -o or pass --overwrite");
-    for (char const* name : {"data", "figures", "summary.md", "commands.sh", "pipeline.toml", "metrics.md",
-                             "metrics.csv", "qoi.csv", "evaluation.h5"})
-      fs::remove_all(out / name);
-  }
-  fs::create_directories(data);
-  { std::ofstream(out / "pipeline.toml") << cfg.to_toml() << '\n'; }
 
   std::string const s = std::to_string(seed);
   std::vector<StepRecord> steps;
@@ -526,6 +556,48 @@ int run_pipeline(Options const& options, psgm::cli::ConfigOptions const& config_
   if (options.quiet)
     for (auto& st : steps) st.args.push_back("-q");
 
+  // Every step's configuration is checked before anything is run or removed.
+  for (auto const& st : steps) check_step_configuration(st);
+
+  // The output directory (OutputPolicy.hpp): an existing one needs
+  // --overwrite, and then only what psgm wrote there (listed in its manifest)
+  // is removed; a file the run would write that psgm did not write is refused.
+  std::vector<std::string> planned{"pipeline.toml", "commands.sh", "summary.md"};
+  for (auto const& p : psgm::stats::evaluation_output_paths(out.string()))
+    planned.push_back(fs::path(p).filename().string());
+  for (auto const& st : steps)
+    for (std::size_t k = 0; k + 1 < st.args.size(); ++k)
+      if (st.args[k] == "-o" && st.name != "evaluate") {
+        planned.push_back(fs::path(st.args[k + 1]).lexically_relative(out).generic_string());
+        if (st.name == "train")
+          planned.push_back(fs::path(psgm::score::checkpoint_path(st.args[k + 1])).lexically_relative(out).generic_string());
+      }
+  psgm::cli::Manifest manifest(out);
+  if (fs::exists(out) && !fs::is_empty(out)) {
+    psgm::require<psgm::IoError>(options.overwrite, "pipeline: the output directory ", out.string(),
+                                 " exists and is not empty; choose another -o or pass --overwrite");
+    for (auto const& p : planned) {
+      std::error_code ec;
+      psgm::require<psgm::IoError>(!fs::exists(fs::symlink_status(out / p, ec)) || manifest.lists(out / p), "pipeline: ",
+                                   (out / p).string(), " exists but was not written by psgm (it is not listed in ",
+                                   (out / psgm::cli::Manifest::file_name).string(),
+                                   "); --overwrite replaces only what psgm wrote: move it away or choose another -o");
+    }
+    auto const removed = manifest.remove_listed();
+    if (!options.quiet && !removed.empty())
+      std::cerr << "[pipeline] --overwrite: removed " << removed.size() << " file(s) of the previous run (listed in "
+                << (out / psgm::cli::Manifest::file_name).string() << "); nothing else\n";
+  }
+  fs::create_directories(data);
+  // Recorded before any step runs, so that the files of an interrupted run
+  // are known to the next --overwrite as well.
+  {
+    std::vector<std::string> files;
+    for (auto const& p : planned) files.push_back((out / p).string());
+    manifest.add(files);
+  }
+  { std::ofstream(out / "pipeline.toml") << cfg.to_toml() << '\n'; }
+
   {
     std::ofstream sh(out / "commands.sh");
     sh << "#!/bin/sh\n# The steps of `psgm pipeline --preset " << preset << "`, as run.\nset -e\n";
@@ -534,8 +606,30 @@ int run_pipeline(Options const& options, psgm::cli::ConfigOptions const& config_
   fs::permissions(out / "commands.sh", fs::perms::owner_exec | fs::perms::group_exec | fs::perms::others_exec,
                   fs::perm_options::add);
 
-  for (auto& st : steps) {
-    int const rc = run_subcommand(st, options.quiet);
+  // Ctrl-C or SIGTERM stops the pipeline in the step it is in (each step
+  // stops at its next unit of work, training with a checkpoint); the steps
+  // after it do not run and no report is written.
+  psgm::cli::InterruptScope signals;
+  for (std::size_t k = 0; k < steps.size(); ++k) {
+    auto& st = steps[k];
+    std::string const where = "step " + std::to_string(k + 1) + " of " + std::to_string(steps.size()) + " (" +
+                              st.label + ": " + command_line(st) + ")";
+    int rc = 0;
+    try {
+      rc = run_subcommand(st, options.quiet);
+    } catch (psgm::cli::Interrupted const& e) {
+      throw psgm::cli::Interrupted("pipeline stopped in " + where + ": " + e.what() +
+                                   "; the steps after it did not run and no report was written");
+    }
+    if (psgm::cli::InterruptScope::interrupted()) {
+      std::cerr << "psgm pipeline: interrupted in " << where
+                << "; the steps after it did not run and no report was written"
+                << (st.name == "train" ? " (the training checkpoint is kept; rerun the remaining steps of "
+                                         "commands.sh by hand, or the pipeline with --overwrite)"
+                                       : "")
+                << '\n';
+      return psgm::cli::InterruptScope::interrupted_exit_code();
+    }
     psgm::require<psgm::Error>(rc == 0, "pipeline: step '", command_line(st), "' failed with exit code ", rc);
   }
 
@@ -544,7 +638,13 @@ int run_pipeline(Options const& options, psgm::cli::ConfigOptions const& config_
   bool const figures_drawn = figures && fs::exists(out / "figures") && !fs::is_empty(out / "figures");
   write_summary(out, preset, steps, headline, cfg, figures_drawn, train_conditions * train_realisations,
                 heldout_conditions * heldout_realisations);
-  if (!keep_data) fs::remove_all(data);
+  if (!keep_data) {
+    // Only the data files this run wrote; anything else in data/ stays.
+    std::error_code ec;
+    for (auto const& p : planned)
+      if (p.rfind("data/", 0) == 0) fs::remove(out / p, ec);
+    if (fs::is_empty(data, ec)) fs::remove(data, ec);
+  }
   std::cout << "psgm pipeline: report in " << out.string() << " (summary.md, metrics.md, "
             << (figures_drawn ? "figures/, " : "") << "evaluation.h5, commands.sh)\n";
   return 0;

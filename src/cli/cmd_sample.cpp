@@ -8,6 +8,7 @@
 // (seed, m n + r) only, so the file is the same whatever the batch size, and
 // with the same seed, backend, precision and thread count it is identical.
 #include "Command.hpp"
+#include "OutputPolicy.hpp"
 
 #include <psgm/core/Error.hpp>
 #include <psgm/core/KokkosCompat.hpp>
@@ -293,6 +294,7 @@ int run(Settings const& s, Options const& options, std::string const& config_tom
   if (batch == 0) batch = std::max<std::int64_t>(1, static_cast<std::int64_t>(s.memory_budget_mb * 1048576.0 / bytes_per_sample));
   batch = std::min(batch, total);
   require(batch <= std::numeric_limits<int>::max(), "psgm sample: a batch of ", batch, " samples is too large");
+  psgm::cli::require_disk_space("psgm sample", options.output, double(total) * (2.0 * C * N + 2.0) * 8.0);
 
   psgm::io::AttributeMap attributes = grid.physics;
   attributes.set("grid_source", grid.source);
@@ -347,8 +349,10 @@ int run(Settings const& s, Options const& options, std::string const& config_tom
   if (planned > 0)
     sampler.on_evaluation([&](std::int64_t nfe) { progress.update(done * planned + current_batch * nfe); });
   for (std::int64_t first = 0; first < total; first += batch) {
-    require<psgm::IoError>(!InterruptScope::interrupted(), "interrupted after ", writer.size(), " of ", total,
-                           " samples; no file was written to '", options.output, "'");
+    if (InterruptScope::interrupted())
+      throw psgm::cli::Interrupted("psgm sample stopped after " + std::to_string(writer.size()) + " of " +
+                                   std::to_string(total) + " samples; no file was written to '" + options.output +
+                                   "'");
     std::int64_t const b = std::min(batch, total - first);
     current_batch = b;
     for (std::int64_t i = 0; i < b; ++i) {
@@ -384,8 +388,9 @@ int run(Settings const& s, Options const& options, std::string const& config_tom
     if (failed > 0) extra << failed << " failed";
     progress.update(planned > 0 ? done * planned : done, extra.str());
   }
-  require<psgm::IoError>(!InterruptScope::interrupted(), "interrupted after ", writer.size(), " of ", total,
-                         " samples; no file was written to '", options.output, "'");
+  if (InterruptScope::interrupted())
+    throw psgm::cli::Interrupted("psgm sample stopped after " + std::to_string(writer.size()) + " of " +
+                                 std::to_string(total) + " samples; no file was written to '" + options.output + "'");
   double const wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
   psgm::io::AttributeMap result;
   result.set("nfe", nfe_max);  // evaluations each sample received (adaptive: the most any sample needed)
@@ -497,8 +502,12 @@ psgm::cli::RegisterCommand sample_command(
         }
         require(!options->model_path.empty(), "psgm sample: no model file; pass -m MODEL.h5");
         require(!options->output.empty(), "psgm sample: no output file; pass -o FILE.h5");
-        require<psgm::IoError>(options->overwrite || !std::filesystem::exists(options->output), "psgm sample: '",
-                               options->output, "' exists; pass --overwrite to replace it");
+        psgm::cli::OutputPolicy policy("psgm sample", options->overwrite);
+        policy.input(options->model_path, "model file");
+        policy.input(settings.grid_from, "grid data set (sample.grid_from)");
+        if (settings.conditions_source == "file") policy.input(cfg.get<std::string>("conditions.file"), "conditions file");
+        policy.output(options->output, "output file", {psgm::io::dataset_format});
+        policy.check();
         auto description = psgm::io::read_model(options->model_path);
         // The sampler configuration must suit the model's SDE (before any work).
         if (description.kind != psgm::score::ModelKind::gaussian_emulator) try {

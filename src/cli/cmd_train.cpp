@@ -4,6 +4,7 @@
 // configuration, picks the backend and precision, reports progress and
 // handles interruption (Ctrl-C writes a checkpoint to resume from).
 #include "Command.hpp"
+#include "OutputPolicy.hpp"
 
 #include <psgm/Config.hpp>
 #include <psgm/core/Error.hpp>
@@ -21,6 +22,7 @@
 #include <filesystem>
 #include <iostream>
 #include <sstream>
+#include <unistd.h>
 
 namespace {
 
@@ -278,6 +280,63 @@ std::string spread_summary(psgm::model::Whitening const& w) {
   return one("spread level", w.spread_level) + "; spread shape" + one("", w.spread_shape);
 }
 
+// ------------------------------------------------------------------ sizes
+/// A network that cannot fit the machine is refused before anything is
+/// allocated (instead of std::bad_alloc part-way): training holds about ten
+/// copies of the parameters (weights, gradients, both Adam moments, EMA, the
+/// best weights, the backend's own copies).
+void check_network_fits(Settings const& s) {
+  if (s.kind != "score") return;
+  auto a = s.trainer.architecture;
+  a.channels = std::max(2, s.trainer.whitening.components);
+  a.num_points = std::max(a.kernel_size, 3);
+  std::int64_t count = 0;
+  try {
+    count = psgm::score::parameter_count(a);
+  } catch (psgm::InvalidArgument const& e) {
+    throw psgm::InvalidArgument(std::string("configuration [model]: ") + e.what());
+  }
+  double const need = 10.0 * 8.0 * double(count);
+  double const have = double(::sysconf(_SC_PHYS_PAGES)) * double(::sysconf(_SC_PAGE_SIZE));
+  require(have <= 0 || need <= have, "configuration [model]: width = ", a.width, ", num_blocks = ", a.num_blocks,
+          ", kernel_size = ", a.kernel_size, " make a network of ", count, " parameters; training holds about ten ",
+          "copies of them (", psgm::cli::format_mib(need / 1048576.0), "), more than this machine's ",
+          psgm::cli::format_mib(have / 1048576.0), " of memory");
+}
+
+// ------------------------------------------------------------------ outputs
+/// Whether the model file at `path` belongs to the run stored in
+/// `checkpoint` (the same data and seed): continuing that run may update it.
+bool same_run(std::string const& path, std::string const& checkpoint) {
+  if (!std::filesystem::exists(path)) return true;
+  try {
+    auto const model = psgm::io::read_model(path);
+    auto const run = psgm::io::read_model(checkpoint);
+    return model.training.dataset_sha256 == run.training.dataset_sha256 && model.training.seed == run.training.seed &&
+           model.training.config_toml == run.training.config_toml;
+  } catch (psgm::Error const&) {
+    return false;
+  }
+}
+
+/// The output policy (OutputPolicy.hpp) for the model file and, for a score
+/// network, the checkpoint beside it. Resuming from "<stem>.checkpoint.h5"
+/// into "<stem>.h5" continues that run: its checkpoint and best model are
+/// updated without --overwrite. Any other existing file needs --overwrite
+/// and must be a psgm model file; the training data set, and a checkpoint
+/// resumed into another output, are inputs and never replaced.
+void check_outputs(Options const& options, std::string const& data_path, bool checkpoints) {
+  std::string const checkpoint = psgm::score::checkpoint_path(options.output);
+  bool const continuing = !options.resume.empty() && psgm::cli::same_file(options.resume, checkpoint);
+  psgm::cli::OutputPolicy policy("psgm train", options.overwrite);
+  policy.input(data_path, "training data set");
+  if (!continuing) policy.input(options.resume, "checkpoint to resume from");
+  policy.output(options.output, "model file", {psgm::io::model_format_name},
+                continuing && same_run(options.output, options.resume));
+  if (checkpoints) policy.output(checkpoint, "checkpoint", {psgm::io::model_format_name}, continuing);
+  policy.check();
+}
+
 // ------------------------------------------------------------------ the run
 /// Where a backend's model computes: its execution space, or the host for LibTorch.
 template <class Backend>
@@ -343,6 +402,14 @@ int train(Settings const& s, Options const& options) {
   if (!summary.finished)
     std::cout << "  resume with: psgm train --resume " << summary.checkpoint_path << " -o " << summary.output_path
               << '\n';
+  // Stopped by a signal: the checkpoint is written, but the run is not done;
+  // a script (or psgm pipeline) must not carry on as if it were.
+  if (!summary.finished && InterruptScope::interrupted()) {
+    std::cerr << "psgm train: interrupted at step " << summary.steps << " of " << summary.total_steps
+              << "; the checkpoint " << summary.checkpoint_path << " holds the run, resume with: psgm train --resume "
+              << summary.checkpoint_path << " -o " << summary.output_path << '\n';
+    return InterruptScope::interrupted_exit_code();
+  }
   return 0;
 }
 
@@ -439,6 +506,7 @@ psgm::cli::RegisterCommand train_command(
         Config cfg = Config::load(preset, preset_list, config->file, overrides);
         Settings settings = read_settings(cfg);
         cfg.reject_unknown_keys();
+        check_network_fits(settings);
         if (options->print_config) {
           std::cout << cfg.to_toml() << '\n';
           return 0;
@@ -454,10 +522,7 @@ psgm::cli::RegisterCommand train_command(
         }
         require(!options->output.empty(), "psgm train: no output file; pass -o FILE.h5");
         require(!o.data_path.empty(), "psgm train: no data set; pass --data FILE.h5 (a file of psgm generate)");
-        require<psgm::IoError>(!options->resume.empty() || options->overwrite ||
-                                   !std::filesystem::exists(options->output),
-                               "psgm train: '", options->output,
-                               "' exists; pass --overwrite to replace it, or --resume its checkpoint");
+        check_outputs(*options, o.data_path, settings.kind == "score");
         o.output_path = options->output;
         o.stop_after_steps = options->stop_after;
         o.config_toml = cfg.to_toml();

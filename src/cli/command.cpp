@@ -8,6 +8,7 @@
 #include <csignal>
 #include <cstdio>
 #include <iostream>
+#include <limits>
 #include <sstream>
 #include <unistd.h>
 
@@ -27,18 +28,29 @@ RegisterCommand::RegisterCommand(std::string name, std::string description,
 // ------------------------------------------------------------------ interruption
 namespace {
 std::atomic<bool> g_interrupted{false};
-extern "C" void psgm_cli_on_signal(int) { g_interrupted = true; }
+std::atomic<int> g_signal{0};
+int g_depth = 0;  // InterruptScopes alive (the CLI is single-threaded where it opens them)
+extern "C" void psgm_cli_on_signal(int sig) {
+  g_signal = sig;
+  g_interrupted = true;
+}
 }  // namespace
 
 InterruptScope::InterruptScope()
     : old_int_(std::signal(SIGINT, psgm_cli_on_signal)), old_term_(std::signal(SIGTERM, psgm_cli_on_signal)) {
-  g_interrupted = false;
+  if (g_depth++ == 0) {
+    g_interrupted = false;
+    g_signal = 0;
+  }
 }
 InterruptScope::~InterruptScope() {
+  --g_depth;
   std::signal(SIGINT, old_int_);
   std::signal(SIGTERM, old_term_);
 }
 bool InterruptScope::interrupted() { return g_interrupted; }
+int InterruptScope::signal_number() { return g_signal; }
+int InterruptScope::interrupted_exit_code() { return 128 + (g_signal != 0 ? int(g_signal) : SIGINT); }
 
 // ------------------------------------------------------------------ Config
 namespace {
@@ -155,7 +167,18 @@ T Config::get(std::string const& dotted) const {
     require(false, "configuration: '", dotted, "' must be a number");
   } else if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
     auto v = node->value<std::int64_t>();
+    if (!v && node->is_floating_point()) {
+      // 1e12 is a TOML float: say what it is, and whether it would fit at all.
+      double const d = *node->value<double>();
+      require(false, "configuration: '", dotted, "' = ", d, " must be an integer (written without exponent or point)");
+    }
     require(v.has_value(), "configuration: '", dotted, "' must be an integer");
+    // Every integer is range-checked against the type it is stored in.
+    if constexpr (std::is_unsigned_v<T>)
+      require(*v >= 0, "configuration: '", dotted, "' = ", *v, " must be >= 0");
+    else
+      require(*v >= std::int64_t(std::numeric_limits<T>::min()) && *v <= std::int64_t(std::numeric_limits<T>::max()),
+              "configuration: '", dotted, "' = ", *v, " is out of range: at most ", std::numeric_limits<T>::max());
     return static_cast<T>(*v);
   } else if constexpr (std::is_same_v<T, bool>) {
     auto v = node->value<bool>();

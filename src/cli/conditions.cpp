@@ -26,10 +26,19 @@ std::vector<pde::Condition> listed_conditions(Config const& cfg, std::string con
   require(cfg.has("conditions.file"), "configuration: conditions.source = 'file' needs conditions.file "
           "(CSV 'l,U0,F_right' or HDF5)");
   std::string const file = cfg.get<std::string>("conditions.file");
+  if (configuration_check_only() && !std::filesystem::exists(file)) {
+    cfg.get_or<std::string>("conditions.dataset", "/conditions");  // a known key
+    return {pde::Condition{1e-5, 0.0, 25.0}};
+  }
   std::string ext = std::filesystem::path(file).extension().string();
   std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
   if (ext == ".csv" || ext == ".txt") return pde::read_conditions_csv(file);
   return io::read_conditions_hdf5(file, cfg.get_or<std::string>("conditions.dataset", "/conditions"));
+}
+
+bool& configuration_check_only() {
+  static bool check_only = false;
+  return check_only;
 }
 
 void require_condition_keys_match(Config const& cfg, std::string const& source) {

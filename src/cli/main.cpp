@@ -7,6 +7,7 @@
 
 #include <cstdlib>
 #include <iostream>
+#include <thread>
 #include <unistd.h>
 
 int main(int argc, char** argv) {
@@ -36,11 +37,26 @@ int main(int argc, char** argv) {
   } catch (CLI::ParseError const& e) {
     return app.exit(e);
   }
+  // More host threads than the machine has only oversubscribe it (and a huge
+  // count would make the OpenMP runtime allocate per-thread state): clamped.
+  unsigned const cores = std::thread::hardware_concurrency();
+  if (threads == 0 || threads < -1) {
+    std::cerr << "psgm: error: --threads " << threads << ": expected a positive thread count\n";
+    return 2;
+  }
+  if (cores > 0 && threads > int(cores)) {
+    std::cerr << "psgm: note: --threads " << threads << " exceeds the " << cores << " hardware threads of this "
+              << "machine; using " << cores << '\n';
+    threads = int(cores);
+  }
   try {
     psgm::RuntimeOptions options;
     options.num_threads = threads;
     psgm::ScopeGuard guard(options);
     return run ? run() : 0;
+  } catch (psgm::cli::Interrupted const& e) {
+    std::cerr << "psgm: interrupted: " << e.what() << '\n';
+    return psgm::cli::InterruptScope::interrupted_exit_code();
   } catch (psgm::Error const& e) {
     std::cerr << "psgm: error: " << e.what() << '\n';
     return 2;
