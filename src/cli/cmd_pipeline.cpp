@@ -22,6 +22,7 @@
 #include <psgm/core/Error.hpp>
 #include <psgm/core/KokkosCompat.hpp>
 #include <psgm/core/Runtime.hpp>
+#include <psgm/sde/SamplerConfig.hpp>
 #include <psgm/score/Trainer.hpp>
 #include <psgm/stats/Evaluation.hpp>
 
@@ -476,6 +477,9 @@ int run_pipeline(Options const& options, psgm::cli::ConfigOptions const& config_
   auto const heldout_realisations = cfg.get<std::int64_t>("heldout.realisations");
   auto const sampler = cfg.get<std::string>("sample.sampler");
   auto const sampler_steps = cfg.get<std::int64_t>("sample.steps");
+  // The name table knows the sampler (before any work) and whether it takes steps (ode_dopri5 does not).
+  bool const sampler_takes_steps =
+      psgm::sde::SamplerConfig::defaults(psgm::sde::sampler_kind_from_string(sampler)).accepts("steps");
   psgm::require(train_conditions >= 2 && train_realisations >= 1, "configuration: train_data needs >= 2 conditions ",
                 "and >= 1 realisation, got ", train_conditions, " x ", train_realisations);
   psgm::require(heldout_conditions >= 1 && heldout_realisations >= 10, "configuration: heldout needs >= 1 condition ",
@@ -534,10 +538,10 @@ int run_pipeline(Options const& options, psgm::cli::ConfigOptions const& config_
     steps.push_back({"sample",
                      {"--preset", step_presets[2], "-m", model.string(), "-o", output.string(), "--seed", s,
                       "--backend", backend, "-n", std::to_string(heldout_realisations), "--sampler", sampler,
-                      "--set", "sampler.steps=" + std::to_string(sampler_steps), "--set", "conditions.source=file",
-                      "--set", "conditions.file=" + (data / "heldout.h5").string(), "--set",
-                      "sample.grid_from=" + (data / "heldout.h5").string()},
+                      "--set", "conditions.source=file", "--set", "conditions.file=" + (data / "heldout.h5").string(),
+                      "--set", "sample.grid_from=" + (data / "heldout.h5").string()},
                      label});
+    if (sampler_takes_steps) append_sets(steps.back().args, {"sampler.steps=" + std::to_string(sampler_steps)});
     append_sets(steps.back().args, sets[3]);
   };
   sample_step(data / "model.h5", data / "samples.h5", "sample");

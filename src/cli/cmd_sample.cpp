@@ -36,6 +36,7 @@
 #include <iostream>
 #include <limits>
 #include <sstream>
+#include <type_traits>
 
 namespace {
 
@@ -46,6 +47,19 @@ using psgm::sde::SamplerConfig;
 using psgm::sde::SamplerKind;
 
 // ------------------------------------------------------------------ presets
+/// "# name: key = default, ..." for every sampler of the name table.
+std::string sampler_parameter_comments() {
+  std::string out;
+  for (auto const& name : psgm::sde::sampler_names()) {
+    std::istringstream toml(SamplerConfig::defaults(psgm::sde::sampler_kind_from_string(name)).to_toml());
+    std::string line, keys;
+    std::getline(toml, line);  // name = "..."
+    while (std::getline(toml, line)) keys += (keys.empty() ? "" : ", ") + line;
+    out += "# " + name + ": " + keys + "\n";
+  }
+  return out;
+}
+
 std::string preset_text(std::string const& name, char const* sampler, std::int64_t samples) {
   std::ostringstream os;
   os << "# psgm sample, preset '" << name << "' (docs/sampling.md)" << R"(
@@ -62,26 +76,10 @@ L = 1e-4                  # electrode thickness [m] for the grid when no data se
 
 [sampler]
 )" << "name = \"" << sampler << "\"" << R"(
-# Unset parameters take the sampler's defaults (docs/sampling.md §4):
-# steps = 1000            # time steps (edm_heun: sigma levels, NFE = 2 steps - 1)
-# grid = "quadratic"      # "quadratic" (spec), "uniform", "log_snr", "karras"
-# rho = 7.0               # karras grid exponent
-# t_start = 0.0           # integration interval; 0: the model's (t_min..1, sigma_min..sigma_max)
-# t_end = 0.0
-# corrector_steps = 1     # predictor_corrector
-# snr = 0.16
-# rtol = 1e-5             # ode_dopri5
-# atol = 1e-5
-# initial_step = 0.0
-# safety = 0.9
-# min_factor = 0.2
-# max_factor = 10.0
-# max_iterations = 100000
-# s_churn = 0.0           # edm_heun
-# s_tmin = 0.0
-# s_tmax = inf
-# s_noise = 1.0
-
+# Unset parameters take the sampler's defaults; each sampler takes only its
+# own (docs/sampling.md §2-§4; steps of edm_heun: sigma levels, NFE = 2 steps - 1;
+# grid: "quadratic", "uniform", "log_snr" or "karras"; t_start = t_end = 0: the model's interval):
+)" << sampler_parameter_comments() << R"(
 [conditions]
 source = "reference"      # "reference" (l = L/10, U0 = 0, F_right = 25), "list", or "file"
 # list = [[1e-5, 0.0, 25.0]]
@@ -138,24 +136,18 @@ Settings read_settings(Config const& cfg) {
   try {
     auto& c = s.sampler;
     c = SamplerConfig::defaults(psgm::sde::sampler_kind_from_string(cfg.get<std::string>("sampler.name")));
-    c.steps = cfg.get_or<int>("sampler.steps", c.steps);
-    if (cfg.has("sampler.grid")) c.grid = psgm::sde::time_grid_from_string(cfg.get<std::string>("sampler.grid"));
-    c.rho = cfg.get_or<double>("sampler.rho", c.rho);
-    c.t_start = cfg.get_or<double>("sampler.t_start", c.t_start);
-    c.t_end = cfg.get_or<double>("sampler.t_end", c.t_end);
-    c.corrector_steps = cfg.get_or<int>("sampler.corrector_steps", c.corrector_steps);
-    c.snr = cfg.get_or<double>("sampler.snr", c.snr);
-    c.rtol = cfg.get_or<double>("sampler.rtol", c.rtol);
-    c.atol = cfg.get_or<double>("sampler.atol", c.atol);
-    c.initial_step = cfg.get_or<double>("sampler.initial_step", c.initial_step);
-    c.safety = cfg.get_or<double>("sampler.safety", c.safety);
-    c.min_factor = cfg.get_or<double>("sampler.min_factor", c.min_factor);
-    c.max_factor = cfg.get_or<double>("sampler.max_factor", c.max_factor);
-    c.max_iterations = cfg.get_or<int>("sampler.max_iterations", c.max_iterations);
-    c.s_churn = cfg.get_or<double>("sampler.s_churn", c.s_churn);
-    c.s_tmin = cfg.get_or<double>("sampler.s_tmin", c.s_tmin);
-    c.s_tmax = cfg.get_or<double>("sampler.s_tmax", c.s_tmax);
-    c.s_noise = cfg.get_or<double>("sampler.s_noise", c.s_noise);
+    // Each sampler takes its own keys; another sampler's is refused with the keys this one takes.
+    for (auto const& key : psgm::sde::sampler_parameter_names())
+      if (cfg.has("sampler." + key)) c.require_accepts(key);
+    c.for_each_parameter([&](char const* name, auto& value) {
+      std::string const key = std::string("sampler.") + name;
+      if (!cfg.has(key)) return;
+      using T = std::decay_t<decltype(value)>;
+      if constexpr (std::is_same_v<T, psgm::sde::TimeGrid>)
+        value = psgm::sde::time_grid_from_string(cfg.get<std::string>(key));
+      else
+        value = cfg.get<T>(key);
+    });
   } catch (psgm::InvalidArgument const& e) {
     throw psgm::InvalidArgument(std::string("configuration [sampler]: ") + e.what());
   }
@@ -473,9 +465,11 @@ psgm::cli::RegisterCommand sample_command(
       CLI::Option* seed_option = app.add_option("--seed", *seed, "random seed (same as --set sample.seed=SEED)");
       CLI::Option* samples_option =
           app.add_option("-n,--samples", *samples, "samples per condition (same as --set sample.samples=N)");
+      std::string sampler_names;
+      for (auto const& name : psgm::sde::sampler_names()) sampler_names += (sampler_names.empty() ? "" : ", ") + name;
       CLI::Option* sampler_option = app.add_option(
-          "--sampler", *sampler, "sampler name (same as --set sampler.name=NAME): stochastic_heun (reference), "
-                                 "euler_maruyama, predictor_corrector, ode_heun, ode_dopri5, dpm_solver_2m, edm_heun");
+          "--sampler", *sampler, "sampler name (same as --set sampler.name=NAME): " + sampler_names +
+                                     " (the reference: stochastic_heun)");
       CLI::Option* backend_option =
           app.add_option("--backend", *backend, "score backend: native or libtorch (same as --set sample.backend=NAME)");
       app.add_flag("-q,--quiet", options->quiet, "no progress on stderr");

@@ -1,6 +1,9 @@
-// Sampler names, parameter validation, time grids (docs/sampling.md §1).
+// The sampler name table's functions, the shared parameters' checks and time
+// grids (docs/sampling.md §1). Every per-method choice goes through
+// Impl::with_method; the methods' own checks are in sde/samplers/.
 #include <psgm/sde/SamplerConfig.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <sstream>
 
@@ -8,22 +11,6 @@ namespace psgm {
 namespace sde {
 
 namespace {
-struct KindName {
-  SamplerKind kind;
-  char const* name;
-};
-constexpr KindName kind_names[] = {
-    {SamplerKind::euler_maruyama, "euler_maruyama"}, {SamplerKind::stochastic_heun, "stochastic_heun"},
-    {SamplerKind::predictor_corrector, "predictor_corrector"}, {SamplerKind::ode_heun, "ode_heun"},
-    {SamplerKind::ode_dopri5, "ode_dopri5"}, {SamplerKind::dpm_solver_2m, "dpm_solver_2m"},
-    {SamplerKind::edm_heun, "edm_heun"},
-};
-constexpr KindName kind_aliases[] = {
-    {SamplerKind::stochastic_heun, "reference"}, {SamplerKind::euler_maruyama, "em"},
-    {SamplerKind::predictor_corrector, "pc"},    {SamplerKind::ode_heun, "heun"},
-    {SamplerKind::ode_dopri5, "dopri5"},         {SamplerKind::dpm_solver_2m, "dpmpp_2m"},
-    {SamplerKind::edm_heun, "edm"},
-};
 
 std::string format_double(double v) {
   std::ostringstream os;
@@ -39,31 +26,135 @@ std::string format_double(double v) {
   }
   return os.str();
 }
+
+/// A parameter's value as TOML.
+std::string toml_value(int v) { return std::to_string(v); }
+std::string toml_value(double v) { return format_double(v); }
+std::string toml_value(TimeGrid v) { return std::string("\"") + to_string(v) + "\""; }
+
+std::string join(std::vector<std::string> const& names) {
+  std::string out;
+  for (auto const& n : names) out += (out.empty() ? "" : ", ") + n;
+  return out;
+}
+
 }  // namespace
 
+// ------------------------------------------------------------------ the name table
 char const* to_string(SamplerKind kind) {
-  for (auto const& k : kind_names)
-    if (k.kind == kind) return k.name;
-  return "unknown";
+  return Impl::with_method(kind, [](auto method) { return decltype(method)::name; });
 }
 
 std::vector<std::string> sampler_names() {
   std::vector<std::string> out;
-  for (auto const& k : kind_names) out.emplace_back(k.name);
+  Impl::for_each_method([&](auto method) { out.emplace_back(decltype(method)::name); });
   return out;
 }
 
 SamplerKind sampler_kind_from_string(std::string const& name) {
-  for (auto const& k : kind_names)
-    if (name == k.name) return k.kind;
-  for (auto const& k : kind_aliases)
-    if (name == k.name) return k.kind;
-  std::string known;
-  for (auto const& k : kind_names) known += std::string(known.empty() ? "" : ", ") + k.name;
-  throw InvalidArgument("unknown sampler '" + name + "': expected one of " + known +
-                        " (aliases: reference, em, pc, heun, dopri5, dpmpp_2m, edm)");
+  std::size_t index = 0, found = SamplerMethods::size;
+  std::vector<std::string> aliases;
+  Impl::for_each_method([&](auto method) {
+    using Method = decltype(method);
+    if (name == Method::name) found = index;
+    for (char const* alias : Method::aliases) {
+      if (name == alias) found = index;
+      aliases.emplace_back(alias);
+    }
+    ++index;
+  });
+  if (found < SamplerMethods::size) return static_cast<SamplerKind>(found);
+  throw InvalidArgument("unknown sampler '" + name + "': expected one of " + join(sampler_names()) +
+                        " (aliases: " + join(aliases) + ")");
 }
 
+std::vector<std::string> sampler_parameter_names() {
+  std::vector<std::string> out;
+  Impl::for_each_method([&](auto method) {
+    typename decltype(method)::Config c;
+    c.for_each_parameter([&](char const* key, auto&) {
+      if (std::find(out.begin(), out.end(), key) == out.end()) out.emplace_back(key);
+    });
+  });
+  return out;
+}
+
+// ------------------------------------------------------------------ SamplerConfig
+void SamplerConfig::validate(DiffusionProcess const& process) const {
+  Impl::with_method(kind, [&](auto method) { decltype(method)::validate(*this, process); });
+}
+
+bool SamplerConfig::is_stochastic() const {
+  return Impl::with_method(kind, [&](auto method) { return decltype(method)::is_stochastic(*this); });
+}
+
+std::int64_t SamplerConfig::planned_nfe() const {
+  return Impl::with_method(kind, [&](auto method) { return decltype(method)::planned_nfe(*this); });
+}
+
+std::string SamplerConfig::describe() const {
+  return Impl::with_method(kind, [&](auto method) { return decltype(method)::describe(*this); });
+}
+
+std::string SamplerConfig::to_toml() const {
+  std::ostringstream os;
+  os << "name = \"" << to_string(kind) << "\"\n";
+  SamplerConfig copy = *this;
+  copy.for_each_parameter([&](char const* key, auto const& value) { os << key << " = " << toml_value(value) << "\n"; });
+  return os.str();
+}
+
+std::vector<std::string> SamplerConfig::parameter_names() const {
+  std::vector<std::string> out;
+  SamplerConfig copy = *this;
+  copy.for_each_parameter([&](char const* key, auto&) { out.emplace_back(key); });
+  return out;
+}
+
+bool SamplerConfig::accepts(std::string const& key) const {
+  auto const names = parameter_names();
+  return std::find(names.begin(), names.end(), key) != names.end();
+}
+
+void SamplerConfig::require_accepts(std::string const& key) const {
+  require(accepts(key), "sampler ", to_string(kind), " does not take '", key, "'; it takes ", join(parameter_names()),
+          " (the others belong to other samplers: docs/sampling.md)");
+}
+
+// ------------------------------------------------------------------ shared parameters
+void IntervalParameters::validate_interval(char const* name, DiffusionProcess const& process) const {
+  process.validate();
+  double const ts = start_time(process), te = end_time(process);
+  double const lo = process.t_lo(), hi = process.t_hi();
+  double const slack = 1e-12 * hi;
+  char const* tname = process.type == SdeType::edm ? "sigma" : "t";
+  require(std::isfinite(ts) && std::isfinite(te) && te < ts, name, ": the integration interval must run backwards, got ",
+          tname, "_start = ", ts, ", ", tname, "_end = ", te, " (need ", tname, "_end < ", tname, "_start)");
+  require(te >= lo - slack && ts <= hi + slack, name, ": the interval [", te, ", ", ts, "] leaves the ",
+          to_string(process.type), " process's [", lo, ", ", hi,
+          "]; the model was trained only there (leave t_start/t_end at 0 for the full interval)");
+}
+
+void IntervalParameters::describe_interval(std::ostream& os) const {
+  if (t_start != 0) os << " t_start=" << t_start;
+  if (t_end != 0) os << " t_end=" << t_end;
+}
+
+void FixedStepParameters::validate_steps(char const* name, int min_steps) const {
+  require(steps >= min_steps, name, ": steps = ", steps, " must be >= ", min_steps);
+  require(rho > 0 && std::isfinite(rho), name, ": rho = ", rho, " must be finite and > 0");
+}
+
+std::vector<double> FixedStepParameters::fixed_step_grid(DiffusionProcess const& process, int intervals) const {
+  return make_time_grid(process, grid, intervals, start_time(process), end_time(process), rho);
+}
+
+void FixedStepParameters::describe_steps(std::ostream& os) const {
+  os << " steps=" << steps << " grid=" << to_string(grid);
+  if (grid == TimeGrid::karras) os << " rho=" << rho;
+}
+
+// ------------------------------------------------------------------ time grids
 char const* to_string(TimeGrid grid) {
   switch (grid) {
     case TimeGrid::quadratic: return "quadratic";
@@ -80,157 +171,6 @@ TimeGrid time_grid_from_string(std::string const& name) {
   if (name == "log_snr") return TimeGrid::log_snr;
   if (name == "karras") return TimeGrid::karras;
   throw InvalidArgument("unknown time grid '" + name + "': expected quadratic, uniform, log_snr or karras");
-}
-
-SamplerConfig SamplerConfig::defaults(SamplerKind kind) {
-  SamplerConfig c;
-  c.kind = kind;
-  switch (kind) {
-    case SamplerKind::euler_maruyama:
-    case SamplerKind::stochastic_heun:
-    case SamplerKind::predictor_corrector:
-      c.steps = 1000;
-      c.grid = TimeGrid::quadratic;
-      break;
-    case SamplerKind::ode_heun:
-      c.steps = 100;
-      c.grid = TimeGrid::quadratic;
-      break;
-    case SamplerKind::ode_dopri5: break;
-    case SamplerKind::dpm_solver_2m:
-      c.steps = 20;
-      c.grid = TimeGrid::log_snr;
-      break;
-    case SamplerKind::edm_heun:
-      c.steps = 18;
-      c.grid = TimeGrid::karras;
-      break;
-  }
-  return c;
-}
-
-double SamplerConfig::start_time(DiffusionProcess const& process) const {
-  return t_start == 0.0 ? process.t_hi() : t_start;
-}
-double SamplerConfig::end_time(DiffusionProcess const& process) const {
-  return t_end == 0.0 ? process.t_lo() : t_end;
-}
-
-void SamplerConfig::validate(DiffusionProcess const& process) const {
-  process.validate();
-  char const* name = to_string(kind);
-  double const ts = start_time(process), te = end_time(process);
-  double const lo = process.t_lo(), hi = process.t_hi();
-  double const slack = 1e-12 * hi;
-  char const* tname = process.type == SdeType::edm ? "sigma" : "t";
-  require(std::isfinite(ts) && std::isfinite(te) && te < ts, name, ": the integration interval must run backwards, got ",
-          tname, "_start = ", ts, ", ", tname, "_end = ", te, " (need ", tname, "_end < ", tname, "_start)");
-  require(te >= lo - slack && ts <= hi + slack, name, ": the interval [", te, ", ", ts, "] leaves the ",
-          to_string(process.type), " process's [", lo, ", ", hi,
-          "]; the model was trained only there (leave t_start/t_end at 0 for the full interval)");
-  if (kind != SamplerKind::ode_dopri5) {
-    int const min_steps = kind == SamplerKind::edm_heun ? 2 : 1;
-    require(steps >= min_steps, name, ": steps = ", steps, " must be >= ", min_steps);
-    require(rho > 0 && std::isfinite(rho), name, ": rho = ", rho, " must be finite and > 0");
-  }
-  switch (kind) {
-    case SamplerKind::predictor_corrector:
-      require(corrector_steps >= 0, name, ": corrector_steps = ", corrector_steps, " must be >= 0");
-      require(snr > 0 && std::isfinite(snr), name, ": snr = ", snr,
-              " must be finite and > 0 (Song et al. use 0.16; it sets the Langevin step size)");
-      break;
-    case SamplerKind::ode_dopri5:
-      require(rtol > 0 && rtol < 1, name, ": rtol = ", rtol, " must be in (0, 1)");
-      require(atol > 0 && std::isfinite(atol), name, ": atol = ", atol, " must be finite and > 0");
-      require(initial_step >= 0 && initial_step <= 1, name, ": initial_step = ", initial_step,
-              " must be in [0, 1] (a fraction of the interval; 0 = automatic)");
-      require(safety > 0 && safety <= 1, name, ": safety = ", safety, " must be in (0, 1]");
-      require(min_factor > 0 && min_factor < 1 && max_factor > 1 && std::isfinite(max_factor), name,
-              ": need 0 < min_factor < 1 < max_factor, got min_factor = ", min_factor, ", max_factor = ",
-              max_factor);
-      require(max_iterations >= 1, name, ": max_iterations = ", max_iterations, " must be >= 1");
-      break;
-    case SamplerKind::edm_heun:
-      require(s_churn >= 0 && std::isfinite(s_churn), name, ": s_churn = ", s_churn, " must be finite and >= 0");
-      require(s_tmin >= 0 && s_tmax >= s_tmin, name, ": need 0 <= s_tmin <= s_tmax, got s_tmin = ", s_tmin,
-              ", s_tmax = ", s_tmax);
-      require(s_noise >= 0 && std::isfinite(s_noise), name, ": s_noise = ", s_noise, " must be finite and >= 0");
-      break;
-    default: break;
-  }
-}
-
-bool SamplerConfig::is_stochastic() const {
-  switch (kind) {
-    case SamplerKind::euler_maruyama:
-    case SamplerKind::stochastic_heun:
-    case SamplerKind::predictor_corrector: return true;
-    case SamplerKind::edm_heun: return s_churn > 0 && s_noise > 0;
-    default: return false;
-  }
-}
-
-std::int64_t SamplerConfig::planned_nfe() const {
-  std::int64_t const k = steps;
-  switch (kind) {
-    case SamplerKind::euler_maruyama: return k;
-    case SamplerKind::stochastic_heun: return 2 * k;
-    case SamplerKind::predictor_corrector: return k * (1 + corrector_steps);
-    case SamplerKind::ode_heun: return 2 * k;
-    case SamplerKind::ode_dopri5: return -1;
-    case SamplerKind::dpm_solver_2m: return k;
-    case SamplerKind::edm_heun: return 2 * k - 1;
-  }
-  return -1;
-}
-
-std::string SamplerConfig::describe() const {
-  std::ostringstream os;
-  os.precision(6);
-  os << to_string(kind);
-  if (kind == SamplerKind::ode_dopri5) {
-    os << " rtol=" << rtol << " atol=" << atol;
-  } else {
-    os << " steps=" << steps << " grid=" << to_string(grid);
-    if (grid == TimeGrid::karras) os << " rho=" << rho;
-  }
-  if (kind == SamplerKind::predictor_corrector) os << " corrector_steps=" << corrector_steps << " snr=" << snr;
-  if (kind == SamplerKind::edm_heun && s_churn > 0)
-    os << " s_churn=" << s_churn << " s_tmin=" << s_tmin << " s_tmax=" << s_tmax << " s_noise=" << s_noise;
-  if (t_start != 0) os << " t_start=" << t_start;
-  if (t_end != 0) os << " t_end=" << t_end;
-  return os.str();
-}
-
-std::string SamplerConfig::to_toml() const {
-  std::ostringstream os;
-  os << "name = \"" << to_string(kind) << "\"\n";
-  os << "t_start = " << format_double(t_start) << "\n";
-  os << "t_end = " << format_double(t_end) << "\n";
-  if (kind == SamplerKind::ode_dopri5) {
-    os << "rtol = " << format_double(rtol) << "\n";
-    os << "atol = " << format_double(atol) << "\n";
-    os << "initial_step = " << format_double(initial_step) << "\n";
-    os << "safety = " << format_double(safety) << "\n";
-    os << "min_factor = " << format_double(min_factor) << "\n";
-    os << "max_factor = " << format_double(max_factor) << "\n";
-    os << "max_iterations = " << max_iterations << "\n";
-    return os.str();
-  }
-  os << "steps = " << steps << "\n";
-  os << "grid = \"" << to_string(grid) << "\"\n";
-  os << "rho = " << format_double(rho) << "\n";
-  if (kind == SamplerKind::predictor_corrector) {
-    os << "corrector_steps = " << corrector_steps << "\n";
-    os << "snr = " << format_double(snr) << "\n";
-  }
-  if (kind == SamplerKind::edm_heun) {
-    os << "s_churn = " << format_double(s_churn) << "\n";
-    os << "s_tmin = " << format_double(s_tmin) << "\n";
-    os << "s_tmax = " << format_double(s_tmax) << "\n";
-    os << "s_noise = " << format_double(s_noise) << "\n";
-  }
-  return os.str();
 }
 
 std::vector<double> make_time_grid(DiffusionProcess const& process, TimeGrid grid, int steps, double t_start,

@@ -168,6 +168,15 @@ def main():
     check(p.returncode != 0 and "steps = 0" in p.stderr, "steps = 0 refused: " + p.stderr.strip())
     p = run(a.psgm, ["-m", w("vp.h5"), "-o", w("x.h5"), "--set", "sampler.stepz=3"], expect_ok=False)
     check(p.returncode != 0 and "stepz" in p.stderr, "unknown key refused: " + p.stderr.strip())
+    # Each sampler takes its own keys: another sampler's key is refused, naming the keys this one takes.
+    p = run(a.psgm, ["-m", w("vp.h5"), "-o", w("x.h5"), "--sampler", "ode_heun", "--set", "sampler.rtol=1e-3"],
+            expect_ok=False)
+    check(p.returncode != 0 and "ode_heun does not take 'rtol'" in p.stderr
+          and "t_start, t_end, steps, grid, rho" in p.stderr, "another sampler's key refused: " + p.stderr.strip())
+    p = run(a.psgm, ["-m", w("vp.h5"), "-o", w("x.h5"), "--sampler", "dopri5", "--set", "sampler.steps=10"],
+            expect_ok=False)
+    check(p.returncode != 0 and "ode_dopri5 does not take 'steps'" in p.stderr and "rtol" in p.stderr,
+          "steps refused for the adaptive sampler: " + p.stderr.strip())
     p = run(a.psgm, ["-m", w("missing.h5"), "-o", w("x.h5")], expect_ok=False)
     check(p.returncode != 0 and "missing.h5" in p.stderr, "missing model refused: " + p.stderr.strip())
     p = run(a.psgm, ["-m", w("vp.h5"), "-o", w("x.h5"), "--sampler", "ode_heun", "--set", "sampler.t_end=1e-6"],

@@ -1,15 +1,20 @@
 // Reverse-time samplers: turn N(0, I) noise into fields with a score model
 // (docs/sampling.md; spec sgm.md §5).
 //
+//   psgm::sde::Sampler<Model, psgm::sde::EdmHeun> edm(space, model, psgm::sde::EdmHeun::Config{}, 1024);
 //   psgm::sde::Sampler<Model> sampler(space, model, SamplerConfig::defaults(SamplerKind::stochastic_heun), 1024);
 //   auto report = sampler.sample(space, conditions, seed, first_sample, fields, status);
 //
 // Model is any ScoreModel (docs/design.md §6): psgm::score::ScoreModel<LibTorch,
 // Scalar>, ScoreModel<Native<ExecSpace>, Scalar>, or the analytic
-// psgm::sde::AnalyticScore<ExecSpace, Scalar>. The sampler runs on the model's
-// execution space, batched over samples; each sample has its own condition.
-// It works in the model's normalised space and returns physical fields
-// through the model's Normalization.
+// psgm::sde::AnalyticScore<ExecSpace, Scalar>. Method is a sampler policy of
+// sde/samplers/ (EulerMaruyama, StochasticHeun, PredictorCorrector, OdeHeun,
+// OdeDopri5, DpmSolver2M, EdmHeun) configured by its Method::Config, or
+// AnySampler (the default), the method named by a SamplerConfig at run time.
+// The sampler runs on the model's execution space, batched over samples; each
+// sample has its own condition. It works in the model's normalised (or
+// whitened) space and returns physical fields through the model's
+// Normalization (or Whitening).
 //
 // Randomness: sample number `first_sample + b` of a call draws its noise from
 // the generator of (seed, sample, draw), stream sampler_noise (docs/sampling.md
@@ -25,23 +30,25 @@
 #include <psgm/sde/AnalyticScore.hpp>
 #include <psgm/sde/DiffusionProcess.hpp>
 #include <psgm/sde/SamplerConfig.hpp>
-#include <psgm/sde/impl/AdaptiveState.hpp>
-#include <psgm/sde/impl/SamplerKernels.hpp>
+#include <psgm/sde/samplers/Integration.hpp>
 
 #include <Kokkos_Core.hpp>
 
 #include <array>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <vector>
 
 namespace psgm {
 namespace sde {
 
-template <class Model>
+template <class Model, class Method = AnySampler>
 class Sampler {
  public:
   using model_type = Model;
+  using method_type = Method;
+  using config_type = typename Method::Config;
   using execution_space = typename Model::execution_space;
   using memory_space = typename Model::memory_space;
   using scalar_type = typename Model::scalar_type;
@@ -56,7 +63,7 @@ class Sampler {
 
   /// Validates `config` against the model's SDE, reserves the model for
   /// `max_batch` samples and allocates every workspace once.
-  Sampler(execution_space const& space, Model& model, SamplerConfig const& config, int max_batch);
+  Sampler(execution_space const& space, Model& model, config_type const& config, int max_batch);
 
   /// Draws B = out.extent(0) <= max_batch() samples: sample b has the physical
   /// condition conditions(b, :) and the global index first_sample + b. `out`
@@ -91,10 +98,10 @@ class Sampler {
   /// evaluations of the running call so far (for progress reports; it must
   /// not call back into the sampler). The evaluation may still be running on
   /// a device: the callback sees launches, not completions.
-  void on_evaluation(std::function<void(std::int64_t)> callback) { on_evaluation_ = std::move(callback); }
+  void on_evaluation(std::function<void(std::int64_t)> callback) { integration_->on_evaluation(std::move(callback)); }
 
-  SamplerConfig const& config() const { return config_; }
-  DiffusionProcess const& process() const { return process_; }
+  config_type const& config() const { return config_; }
+  DiffusionProcess const& process() const { return integration_->process(); }
   int max_batch() const { return max_batch_; }
   /// The shape the sampler integrates: the network's input (for a whitened
   /// model the latent coordinates, (r, 1)).
@@ -105,50 +112,26 @@ class Sampler {
   int field_points() const { return whitening() ? whitening()->num_points : num_points_; }
   /// The fixed-step time grid t_0 = t_start > ... > t_K (empty for ode_dopri5;
   /// for edm_heun the N levels before sigma = 0, as process times).
-  std::vector<double> const& time_grid() const { return grid_; }
+  std::vector<double> const& time_grid() const { return integration_->grid(); }
 
  private:
-  void evaluate(execution_space const& space, field_view x, double t, field_view out);
-  void evaluate_per_sample(execution_space const& space, field_view x, field_view out);
-  /// Asks an update kernel to write the time input of the next evaluation (t).
-  Impl::NextTime<scalar_type> next_time(int batch, double t);
-  field_view work(field_view const& w, int batch) const;
-
-  void run_euler_maruyama(execution_space const&, int, field_view, std::uint64_t, std::int64_t);
-  void run_stochastic_heun(execution_space const&, int, field_view, std::uint64_t, std::int64_t);
-  void run_predictor_corrector(execution_space const&, int, field_view, std::uint64_t, std::int64_t);
-  void run_ode_heun(execution_space const&, int, field_view);
-  void run_dpm_solver_2m(execution_space const&, int, field_view);
-  void run_edm_heun(execution_space const&, int, field_view, std::uint64_t, std::int64_t);
-  void run_dopri5(execution_space const&, int, field_view, status_view, SampleReport&);
-
   Model* model_;
-  SamplerConfig config_;
-  DiffusionProcess process_;
+  config_type config_;
+  // Made in the constructor's body, after the checks that give their shapes.
+  std::optional<Integration<Model>> integration_;  // what every method shares: the process, the grid, the evaluations
+  std::optional<typename Method::template Workspace<Model>> workspace_;  // the method's own
   std::array<double, 2> field_mean_{}, field_std_{};
-  int max_batch_, channels_, num_points_, cond_dim_ = 3;
+  int max_batch_, channels_, num_points_, cond_dim_;
   /// The model's whitening (null: the reference normalisation).
   model::Whitening const* whitening() const {
     auto const& w = model_->description().whitening;
     return w ? &*w : nullptr;
   }
-  std::vector<double> grid_;
-  std::int64_t nfe_ = 0;
-  std::function<void(std::int64_t)> on_evaluation_;
-  bool time_valid_ = false;  // t_ holds time_value_ for time_batch_ samples (see evaluate, next_time)
-  double time_value_ = 0;
-  int time_batch_ = 0;
 
-  // Workspaces (max_batch, C, N) and per-sample views, allocated once.
-  field_view x_, s_, z_, a_, b_, c_;
-  std::vector<field_view> k_;  // ode_dopri5 stages
-  time_view t_;
+  field_view x_;  // the state (max_batch, C, N)
   cond_view cond_;
-  const_cond_view current_cond_;  // the conditions of the running call
   typename cond_view::host_mirror_type host_cond_;
   status_view status_;
-  Kokkos::View<double**, Kokkos::LayoutRight, memory_space> norms_;  // predictor_corrector: per-sample norms
-  Impl::AdaptiveState<memory_space> adaptive_;
 };
 
 }  // namespace sde
