@@ -22,8 +22,8 @@
 #include <psgm/core/Error.hpp>
 #include <psgm/core/KokkosCompat.hpp>
 #include <psgm/core/Runtime.hpp>
-#include <psgm/sde/SamplerConfig.hpp>
 #include <psgm/score/Trainer.hpp>
+#include <psgm/sde/SamplerConfig.hpp>
 #include <psgm/stats/Evaluation.hpp>
 
 #include <Kokkos_Core.hpp>
