@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
+#include <iostream>
 #include <unistd.h>
 
 namespace psgm::cli {
@@ -126,6 +127,19 @@ void OutputPolicy::output(std::string const& path, std::string const& what, std:
 }
 
 void OutputPolicy::check() const {
+  // Temporary files that killed runs left where this run writes: reported
+  // once per directory (a run that is still writing there has one too).
+  std::vector<fs::path> dirs;
+  for (auto const& out : outputs_) {
+    fs::path const dir = fs::absolute(out.path).parent_path();
+    if (std::find(dirs.begin(), dirs.end(), dir) != dirs.end()) continue;
+    dirs.push_back(dir);
+    auto const partial = io::find_partial_files(dir.string());
+    if (!partial.empty())
+      std::cerr << command_ << ": note: " << partial.size() << " temporary file(s) of interrupted or running psgm "
+                << "runs in " << dir.string() << " (e.g. " << fs::path(partial.front()).filename().string()
+                << "); list or remove them with psgm info --partial " << dir.string() << " [--remove-partial]\n";
+  }
   for (auto const& out : outputs_) {
     for (auto const& in : inputs_)
       require<IoError>(!same_file(out.path, in.path), command_, ": the ", out.what, " '", out.path,

@@ -303,9 +303,12 @@ def partial_files():
     r = run("info", "--partial", d)
     expect("psgm info --partial lists leftover temporary files", r, 0, [".x.h5.partial-123-0", ".m.h5.tmp-9-1"])
     check("  ... not the others", "keep.h5" not in r.stdout, r.stdout)
+    r = run("generate", *SMALL_DATA, "-o", os.path.join(d, "new.h5"))
+    expect("a command writing next to leftover temporary files mentions them", r, 0,
+           ["2 temporary file(s)", "psgm info --partial"])
     r = run("info", "--partial", d, "--remove-partial")
     expect("psgm info --partial DIR --remove-partial removes them", r, 0, ["removed"])
-    check("  ... and only them", sorted(os.listdir(d)) == ["keep.h5"], str(os.listdir(d)))
+    check("  ... and only them", sorted(os.listdir(d)) == ["keep.h5", "new.h5"], str(os.listdir(d)))
 
 
 def main():
