@@ -238,6 +238,20 @@ def interrupts():
                ["interrupted at step", "resume with: psgm train --resume"])
         check(f"  ... the checkpoint exists ({sig.name})", os.path.exists(w(f"long_{code}.checkpoint.h5")))
 
+    # SIGTERM during sample: stops at the next batch, no output file, 143.
+    out = w("big_samples.h5")
+    p = subprocess.Popen([PSGM, "sample", "-q", "-m", w("m.h5"), "-o", out, "-n", "10000000", "--sampler",
+                          "ode_heun", "--set", "sampler.steps=20", "--set", "sample.batch_size=500"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
+    time.sleep(2.0)
+    p.send_signal(signal.SIGTERM)
+    stdout, stderr = p.communicate(timeout=120)
+    r = subprocess.CompletedProcess(p.args, p.returncode, stdout, stderr)
+    expect("sample ends with 143 on SIGTERM and leaves no file", r, 143,
+           ["psgm sample stopped after", "no file was written"])
+    check("  ... no output, no temporary file", not os.path.exists(out)
+          and not any(n.startswith(".big_samples") for n in os.listdir(WORK)), str(os.listdir(WORK)))
+
     # Ctrl-C during the pipeline's training step stops the pipeline there.
     out = w("pipe_int")
     p = subprocess.Popen([PSGM, "pipeline", "-o", out, "-q", *PIPELINE, "--set", "train.steps=100000000"],
