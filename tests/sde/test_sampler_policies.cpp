@@ -74,9 +74,11 @@ TEST_CASE("each method composes with a model at compile time and draws what the 
 }
 
 TEST_CASE("the name table: names, aliases, keys, and refusal of another sampler's keys", "[sde][sampler][policy]") {
+  // The methods of docs/sampling.md §2-§4 (a new method adds to them).
   auto const names = psgm::sde::sampler_names();
-  CHECK(names == std::vector<std::string>{"euler_maruyama", "stochastic_heun", "predictor_corrector", "ode_heun",
-                                          "ode_dopri5", "dpm_solver_2m", "edm_heun"});
+  for (char const* name : {"euler_maruyama", "stochastic_heun", "predictor_corrector", "ode_heun", "ode_dopri5",
+                           "dpm_solver_2m", "edm_heun"})
+    CHECK(std::count(names.begin(), names.end(), name) == 1);
   for (auto const& name : names) CHECK(psgm::sde::to_string(psgm::sde::sampler_kind_from_string(name)) == name);
   CHECK(psgm::sde::to_string(SamplerKind::edm_heun) == std::string("edm_heun"));
   CHECK(psgm::sde::sampler_kind_from_string("reference") == SamplerKind::stochastic_heun);
