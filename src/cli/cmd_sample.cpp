@@ -489,7 +489,17 @@ psgm::cli::RegisterCommand sample_command(
         if (backend_option->count() > 0) overrides.push_back("sample.backend=" + toml_string(*backend));
         Config cfg = Config::load(config->preset, presets(), config->file, overrides);
         Settings const settings = read_settings(cfg);
-        cfg.reject_unknown_keys();
+        try {
+          cfg.reject_unknown_keys();
+        } catch (psgm::InvalidArgument const& e) {
+          // A misspelt [sampler] key: say which keys the chosen sampler takes.
+          std::string what = e.what();
+          if (what.substr(0, what.find("; known keys")).find("sampler.") == std::string::npos) throw;
+          std::string keys;
+          for (auto const& k : settings.sampler.parameter_names()) keys += (keys.empty() ? "" : ", ") + k;
+          throw psgm::InvalidArgument(what + " (sampler " + psgm::sde::to_string(settings.sampler.kind) +
+                                      " takes " + keys + ")");
+        }
         if (options->print_config) {
           std::cout << cfg.to_toml() << '\n';
           return 0;

@@ -167,7 +167,9 @@ def main():
     p = run(a.psgm, ["-m", w("vp.h5"), "-o", w("x.h5"), "--set", "sampler.steps=0"], expect_ok=False)
     check(p.returncode != 0 and "steps = 0" in p.stderr, "steps = 0 refused: " + p.stderr.strip())
     p = run(a.psgm, ["-m", w("vp.h5"), "-o", w("x.h5"), "--set", "sampler.stepz=3"], expect_ok=False)
-    check(p.returncode != 0 and "stepz" in p.stderr, "unknown key refused: " + p.stderr.strip())
+    check(p.returncode != 0 and "stepz" in p.stderr
+          and "sampler stochastic_heun takes t_start, t_end, steps, grid, rho" in p.stderr,
+          "unknown key refused: " + p.stderr.strip())
     # Each sampler takes its own keys: another sampler's key is refused, naming the keys this one takes.
     p = run(a.psgm, ["-m", w("vp.h5"), "-o", w("x.h5"), "--sampler", "ode_heun", "--set", "sampler.rtol=1e-3"],
             expect_ok=False)
