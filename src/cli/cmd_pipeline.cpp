@@ -424,8 +424,11 @@ void write_summary(fs::path const& out, std::string const& preset, std::vector<S
      << "| PDE ensemble (GP draw + solve + write), held-out set | "
      << fmt(step_seconds("heldout") / heldout_fields) << " |\n"
      << "| score-model sampling (" << cfg.get<std::string>("sample.sampler") << ", "
-     << cfg.get<std::int64_t>("sample.steps") << " steps) | " << fmt(step_seconds("sample") / heldout_fields)
-     << " |\n";
+     << (psgm::sde::SamplerConfig::defaults(psgm::sde::sampler_kind_from_string(cfg.get<std::string>("sample.sampler")))
+                 .accepts("steps")
+             ? std::to_string(cfg.get<std::int64_t>("sample.steps")) + " steps"
+             : std::string("adaptive steps"))
+     << ") | " << fmt(step_seconds("sample") / heldout_fields) << " |\n";
   if (b)
     md << "| Gaussian emulator (exact draws) | " << fmt(step_seconds("sample_emulator") / heldout_fields) << " |\n";
   md << "\nTraining cost is paid once: " << psgm::cli::format_duration(step_seconds("train"))
