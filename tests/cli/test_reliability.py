@@ -223,30 +223,37 @@ def sizes():
            ["exceeds the", "hardware threads"])
 
 
+def signalled(args, header: str, sig) -> subprocess.CompletedProcess:
+    """Runs psgm with `args`, waits until its stderr shows `header` (the line a
+    command prints as it starts its work: the signal must find the command
+    running, not still loading, on a busy machine), then sends `sig`."""
+    p = subprocess.Popen([PSGM, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
+    seen = []
+    for line in p.stderr:
+        seen.append(line)
+        if line.startswith(header):
+            break
+    time.sleep(1.0)
+    p.send_signal(sig)
+    stdout, stderr = p.communicate(timeout=300)
+    return subprocess.CompletedProcess(p.args, p.returncode, stdout, "".join(seen) + stderr)
+
+
 def interrupts():
     # SIGINT/SIGTERM during train: the checkpoint is written, the exit status is 128 + signal.
+    loud_train = [a for a in TINY_TRAIN if a != "-q"]
     for sig, code in ((signal.SIGINT, 130), (signal.SIGTERM, 143)):
         out = w(f"long_{code}.h5")
-        p = subprocess.Popen([PSGM, "train", *TINY_TRAIN, "--data", w("d.h5"), "-o", out, "--set",
-                              "training.steps=100000000"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             text=True, env=ENV)
-        time.sleep(2.5)
-        p.send_signal(sig)
-        stdout, stderr = p.communicate(timeout=120)
-        r = subprocess.CompletedProcess(p.args, p.returncode, stdout, stderr)
+        r = signalled(["train", *loud_train, "--data", w("d.h5"), "-o", out, "--set", "training.steps=100000000"],
+                      "psgm train:", sig)
         expect(f"train ends with {code} on {sig.name}, checkpoint written, resume command shown", r, code,
                ["interrupted at step", "resume with: psgm train --resume"])
         check(f"  ... the checkpoint exists ({sig.name})", os.path.exists(w(f"long_{code}.checkpoint.h5")))
 
     # SIGTERM during sample: stops at the next batch, no output file, 143.
     out = w("big_samples.h5")
-    p = subprocess.Popen([PSGM, "sample", "-q", "-m", w("m.h5"), "-o", out, "-n", "10000000", "--sampler",
-                          "ode_heun", "--set", "sampler.steps=20", "--set", "sample.batch_size=500"],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
-    time.sleep(2.0)
-    p.send_signal(signal.SIGTERM)
-    stdout, stderr = p.communicate(timeout=120)
-    r = subprocess.CompletedProcess(p.args, p.returncode, stdout, stderr)
+    r = signalled(["sample", "-m", w("m.h5"), "-o", out, "-n", "10000000", "--sampler", "ode_heun", "--set",
+                   "sampler.steps=20", "--set", "sample.batch_size=500"], "psgm sample:", signal.SIGTERM)
     expect("sample ends with 143 on SIGTERM and leaves no file", r, 143,
            ["psgm sample stopped after", "no file was written"])
     check("  ... no output, no temporary file", not os.path.exists(out)
