@@ -477,16 +477,29 @@ DatasetReader::DatasetReader(std::string const& path) : state_(std::make_unique<
   s.x = s.open_dataset(path_x, 1, H5T_FLOAT, "(N,) float64");
   hsize_t const N = Impl::dataset_dims(s.x)[0];
   require<IoError>(N >= 1, s.where(), ": '/grid/x' is empty; expected N >= 1 cell centres");
+  require<IoError>(N <= (hsize_t(1) << 30), s.where(), ": '/grid/x' holds ", N, " cell centres; psgm reads at most 2^30");
   s.info.num_points = static_cast<int>(N);
   s.info.x.resize(N);
   Impl::read_rows(s.x, 0, N, H5T_NATIVE_DOUBLE, s.info.x.data(), s.where() + ": cannot read '/grid/x'");
+  // Untrusted input (docs/reliability.md): a grid every consumer can use.
+  for (hsize_t i = 0; i < N; ++i) {
+    require<IoError>(std::isfinite(s.info.x[i]), s.where(), ": '/grid/x'[", i, "] = ", s.info.x[i], " is not finite");
+    require<IoError>(i == 0 || s.info.x[i] > s.info.x[i - 1], s.where(), ": '/grid/x' is not increasing at cell ", i,
+                     " (", s.info.x[i - (i > 0)], ", ", s.info.x[i], ")");
+  }
   s.conditions = s.open_dataset(path_conditions, 2, H5T_FLOAT, "(M, 3) float64");
   auto const cdims = Impl::dataset_dims(s.conditions);
   require<IoError>(cdims[1] == 3, s.where(), ": '/conditions' has shape ", Impl::format_dims(cdims),
                    "; expected (M, 3) (columns l, U0, F_right)");
   std::vector<double> table(cdims[0] * 3);
   Impl::read_rows(s.conditions, 0, cdims[0], H5T_NATIVE_DOUBLE, table.data(), s.where() + ": cannot read '/conditions'");
-  for (hsize_t m = 0; m < cdims[0]; ++m) s.info.conditions.push_back({table[3 * m], table[3 * m + 1], table[3 * m + 2]});
+  for (hsize_t m = 0; m < cdims[0]; ++m) {
+    double const l = table[3 * m], U0 = table[3 * m + 1], F = table[3 * m + 2];
+    require<IoError>(std::isfinite(l) && l > 0 && std::isfinite(U0) && std::isfinite(F), s.where(),
+                     ": '/conditions' row ", m, " = (", l, ", ", U0, ", ", F,
+                     ") is not a condition: expected a finite correlation length l > 0 and finite U0, F_right");
+    s.info.conditions.push_back({l, U0, F});
+  }
   // ---- samples
   std::string const nN = "(n, 2, " + std::to_string(N) + ") float64";
   s.fields = s.open_dataset(path_fields, 3, H5T_FLOAT, nN.c_str());

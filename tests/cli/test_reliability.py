@@ -164,6 +164,23 @@ def untrusted_files():
            ["/checkpoint/adam_m", "nan", "must be finite"])
     check("  ... no mention of the learning rate", "learning_rate" not in r.stderr, r.stderr)
 
+    # Data sets: the grid and the condition table are checked when the file is opened.
+    shutil.copy(w("d.h5"), w("badgrid.h5"))
+    with h5py.File(w("badgrid.h5"), "r+") as f:
+        x = f["grid/x"][...]
+        x[3] = np.nan
+        f["grid/x"][...] = x
+    expect("a data set with a non-finite grid is refused",
+           run("train", *TINY_TRAIN, "--data", w("badgrid.h5"), "-o", w("bg.h5")), 2, ["'/grid/x'[3] = nan"])
+    shutil.copy(w("d.h5"), w("badcond.h5"))
+    with h5py.File(w("badcond.h5"), "r+") as f:
+        c = f["conditions"][...]
+        c[2, 0] = -1.0
+        f["conditions"][...] = c
+    expect("a data set with a condition l <= 0 is refused",
+           run("evaluate", "--preset", "small", "-m", w("d.h5"), "-d", w("badcond.h5"), "-o", w("eval_bad"), "-q"),
+           2, ["'/conditions' row 2", "l > 0"])
+
     # Physics attributes of ensembles compared with each other must match.
     r = run("generate", *SMALL_DATA, "-o", w("floor_other.h5"), "--seed", "7", "--set", "pde.k_rn=0.2")
     assert r.returncode == 0, r.stderr
