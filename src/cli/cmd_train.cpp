@@ -63,8 +63,8 @@ whiten = %s               # condition-aware whitening x = mu(u) + sigma(u) z (ps
 components = %d              # whitened: latent coordinates (leading principal components of z) the network
                              # learns; the others are drawn from N(0, 1). 0: all of them
 whitening_max_cv_conditions = 600   # conditions used to choose the regressions' length scales and ridge
-whitening_spread = "variance_ratio" # how sigma(u) is regressed: "variance_ratio" (channel level x shape of the
-                             # variance; psgm's default) or "log_std" (log sigma per point; for comparison)
+whitening_spread = "log_std"  # how sigma(u) is regressed: "log_std" (log sigma per point; psgm's default) or
+                             # "level_shape" (channel level x linear shape; better from ~2000 conditions up)
 # the FiLM-CNN of spec sgm.md §4 (channels and N come from the data; whitened: the latent coordinates are
 # its channels on one point, kernel_size 1, so it is a residual MLP with FiLM conditioning)
 width = %d
@@ -176,10 +176,10 @@ Settings read_settings(Config const& cfg) {
   o.whitening.max_cv_conditions = cfg.get<int>("model.whitening_max_cv_conditions");
   {
     auto const form = cfg.get<std::string>("model.whitening_spread");
-    require(form == "variance_ratio" || form == "log_std", "configuration: model.whitening_spread = '", form,
-            "'; expected 'variance_ratio' or 'log_std'");
+    require(form == "level_shape" || form == "log_std", "configuration: model.whitening_spread = '", form,
+            "'; expected 'level_shape' or 'log_std'");
     o.whitening.spread_form =
-        form == "log_std" ? psgm::model::SpreadForm::log_std : psgm::model::SpreadForm::variance_ratio;
+        form == "log_std" ? psgm::model::SpreadForm::log_std : psgm::model::SpreadForm::level_shape;
   }
   require(s.kind == "score" || o.whiten, "configuration: model.kind = 'gaussian' is built on the whitening; ",
           "model.whiten must be true");

@@ -166,7 +166,7 @@ void write_whitening(Writer const& w, hid_t file, model::Whitening const& wh) {
     w.attr(g, "spread_form", std::string("log_std"));
     write_ridge(w, g, "log_std", wh.log_std);
   } else {
-    w.attr(g, "spread_form", std::string("variance_ratio"));
+    w.attr(g, "spread_form", std::string("level_shape"));
     write_ridge(w, g, "spread_level", wh.spread_level);
     write_ridge(w, g, "spread_shape", wh.spread_shape);
     w.series(g, "shape_floor", wh.shape_floor);
@@ -466,9 +466,9 @@ model::Whitening read_whitening(Reader const& r) {
     w.spread_form = model::SpreadForm::log_std;
     w.log_std = read_ridge(r, a, "log_std");
   } else {
-    require<IoError>(form == "variance_ratio", "model file '", r.path(), "': /whitening spread_form = '", form,
-                     "'; expected 'variance_ratio' or 'log_std'");
-    w.spread_form = model::SpreadForm::variance_ratio;
+    require<IoError>(form == "level_shape", "model file '", r.path(), "': /whitening spread_form = '", form,
+                     "'; expected 'level_shape' or 'log_std'");
+    w.spread_form = model::SpreadForm::level_shape;
     w.spread_level = read_ridge(r, a, "spread_level");
     w.spread_shape = read_ridge(r, a, "spread_shape");
     w.shape_floor = r.doubles("/whitening/shape_floor");

@@ -432,10 +432,18 @@ struct TrainingSession::State {
     std::vector<std::int64_t> loaded;
     for (std::size_t row = 0; row < slot_of_row.size(); ++row)
       if (slot_of_row[row] >= 0) loaded.push_back(std::int64_t(row));
+    // μ(u), σ(u) once per condition (a regression over every training condition each).
+    std::stable_sort(loaded.begin(), loaded.end(),
+                     [&](auto a, auto b) { return condition_of_row[a] < condition_of_row[b]; });
+    std::vector<double> mu(static_cast<std::size_t>(per_sample)), sigma(static_cast<std::size_t>(per_sample));
+    std::int64_t current = -1;
     for (auto row : loaded) {
       auto const slot = slot_of_row[row];
-      whitening->encode(&physical[3 * condition_of_row[row]], memory.data() + slot * per_sample,
-                        latent.data() + slot * r);
+      if (condition_of_row[row] != current) {
+        current = condition_of_row[row];
+        whitening->moments(&physical[3 * current], mu.data(), sigma.data());
+      }
+      whitening->encode(mu.data(), sigma.data(), memory.data() + slot * per_sample, latent.data() + slot * r);
     }
     memory = std::move(latent);
     C = r;

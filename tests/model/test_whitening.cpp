@@ -128,7 +128,8 @@ TEST_CASE("model/whitening round trip is exact and restores pinned points exactl
         CHECK(back[std::size_t(p)] == Approx(x[p]).epsilon(1e-12).margin(1e-12));
     }
   }
-  // The latent coordinates are white over the training set.
+  // The latent coordinates are white over the training set (log_std form,
+  // the default: the basis is the pooled second moment of z itself).
   std::vector<double> m2(std::size_t(w.components), 0.0);
   std::int64_t const n = std::int64_t(d.cond_of.size());
   for (std::int64_t s = 0; s < n; ++s) {
@@ -137,6 +138,25 @@ TEST_CASE("model/whitening round trip is exact and restores pinned points exactl
     for (int k = 0; k < w.components; ++k) m2[std::size_t(k)] += latent[std::size_t(k)] * latent[std::size_t(k)] / n;
   }
   for (int k = 0; k < w.components; ++k) CHECK(m2[std::size_t(k)] == Approx(1.0).epsilon(1e-9));
+  // level_shape form: the basis is that of the pooled correlation of the
+  // per-condition standardised residuals (eigenvalues sum to F), and the
+  // round trip is as exact.
+  {
+    WhiteningOptions o;
+    o.spread_form = psgm::model::SpreadForm::level_shape;
+    Whitening const wl = psgm::model::fit_whitening(schema_for(fam.K), data, o);
+    double trace = 0;
+    for (double l : wl.eigenvalues) trace += l;
+    CHECK(trace == Approx(double(wl.num_free())).epsilon(1e-9));
+    for (int s = 0; s < 20; ++s) {
+      double const* x = d.fields.data() + std::size_t(s) * fam.C * fam.N;
+      double const* u = d.conditions.data() + std::size_t(d.cond_of[std::size_t(s)]) * fam.K;
+      wl.encode(u, x, latent.data());
+      wl.decode(u, latent.data(), nullptr, back.data());
+      for (int p = 0; p < fam.C * fam.N; ++p)
+        CHECK(back[std::size_t(p)] == Approx(x[p]).epsilon(1e-12).margin(1e-12));
+    }
+  }
   // Truncation keeps the leading coordinates and reports what they explain.
   WhiteningOptions o;
   o.components = 5;
@@ -226,7 +246,7 @@ TEST_CASE("model/the Gaussian emulator recovers a known conditional Gaussian (C 
   for (int p = 0; p < 4 * P; ++p) CHECK(again.data()[p] == out.data()[p]);
 }
 
-TEST_CASE("model/the variance-ratio spread follows a sensitivity that changes sign", "[model]") {
+TEST_CASE("model/the level-shape spread follows a sensitivity that changes sign", "[model]") {
   // x_i = m_i(u) + (u1 − t_i) ξ + 0.05 η_i with ξ, η_i ~ N(0, 1): σ_i² =
   // (u1 − t_i)² + 0.05² is a smooth quadratic in u1, while log σ_i has a
   // valley 3 units deep and 0.1 wide at u1 = t_i (the porous electrode's c
@@ -276,7 +296,7 @@ TEST_CASE("model/the variance-ratio spread follows a sensitivity that changes si
     }
     return total;
   };
-  double const ratio = error_of(psgm::model::SpreadForm::variance_ratio);
+  double const ratio = error_of(psgm::model::SpreadForm::level_shape);
   double const logs = error_of(psgm::model::SpreadForm::log_std);
   INFO("spread error: variance ratio " << ratio << ", log sigma " << logs);
   // The sampling noise of the per-condition spreads at R = 40 is 11 %; the

@@ -5,9 +5,10 @@
 //
 // with μ and σ regressed over the training conditions in float64 (kernel
 // ridge regression, hyperparameters chosen by leave-one-condition-out
-// cross-validation; σ² as a per-channel level times a shape, see
-// SpreadForm), {v_k, λ_k} the eigenpairs of the pooled second moment of
-// z over the training set (Karhunen–Loève basis), and a ∈ R^F the whitened
+// cross-validation; σ as a per-channel level times a shape, see
+// SpreadForm), {v_k, λ_k} the eigenpairs of the pooled correlation of
+// the training residuals, each standardised by its own condition's sample mean
+// and spread (Karhunen–Loève basis), and a ∈ R^F the whitened
 // coordinates (unit variance, uncorrelated over the training set). Points
 // without spread (a Dirichlet value, the potential's gauge φ₀ = 0) are not
 // whitened: they are restored exactly from the regression of μ.
@@ -52,27 +53,28 @@ struct KernelRidge {
 };
 
 /// How σ(u) is regressed over conditions.
-///  * variance_ratio (psgm's default): σ_p² = L_c(u) · S_p(u),
-///    with the channel level log L_c (log of the channel's mean variance over
-///    its free points) and the shape S_p = σ_p² / L_c each regressed by kernel
-///    ridge regression. The shape is regressed in the variance, not the log:
-///    where a field's sensitivity to the porosity changes sign as the
-///    condition moves (c near c0 at small net flux), σ_p passes close to zero
-///    and log σ_p has a sharp valley that a smooth regression cannot follow,
-///    while σ_p² (a sum of squares of smooth sensitivities) stays smooth.
-///    Measured on validation conditions (docs/results.md §2): the spread error
-///    of σ(u) 0.059 → 0.042 (c) at 500 conditions, 0.063 → 0.034 at 2000.
-///  * log_std: log σ_p regressed directly (model files written before; read
-///    and used as they are).
-enum class SpreadForm : std::uint8_t { log_std = 0, variance_ratio = 1 };
+///  * level_shape (an option, `model.whitening_spread`; not yet the demo's): σ_p = √L_c(u) · S_p(u), with the channel
+///    level log L_c (log of the channel's mean variance over its free points)
+///    and the shape S_p = σ_p / √L_c each regressed by kernel ridge
+///    regression. The shape is regressed linearly, not in the log: where a
+///    field's sensitivity to the porosity changes sign as the condition moves
+///    (c near c0 at small net flux), σ_p dips towards zero and log σ_p has a
+///    sharp valley no smooth regression follows; the level carries the large
+///    log-scale changes across conditions. Chosen on validation conditions
+///    (docs/results.md §2) over log σ per point and a linear variance shape
+///    (which undershoots zero at some training conditions).
+///  * log_std (psgm's default): log σ_p regressed directly; its basis is the
+///    pooled second moment of the regression-whitened z (older model files
+///    have no spread_form attribute and are this form).
+enum class SpreadForm : std::uint8_t { log_std = 0, level_shape = 1 };
 
 /// How fit_whitening() works; the defaults are psgm's.
 struct WhiteningOptions {
   /// Latent coordinates r the network learns (leading principal components);
   /// 0: all F free points (the Gaussian emulator's representation).
   int components = 0;
-  /// How σ(u) is regressed (SpreadForm); log_std only to compare with it.
-  SpreadForm spread_form = SpreadForm::variance_ratio;
+  /// How σ(u) is regressed and the basis pooled (SpreadForm).
+  SpreadForm spread_form = SpreadForm::log_std;
   /// A point is pinned when its pooled within-condition spread is at most this
   /// times the largest of its channel (the tolerance of docs/metrics.md).
   double pinned_tolerance = 1e-9;
@@ -104,16 +106,16 @@ struct Whitening {
   std::vector<double> feature_scale;  ///< (K) their standard deviation (1 where constant)
   std::vector<std::int32_t> free_points;  ///< flat indices c·N + i that are whitened, ascending (F of them)
   KernelRidge mean;     ///< μ: C·N outputs (pinned points included: they are restored from it)
-  SpreadForm spread_form = SpreadForm::variance_ratio;
+  SpreadForm spread_form = SpreadForm::level_shape;
   KernelRidge log_std;       ///< log_std form: log σ, F outputs (the free points); empty otherwise
-  KernelRidge spread_level;  ///< variance_ratio form: log L_c, C outputs (bias-corrected)
-  KernelRidge spread_shape;  ///< variance_ratio form: S_p = σ_p² / L_c, F outputs
-  /// variance_ratio form: the smallest shape used, per free point (F): a
-  /// regression that undershoots zero at a valley gives σ_p = √(floor · L_c),
-  /// 1e-4 of the point's mean shape over the training conditions.
+  KernelRidge spread_level;  ///< level_shape form: log L_c, C outputs (bias-corrected)
+  KernelRidge spread_shape;  ///< level_shape form: S_p = σ_p / √L_c, F outputs
+  /// level_shape form: the smallest shape used, per free point (F), 1 % of
+  /// the point's mean shape over the training conditions (a regression that
+  /// undershoots at a valley gives σ_p = floor · √L_c, never 0).
   std::vector<double> shape_floor;
   std::vector<double> basis;        ///< (F, F) row-major, column k = v_k, by decreasing λ_k
-  std::vector<double> eigenvalues;  ///< (F) λ_k of the pooled second moment of z, decreasing, > 0
+  std::vector<double> eigenvalues;  ///< (F) λ_k of the pooled correlation, decreasing, > 0 (they sum to F)
   int components = 0;               ///< r: the latent coordinates a model learns (r <= F)
   std::int64_t num_training_samples = 0;
   std::int64_t num_training_conditions = 0;
@@ -134,6 +136,8 @@ struct Whitening {
   void moments(double const* physical, double* mu, double* sigma) const;
   /// The leading r whitened coordinates of field x (C·N values) at condition u.
   void encode(double const* physical, double const* x, double* latent) const;
+  /// The same with μ(u), σ(u) already evaluated (moments()), as for decode.
+  void encode(double const* mu, double const* sigma, double const* x, double* latent) const;
   /// x (C·N values) from the r latent coordinates and the F − r tail
   /// coordinates (`tail` may be null: zero). Pinned points are set to μ(u).
   void decode(double const* physical, double const* latent, double const* tail, double* x) const;
