@@ -1,8 +1,9 @@
 // `psgm pipeline`: psgm's main job, end to end (spec sgm.md §6, issue 7):
 //
 //   1. generate   a training data set of PDE ensembles (random conditions)
-//   2. train      a conditional score model on it
-//   3. train      the conditional Gaussian emulator on the same data (seconds)
+//   2. train      the conditional Gaussian emulator on it (its whitening is
+//                 the residual score model's prior)
+//   3. train      a conditional score model on the same data
 //   4. generate   PDE ensembles at held-out conditions (never in training)
 //   5. sample     the same number of fields from the model at those conditions
 //   6. sample     as many from the emulator
@@ -66,14 +67,16 @@ conditions = 500           # random conditions of the reference ranges
 realisations = 50          # porosity fields per condition (500 x 50 beat 1000 x 25 on validation)
 set = []                   # further `psgm generate --set` overrides, e.g. ["pde.N=64"]
 
-[train]                    # step 2: psgm train
-preset = "residual"        # the residual score model on whitened fields; "reference": spec sgm.md §4
-steps = 3000
-set = []                   # further `psgm train --set` overrides
-
-[emulator]                 # step 3: psgm train --model gaussian on the same data: the yardstick
+[emulator]                 # step 2: psgm train --preset gaussian on the same data: the yardstick
 enabled = true
 set = []
+
+[train]                    # step 3: psgm train
+preset = "residual"        # the residual score model on whitened fields; "reference": spec sgm.md §4
+steps = 3000
+whitening_from_emulator = true   # a whitened model reuses the emulator's whitening (model.whitening_from)
+                           # instead of fitting the same regressions again; needs emulator.enabled
+set = []                   # further `psgm train --set` overrides
 
 [heldout]                  # step 4: psgm generate at held-out conditions
 conditions = 20
@@ -107,13 +110,14 @@ conditions = 1000
 realisations = 25
 set = []
 
+[emulator]
+enabled = true
+set = []
+
 [train]
 preset = "reference"
 steps = 0                  # 0: the preset's (5000 epochs)
-set = []
-
-[emulator]
-enabled = true
+whitening_from_emulator = false  # the reference network is not whitened
 set = []
 
 [heldout]
@@ -431,8 +435,12 @@ void write_summary(fs::path const& out, std::string const& preset, std::vector<S
      << ") | " << fmt(step_seconds("sample") / heldout_fields) << " |\n";
   if (b)
     md << "| Gaussian emulator (exact draws) | " << fmt(step_seconds("sample_emulator") / heldout_fields) << " |\n";
+  bool const reused = cfg.get<bool>("train.whitening_from_emulator");
   md << "\nTraining cost is paid once: " << psgm::cli::format_duration(step_seconds("train"))
-     << (b ? " (the emulator: " + psgm::cli::format_duration(step_seconds("emulator")) + ")" : std::string())
+     << (b ? (reused ? " for the network, on top of the emulator's " : " (the emulator: ") +
+                 psgm::cli::format_duration(step_seconds("emulator")) +
+                 (reused ? " (the regressions of its whitening, which the score model reuses)" : ")")
+           : std::string())
      << ". At this grid size the PDE solver is cheap; sampling pays off only when one solve costs more than "
         "the network evaluations a sample needs (docs/results.md discusses where that is).\n\n";
   md << "## Figures\n\n";
@@ -497,6 +505,9 @@ int run_pipeline(Options const& options, psgm::cli::ConfigOptions const& config_
   for (char const* key : {"train_data.set", "train.set", "heldout.set", "sample.set", "evaluate.set", "emulator.set"})
     sets.push_back(cfg.get_strings(key));
   bool const emulator = cfg.get<bool>("emulator.enabled");
+  bool const reuse_whitening = cfg.get<bool>("train.whitening_from_emulator");
+  psgm::require(!reuse_whitening || emulator, "configuration: train.whitening_from_emulator = true reuses the ",
+                "emulator's whitening, but emulator.enabled = false; set one of them the other way");
   cfg.reject_unknown_keys();
 
   fs::path const out = fs::absolute(options.output);
@@ -511,15 +522,8 @@ int run_pipeline(Options const& options, psgm::cli::ConfigOptions const& config_
                     "conditions.realisations=" + std::to_string(train_realisations)},
                    "train_data"});
   append_sets(steps.back().args, sets[0]);
-  // 2. training
-  steps.push_back({"train",
-                   {"--preset", step_presets[1], "--data", (data / "train.h5").string(), "-o",
-                    (data / "model.h5").string(), "--seed", s, "--backend", backend},
-                   "train"});
-  if (train_steps > 0) append_sets(steps.back().args, {"training.steps=" + std::to_string(train_steps)});
-  append_sets(steps.back().args, sets[1]);
-  // 3. the Gaussian emulator on the same data, with the same split by
-  //    condition (the same seed and validation fraction as the training)
+  // 2. the Gaussian emulator on the same data (every condition: it has no
+  //    network to validate)
   if (emulator) {
     steps.push_back({"train",
                      {"--preset", "gaussian", "--data", (data / "train.h5").string(), "-o",
@@ -527,6 +531,16 @@ int run_pipeline(Options const& options, psgm::cli::ConfigOptions const& config_
                      "emulator"});
     append_sets(steps.back().args, sets[5]);
   }
+  // 3. training; a whitened model takes the emulator's whitening (its μ, σ
+  //    and basis are the same regressions of the same data) instead of
+  //    fitting them a second time
+  steps.push_back({"train",
+                   {"--preset", step_presets[1], "--data", (data / "train.h5").string(), "-o",
+                    (data / "model.h5").string(), "--seed", s, "--backend", backend},
+                   "train"});
+  if (train_steps > 0) append_sets(steps.back().args, {"training.steps=" + std::to_string(train_steps)});
+  if (reuse_whitening) append_sets(steps.back().args, {"model.whitening_from=" + (data / "emulator.h5").string()});
+  append_sets(steps.back().args, sets[1]);
   // 4. held-out PDE ensembles: the same physics as the training data (same
   //    generate preset and overrides), conditions from the held-out design.
   steps.push_back({"generate",

@@ -65,6 +65,8 @@ components = %d              # whitened: latent coordinates (leading principal c
 whitening_max_cv_conditions = 600   # conditions used to choose the regressions' length scales and ridge
 whitening_spread = "log_std"  # how sigma(u) is regressed: "log_std" (log sigma per point; psgm's default) or
                              # "level_shape" (channel level x linear shape; better from ~2000 conditions up)
+whitening_from = ""          # a model file (e.g. the Gaussian emulator of the same data set) whose whitening
+                             # is reused instead of fitted; only `components` applies. "": fit it
 # the FiLM-CNN of spec sgm.md §4 (channels and N come from the data; whitened: the latent coordinates are
 # its channels on one point, kernel_size 1, so it is a residual MLP with FiLM conditioning)
 width = %d
@@ -181,6 +183,11 @@ Settings read_settings(Config const& cfg) {
     o.whitening.spread_form =
         form == "log_std" ? psgm::model::SpreadForm::log_std : psgm::model::SpreadForm::level_shape;
   }
+  o.whitening_from = cfg.get<std::string>("model.whitening_from");
+  require(o.whitening_from.empty() || o.whiten, "configuration: model.whitening_from = '", o.whitening_from,
+          "' reuses a whitening, but model.whiten = false");
+  require(s.kind == "score" || o.whitening_from.empty(), "configuration: model.whitening_from is for a score ",
+          "network; the Gaussian emulator ('gaussian') fits its own whitening");
   require(s.kind == "score" || o.whiten, "configuration: model.kind = 'gaussian' is built on the whitening; ",
           "model.whiten must be true");
   auto& a = o.architecture;

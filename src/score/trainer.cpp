@@ -184,6 +184,8 @@ ModelDescription fit_gaussian_emulator(HostSpace const& space, TrainerOptions op
   ScopedRegion region("psgm::score::fit_gaussian_emulator");
   options.whiten = true;
   options.whitening.components = 0;  // every coordinate: a ~ N(0, I_F)
+  // No network to validate: every condition of the data set is fitted.
+  options.validation_fraction = 0;
   options.architecture.kernel_size = 1;
   if (options.steps <= 0 && options.epochs <= 0) options.steps = 1;
   Impl::TrainingSession session(space, options, std::string(), "none", "float64");
@@ -396,6 +398,22 @@ struct TrainingSession::State {
     }
   }
 
+  /// The whitening stored in model file `path` (TrainerOptions::whitening_from),
+  /// checked against this data set, with this run's number of latent coordinates.
+  model::Whitening whitening_of(std::string const& path) const {
+    ModelDescription const stored = io::read_model(path);
+    require(stored.whitening.has_value(), "training: model.whitening_from = '", path,
+            "' holds no whitening (a model trained with model.whiten = true, e.g. the Gaussian emulator, has one)");
+    require(stored.training.dataset_sha256 == dataset_sha256, "training: model.whitening_from = '", path,
+            "' was fitted on a data set with SHA-256 ", stored.training.dataset_sha256, ", but '", options.data_path,
+            "' has ", dataset_sha256, "; a whitening is reused only with the data it was fitted on");
+    model::Whitening w = *stored.whitening;
+    int const r = options.whitening.components;
+    w.components = r == 0 ? w.num_free() : std::min(r, w.num_free());  // as fit_whitening()
+    w.validate();
+    return w;
+  }
+
   /// The whitened model: fits the whitening on the training rows (fresh run)
   /// and replaces every loaded sample by its r latent coordinates, so the
   /// rest of training sees fields of (r, 1).
@@ -411,7 +429,7 @@ struct TrainingSession::State {
       physical[3 * k + 1] = conds[k].U0;
       physical[3 * k + 2] = conds[k].F_right;
     }
-    if (fit) {
+    if (fit && options.whitening_from.empty()) {
       std::vector<double> fields(train_rows.size() * std::size_t(per_sample));
       std::vector<std::int64_t> cond_of(train_rows.size());
       for (std::size_t i = 0; i < train_rows.size(); ++i) {
@@ -425,6 +443,7 @@ struct TrainingSession::State {
       wo.seed = options.seed;
       whitening = model::fit_whitening(model::ConditionSchema::porous_electrode(), data, wo);
     }
+    if (fit && !options.whitening_from.empty()) whitening = whitening_of(options.whitening_from);
     require(whitening->channels == C && whitening->num_points == N, "training: the whitening is for ",
             whitening->channels, " x ", whitening->num_points, " fields, the data set has ", C, " x ", N);
     int const r = whitening->components;

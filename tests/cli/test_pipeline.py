@@ -72,6 +72,10 @@ def main():
         assert "weights" not in f
         F = f["whitening/free_points"].shape[0]
         assert int(f["whitening"].attrs["components"]) == F == 198, F  # c's Dirichlet cell and phi_0 pinned
+        emulator_basis = f["whitening/basis"][:]
+    # The score model reuses the emulator's whitening (train.whitening_from_emulator).
+    with h5py.File(os.path.join(data, "model.h5"), "r") as f:
+        assert (f["whitening/basis"][:] == emulator_basis).all()
 
     # The emulator's draws at a held-out condition: mean within a few spreads
     # of the PDE's (12 training conditions only), phi_0 exactly 0.

@@ -150,6 +150,7 @@ TEST_CASE("model_files/whitened models and the emulator round-trip and an untrai
   CHECK(w1.basis == w0.basis);
   CHECK(w1.eigenvalues == w0.eigenvalues);
   CHECK(w1.schema == w0.schema);
+  CHECK(w1.num_training_conditions == 30);  // every condition: the emulator has no network to validate
   double const u[3] = {1e-5, 0.05, 20.0};
   std::vector<double> mu0(12), s0(12), mu1(12), s1(12);
   w0.moments(u, mu0.data(), s0.data());
@@ -196,6 +197,40 @@ TEST_CASE("model_files/whitened models and the emulator round-trip and an untrai
         worst = std::max(worst, diff / sigma);
     }
   CHECK(worst < 2e-3);
+}
+
+TEST_CASE("model_files/a score model reuses the emulator's whitening (whitening_from) of its own data only",
+          "[model]") {
+  auto const dir = psgm_test::scratch_dir("model_files_whitening_from");
+  Bimodal const fam;
+  std::string const data = (dir / "data.h5").string(), other = (dir / "other.h5").string();
+  write_family(data, fam, 30, 10, 1);
+  write_family(other, fam, 30, 10, 2);
+  auto options = residual_options(data, (dir / "emulator.h5").string());
+  auto const emulator = psgm::score::fit_gaussian_emulator(HostSpace(), options);
+  auto const& we = *emulator.whitening;
+
+  using Trainable = psgm::score::TrainableModel<psgm::score::Native<HostSpace>, float>;
+  options.output_path = (dir / "model.h5").string();
+  options.whitening_from = (dir / "emulator.h5").string();
+  options.whitening.components = 4;
+  options.steps = 2;
+  options.validate_every = 0;
+  psgm::score::Trainer<Trainable> trainer(HostSpace(), options);
+  auto const& w = *trainer.session().whitening();
+  CHECK(w.components == 4);
+  CHECK(trainer.session().architecture().channels == 4);
+  CHECK(w.free_points == we.free_points);
+  CHECK(w.basis == we.basis);
+  CHECK(w.mean.weights == we.mean.weights);
+  CHECK(w.num_training_conditions == 30);  // the emulator's fit, not re-fitted on the 27 training conditions
+  REQUIRE(trainer.run(HostSpace()).finished);
+  CHECK(psgm::io::read_model(options.output_path).whitening->basis == we.basis);
+
+  // Another data set: refused, naming both hashes' owners.
+  options.data_path = other;
+  REQUIRE_THROWS_WITH(psgm::score::Trainer<Trainable>(HostSpace(), options),
+                      Catch::Contains("whitening_from") && Catch::Contains("SHA-256") && Catch::Contains(other));
 }
 
 TEST_CASE("model_files/the residual model beats the Gaussian emulator on a bimodal family", "[model][slow]") {

@@ -144,6 +144,11 @@ struct TrainerOptions {
   /// reference normalisation of spec sgm.md §1.
   bool whiten = false;
   model::WhiteningOptions whitening;
+  /// Whitened: take μ, σ and the basis from this model file (e.g. the
+  /// Gaussian emulator fitted on the same data set) instead of fitting them;
+  /// only whitening.components is applied. The file must have been trained on
+  /// a data set with the same content hash. Empty: fit on the training part.
+  std::string whitening_from;
   // ---- optimisation (reference values; spec §4)
   std::uint64_t seed = 0;
   std::int64_t batch_size = 1024;
