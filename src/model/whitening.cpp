@@ -254,6 +254,28 @@ std::vector<KernelRidge> fit_kernel_ridge(Matrix const& x, std::vector<RidgeTarg
   return out;
 }
 
+/// sum += Σ z zᵀ over columns z written one at a time (next(), then add()),
+/// multiplied in blocks of 256 columns: a rank-256 update instead of one
+/// rank-1 update per sample. flush() adds what is left.
+class GramAccumulator {
+ public:
+  explicit GramAccumulator(Eigen::MatrixXd& sum) : sum_(sum), block_(sum.rows(), 256) {}
+  double* next() { return block_.col(filled_).data(); }
+  void add() {
+    if (++filled_ == block_.cols()) flush();
+  }
+  void flush() {
+    if (filled_ == 0) return;
+    sum_.noalias() += block_.leftCols(filled_) * block_.leftCols(filled_).transpose();
+    filled_ = 0;
+  }
+
+ private:
+  Eigen::MatrixXd& sum_;
+  Eigen::MatrixXd block_;  // column-major: each column is contiguous
+  Eigen::Index filled_ = 0;
+};
+
 }  // namespace
 
 // ================================================================== options
@@ -603,13 +625,7 @@ Whitening fit_whitening(ConditionSchema const& schema, WhiteningData const& data
     // log_std form (psgm's default): the pooled second moment of the
     // regression-whitened z over every training sample.
     std::vector<double> mu(static_cast<std::size_t>(P)), sigma(static_cast<std::size_t>(P));
-    Eigen::MatrixXd zs(F, 256);
-    std::int64_t filled = 0;
-    auto flush = [&] {
-      if (filled == 0) return;
-      second.noalias() += zs.leftCols(filled) * zs.leftCols(filled).transpose();
-      filled = 0;
-    };
+    GramAccumulator gram(second);
     std::vector<std::int64_t> order(static_cast<std::size_t>(n));
     std::iota(order.begin(), order.end(), std::int64_t(0));
     std::stable_sort(order.begin(), order.end(),
@@ -621,34 +637,30 @@ Whitening fit_whitening(ConditionSchema const& schema, WhiteningData const& data
         w.moments(conditions.data() + m * K, mu.data(), sigma.data());
         current = m;
       }
+      double* z = gram.next();
       for (int j = 0; j < F; ++j) {
         int const p = w.free_points[std::size_t(j)];
-        zs(j, filled) = (fields[std::size_t(s * P + p)] - mu[std::size_t(p)]) / sigma[std::size_t(p)];
+        z[j] = (fields[std::size_t(s * P + p)] - mu[std::size_t(p)]) / sigma[std::size_t(p)];
       }
-      if (++filled == zs.cols()) flush();
+      gram.add();
     }
-    flush();
+    gram.flush();
     second /= double(n);
   } else {
-    Eigen::MatrixXd zs(F, 256);
-    std::int64_t filled = 0;
-    auto flush = [&] {
-      if (filled == 0) return;
-      second.noalias() += zs.leftCols(filled) * zs.leftCols(filled).transpose();
-      filled = 0;
-    };
+    GramAccumulator gram(second);
     for (std::int64_t s = 0; s < n; ++s) {
       auto const u = slot[std::size_t(cond_of[std::size_t(s)])];
       double const c = double(count[std::size_t(used[std::size_t(u)])]);
       if (c < 2) continue;
+      double* z = gram.next();
       for (int j = 0; j < F; ++j) {
         int const p = w.free_points[std::size_t(j)];
         double const sd = std::sqrt(m2(u, p) / (c - 1.0));
-        zs(j, filled) = sd > 0 ? (fields[std::size_t(s * P + p)] - mean(u, p)) / sd : 0.0;
+        z[j] = sd > 0 ? (fields[std::size_t(s * P + p)] - mean(u, p)) / sd : 0.0;
       }
-      if (++filled == zs.cols()) flush();
+      gram.add();
     }
-    flush();
+    gram.flush();
     Vector d = second.diagonal();
     for (int j = 0; j < F; ++j) d(j) = d(j) > 0 ? 1.0 / std::sqrt(d(j)) : 0.0;
     second = d.asDiagonal() * second * d.asDiagonal();
