@@ -241,6 +241,24 @@ class EmulatorDraws {
   psgm::model::GaussianEmulator<ExecSpace> emulator_;
 };
 
+/// Marks every sample of `fields` (B, C, N) whose status is ok but which
+/// holds a NaN or Inf non_finite; returns how many it marked.
+template <class Fields, class Statuses>
+std::int64_t mark_non_finite(Fields const& fields, Statuses const& status) {
+  std::int64_t marked = 0;
+  for (std::size_t i = 0; i < status.extent(0); ++i) {
+    if (status(i) != psgm::SolveStatus::ok) continue;
+    bool finite = true;
+    for (std::size_t c = 0; c < fields.extent(1) && finite; ++c)
+      for (std::size_t k = 0; k < fields.extent(2) && finite; ++k) finite = std::isfinite(fields(i, c, k));
+    if (!finite) {
+      status(i) = psgm::SolveStatus::non_finite;
+      ++marked;
+    }
+  }
+  return marked;
+}
+
 /// Samples the model into the output file. `make_draws(space, batch)` makes
 /// what draws a batch: a psgm::sde::Sampler, or EmulatorDraws.
 template <class ExecSpace, class MakeDraws>
@@ -367,11 +385,14 @@ int run(Settings const& s, Options const& options, std::string const& config_tom
     for (std::int64_t i = 0; i < b; ++i)
       for (int c = 0; c < C; ++c)
         for (int k = 0; k < N; ++k) h_out(i, c, k) = static_cast<double>(h_f(i, c, k));
+    // Nothing is stored as ok unless every value is finite, whatever the
+    // draws reported (the emulator reports none of its own).
+    std::int64_t const not_finite = mark_non_finite(h_out, h_st);
     writer.append(psgm::io::DatasetWriter::host_fields_view(h_out.data(), b, C, N),
                   psgm::io::DatasetWriter::host_index_view(h_index.data(), b),
                   psgm::io::DatasetWriter::host_status_view(h_st.data(), b));
     done += b;
-    failed += report.num_failed;
+    failed += report.num_failed + not_finite;
     ++batches;
     nfe_total += report.nfe;
     nfe_max = std::max(nfe_max, report.max_nfe_per_sample);
