@@ -325,6 +325,9 @@ int run(Settings const& s, Options const& options, std::string const& config_tom
   psgm::io::DatasetWriterOptions wopts;
   wopts.overwrite = options.overwrite;
   wopts.store_porosity = false;
+  // Signals are caught from before the temporary output exists: a Ctrl-C
+  // at any point from here on removes it instead of leaving it behind.
+  InterruptScope signals;
   psgm::io::DatasetWriter writer(options.output, grid.x, conditions, attributes, wopts);
 
   auto sampler = make_draws(space, static_cast<int>(batch));
@@ -349,7 +352,6 @@ int run(Settings const& s, Options const& options, std::string const& config_tom
               << backend_name << " " << dtype_name << " on " << execution_space::name() << ", batches of " << batch
               << " -> " << options.output << '\n';
 
-  InterruptScope signals;
   // Progress in sample-evaluations when the NFE is known (ETA within a batch), else in samples.
   std::int64_t const units = planned > 0 ? total * planned : total;
   psgm::cli::Progress progress("sample", units, planned > 0 ? "sample-NFE" : "samples", !options.quiet);
@@ -415,6 +417,9 @@ int run(Settings const& s, Options const& options, std::string const& config_tom
   writer.set_attributes(result);
   writer.commit();
   progress.finish();
+  if (InterruptScope::interrupted())
+    throw psgm::cli::Interrupted("psgm sample: the signal came as '" + options.output +
+                                 "' was being completed; it is complete and kept");
 
   char line[512];
   std::snprintf(line, sizeof line,

@@ -302,6 +302,26 @@ def interrupts():
     check("  ... no output, no temporary file", not os.path.exists(out)
           and not any(n.startswith(".big_samples") for n in os.listdir(WORK)), str(os.listdir(WORK)))
 
+    # Ctrl-C during generate: stops at the next batch, no output, no temporary file, 130.
+    out = w("big_data.h5")
+    r = signalled(["generate", "--preset", "small", "-o", out, "--set", "conditions.count=1000000", "--set",
+                   "conditions.realisations=5", "--set", "pde.N=20"], "psgm generate: 1000000 conditions",
+                  signal.SIGINT)
+    expect("generate ends with 130 on SIGINT and leaves no file", r, 130,
+           ["psgm generate stopped after", "no file was written"])
+    check("  ... no output, no temporary file", not os.path.exists(out)
+          and not any(n.startswith(".big_data") for n in os.listdir(WORK)), str(os.listdir(WORK)))
+
+    # SIGTERM and SIGINT during evaluate: stop at the next condition, nothing written.
+    for sig, code in ((signal.SIGTERM, 143), (signal.SIGINT, 130)):
+        out = w(f"eval_int_{code}")
+        r = signalled(["evaluate", "--preset", "small", "-m", w("d.h5"), "-d", w("d.h5"), "-o", out,
+                       "--set", "evaluate.permutations=100000000"], "psgm evaluate:", sig)
+        expect(f"evaluate ends with {code} on {sig.name} and writes nothing", r, code,
+               ["psgm evaluate stopped after", "no output was written"])
+        left = os.listdir(out) if os.path.isdir(out) else []
+        check(f"  ... no output, no temporary file ({sig.name})", left == [], str(left))
+
     # Ctrl-C during the pipeline's training step stops the pipeline there.
     out = w("pipe_int")
     p = subprocess.Popen([PSGM, "pipeline", "-o", out, "-q", *PIPELINE, "--set", "train.steps=100000000"],
