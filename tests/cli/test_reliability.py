@@ -312,11 +312,17 @@ def interrupts():
     check("  ... no output, no temporary file", not os.path.exists(out)
           and not any(n.startswith(".big_data") for n in os.listdir(WORK)), str(os.listdir(WORK)))
 
-    # SIGTERM and SIGINT during evaluate: stop at the next condition, nothing written.
+    # SIGTERM and SIGINT during evaluate: stop at the next condition, nothing
+    # written. Many conditions, each a few ms (unsanitized, idle machine: 300
+    # conditions in about 20 s): the signal finds the loop running (evaluate
+    # checks for it between conditions).
+    r = run("generate", "--preset", "small", "-q", "--set", "conditions.count=300", "--set",
+            "conditions.realisations=20", "--set", "pde.N=20", "-o", w("many.h5"))
+    assert r.returncode == 0, r.stderr
     for sig, code in ((signal.SIGTERM, 143), (signal.SIGINT, 130)):
         out = w(f"eval_int_{code}")
-        r = signalled(["evaluate", "--preset", "small", "-m", w("d.h5"), "-d", w("d.h5"), "-o", out,
-                       "--set", "evaluate.permutations=100000000"], "psgm evaluate:", sig)
+        r = signalled(["evaluate", "--preset", "small", "-m", w("many.h5"), "-d", w("many.h5"), "-o", out,
+                       "--set", "evaluate.permutations=20000"], "psgm evaluate:", sig)
         expect(f"evaluate ends with {code} on {sig.name} and writes nothing", r, code,
                ["psgm evaluate stopped after", "no output was written"])
         left = os.listdir(out) if os.path.isdir(out) else []
