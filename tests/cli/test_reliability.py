@@ -346,6 +346,7 @@ def interrupts():
 
 
 PIPELINE = ["--set", "pipeline.figures=false", "--set", "emulator.enabled=false",
+            "--set", "train.whitening_from_emulator=false",
             "--set", "train_data.conditions=6", "--set", "train_data.realisations=5",
             "--set", 'train_data.set=["pde.N=20"]',
             "--set", "train.steps=5", "--set", 'train.set=["model.width=8", "model.components=4", '
