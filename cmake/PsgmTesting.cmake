@@ -16,6 +16,9 @@ set(PSGM_TEST_NUM_THREADS 2 CACHE STRING "OMP_NUM_THREADS for the tests")
 # binding, so that concurrent tests (ctest -j) do not pile onto one core.
 set(PSGM_TEST_ENVIRONMENT
     "OMP_NUM_THREADS=${PSGM_TEST_NUM_THREADS}" "OMP_PROC_BIND=false" "OMP_WAIT_POLICY=passive")
+# A sanitized build (PSGM_SANITIZE): any finding ends the test's process with
+# a status no test accepts (cmake/PsgmSanitize.cmake).
+list(APPEND PSGM_TEST_ENVIRONMENT ${PSGM_SANITIZER_ENVIRONMENT})
 
 # Execution spaces the tests are instantiated for.
 set(_psgm_test_devices ${PSGM_KOKKOS_DEVICES})

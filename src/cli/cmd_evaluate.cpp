@@ -140,10 +140,20 @@ int evaluate(psgm::stats::EvaluationRequest const& request, Options const& optio
   };
   psgm::stats::EvaluationResult result = psgm::stats::evaluate_files(space, request, report);
   if (progress) progress->finish();
+  // A signal that came after the last condition: still nothing written.
+  if (psgm::cli::InterruptScope::interrupted())
+    throw psgm::cli::Interrupted("psgm evaluate stopped after evaluating every condition, before writing; no output "
+                                 "was written");
   result.provenance.config_toml = config_toml;
   auto const files = psgm::stats::write_evaluation_outputs(options.output, result, request.metrics, options.overwrite);
   psgm::cli::Manifest manifest(options.output);
   manifest.add(files);
+  // Each output is written whole (under a temporary name, then renamed); a
+  // signal during the writing ends the command once they all are, with
+  // its status, and without the figures.
+  if (psgm::cli::InterruptScope::interrupted())
+    throw psgm::cli::Interrupted("psgm evaluate: the signal came while the outputs in '" + options.output +
+                                 "' were written; they are complete and kept, the figures were not drawn");
 
   // Summary on stdout: the mean of every metric over the conditions beside its floor.
   auto const& c = result.conditions;
@@ -180,6 +190,9 @@ int evaluate(psgm::stats::EvaluationRequest const& request, Options const& optio
     std::cout << "  " << fig.message << '\n';
     manifest.add(fig.files);
     for (auto const& f : fig.files) std::cout << "  wrote " << f << '\n';
+    if (psgm::cli::InterruptScope::interrupted())
+      throw psgm::cli::Interrupted("psgm evaluate: the signal came while the figures were drawn; the outputs in '" +
+                                   options.output + "' are complete, the figures listed above too");
   }
   return 0;
 }

@@ -330,6 +330,9 @@ int generate(Settings const& s, Options const& options, std::string const& confi
   wopts.overwrite = options.overwrite;
   wopts.chunk_samples = s.chunk_samples;
   wopts.deflate_level = s.deflate_level;
+  // Signals are caught from before the temporary output exists: a Ctrl-C
+  // at any point from here on removes it instead of leaving it behind.
+  InterruptScope signals;
   psgm::io::DatasetWriter writer(options.output, x, s.conditions, attributes, wopts);
 
   // Device and host buffers, allocated once for the largest batch.
@@ -359,7 +362,6 @@ int generate(Settings const& s, Options const& options, std::string const& confi
               << psgm::pde::to_string(s.pde.mode) << ") on " << ExecSpace::name() << " (concurrency "
               << space.concurrency() << "), batches of " << max_batch << " -> " << options.output << '\n';
 
-  InterruptScope signals;
   psgm::cli::Progress progress("generate", total, "realisations", !options.quiet);
   std::vector<std::int64_t> counts(psgm::num_solve_statuses, 0);
   double compute_s = 0, write_s = 0;
@@ -432,6 +434,9 @@ int generate(Settings const& s, Options const& options, std::string const& confi
   writer.set_attributes(timing);
   writer.commit();
   progress.finish(status_text());
+  if (InterruptScope::interrupted())
+    throw psgm::cli::Interrupted("psgm generate: the signal came as '" + options.output +
+                                 "' was being completed; it is complete and kept");
 
   // Summary (stdout): what was written, how it went, how to cite the data.
   std::string const sha = psgm::io::DatasetReader(options.output).content_sha256();

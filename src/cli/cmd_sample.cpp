@@ -241,6 +241,24 @@ class EmulatorDraws {
   psgm::model::GaussianEmulator<ExecSpace> emulator_;
 };
 
+/// Marks every sample of `fields` (B, C, N) whose status is ok but which
+/// holds a NaN or Inf non_finite; returns how many it marked.
+template <class Fields, class Statuses>
+std::int64_t mark_non_finite(Fields const& fields, Statuses const& status) {
+  std::int64_t marked = 0;
+  for (std::size_t i = 0; i < status.extent(0); ++i) {
+    if (status(i) != psgm::SolveStatus::ok) continue;
+    bool finite = true;
+    for (std::size_t c = 0; c < fields.extent(1) && finite; ++c)
+      for (std::size_t k = 0; k < fields.extent(2) && finite; ++k) finite = std::isfinite(fields(i, c, k));
+    if (!finite) {
+      status(i) = psgm::SolveStatus::non_finite;
+      ++marked;
+    }
+  }
+  return marked;
+}
+
 /// Samples the model into the output file. `make_draws(space, batch)` makes
 /// what draws a batch: a psgm::sde::Sampler, or EmulatorDraws.
 template <class ExecSpace, class MakeDraws>
@@ -307,6 +325,9 @@ int run(Settings const& s, Options const& options, std::string const& config_tom
   psgm::io::DatasetWriterOptions wopts;
   wopts.overwrite = options.overwrite;
   wopts.store_porosity = false;
+  // Signals are caught from before the temporary output exists: a Ctrl-C
+  // at any point from here on removes it instead of leaving it behind.
+  InterruptScope signals;
   psgm::io::DatasetWriter writer(options.output, grid.x, conditions, attributes, wopts);
 
   auto sampler = make_draws(space, static_cast<int>(batch));
@@ -331,7 +352,6 @@ int run(Settings const& s, Options const& options, std::string const& config_tom
               << backend_name << " " << dtype_name << " on " << execution_space::name() << ", batches of " << batch
               << " -> " << options.output << '\n';
 
-  InterruptScope signals;
   // Progress in sample-evaluations when the NFE is known (ETA within a batch), else in samples.
   std::int64_t const units = planned > 0 ? total * planned : total;
   psgm::cli::Progress progress("sample", units, planned > 0 ? "sample-NFE" : "samples", !options.quiet);
@@ -367,11 +387,14 @@ int run(Settings const& s, Options const& options, std::string const& config_tom
     for (std::int64_t i = 0; i < b; ++i)
       for (int c = 0; c < C; ++c)
         for (int k = 0; k < N; ++k) h_out(i, c, k) = static_cast<double>(h_f(i, c, k));
+    // Nothing is stored as ok unless every value is finite, whatever the
+    // draws reported (the emulator reports none of its own).
+    std::int64_t const not_finite = mark_non_finite(h_out, h_st);
     writer.append(psgm::io::DatasetWriter::host_fields_view(h_out.data(), b, C, N),
                   psgm::io::DatasetWriter::host_index_view(h_index.data(), b),
                   psgm::io::DatasetWriter::host_status_view(h_st.data(), b));
     done += b;
-    failed += report.num_failed;
+    failed += report.num_failed + not_finite;
     ++batches;
     nfe_total += report.nfe;
     nfe_max = std::max(nfe_max, report.max_nfe_per_sample);
@@ -394,6 +417,9 @@ int run(Settings const& s, Options const& options, std::string const& config_tom
   writer.set_attributes(result);
   writer.commit();
   progress.finish();
+  if (InterruptScope::interrupted())
+    throw psgm::cli::Interrupted("psgm sample: the signal came as '" + options.output +
+                                 "' was being completed; it is complete and kept");
 
   char line[512];
   std::snprintf(line, sizeof line,

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <array>
+#include <atomic>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
@@ -96,12 +97,24 @@ std::vector<std::string> write_evaluation_outputs(std::string const& directory, 
     require<IoError>(overwrite || !fs::exists(p), "evaluation: '", p,
                      "' exists; choose another output directory or allow overwriting (--overwrite)");
   std::vector<std::string> written;
+  // Written whole under a temporary name beside the target, then renamed
+  // over it, as every psgm output is: a killed run leaves no truncated table.
+  static std::atomic<unsigned> counter{0};
   auto const text = [&](char const* name, std::string const& content) {
     fs::path const p = dir / name;
-    std::ofstream out(p, std::ios::binary | std::ios::trunc);
+    fs::path const tmp = dir / ("." + std::string(name) + ".partial-" + std::to_string(::getpid()) + "-" +
+                                std::to_string(counter++));
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
     out << content;
     out.close();
-    require<IoError>(bool(out), "evaluation: cannot write '", p.string(), "'");
+    std::error_code rename_error;
+    if (out) fs::rename(tmp, p, rename_error);
+    if (!out || rename_error) {
+      std::error_code ignored;
+      fs::remove(tmp, ignored);
+      throw IoError("evaluation: cannot write '" + p.string() + "'" +
+                    (rename_error ? ": " + rename_error.message() : std::string()));
+    }
     written.push_back(p.string());
   };
   text("metrics.md", metrics_markdown(result.conditions, options, result.provenance));

@@ -215,6 +215,32 @@ def failed_samples():
                "--set", "evaluate.permutations=9"), 2, ["every model sample in", "failed (30 samples at 6 conditions"])
 
 
+def non_finite_samples():
+    # A sample finite in the model's normalised space but not in physical
+    # units (a field scale that overflows doubles) is not stored as ok.
+    r = run("train", *TINY_TRAIN, "--set", "model.whiten=false", "--data", w("d.h5"), "-o", w("plain.h5"))
+    assert r.returncode == 0, r.stderr
+    with h5py.File(w("plain.h5"), "r+") as f:
+        f["normalization"].attrs["field_mean"] = np.array([1e308, 0.0])
+        f["normalization"].attrs["field_std"] = np.array([1e308, 1.0])
+    out = w("overflow_samples.h5")
+    r = run("sample", "-q", "-m", w("plain.h5"), "-o", out, "-n", "6", "--sampler", "ode_heun", "--set",
+            "sampler.steps=3")
+    expect("sample stores non-finite samples as failed and says so", r, 0, ["are not finite or did not converge"])
+    if os.path.exists(out):
+        with h5py.File(out, "r") as f:
+            status = f["samples/status"][:]
+            fields = f["samples/fields"][:]
+            num_failed = int(f["samples"].attrs.get("num_failed", f.attrs.get("num_failed", -1)))
+        finite = np.isfinite(fields.reshape(len(status), -1)).all(axis=1)
+        check("  ... no sample with a NaN or Inf is ok", finite[status == 0].all(),
+              f"statuses {status.tolist()}, finite {finite.tolist()}")
+        check("  ... they are non_finite (1), and some are", (status[~finite] == 1).all() and (~finite).any(),
+              f"statuses {status.tolist()}")
+        check("  ... num_failed counts them", num_failed == int((status != 0).sum()),
+              f"num_failed {num_failed}, statuses {status.tolist()}")
+
+
 def sizes():
     expect("conditions.count = 10^12 is refused before allocating",
            run("generate", "--preset", "small", "-q", "-o", w("huge.h5"), "--set", "conditions.count=1000000000000"),
@@ -276,6 +302,32 @@ def interrupts():
     check("  ... no output, no temporary file", not os.path.exists(out)
           and not any(n.startswith(".big_samples") for n in os.listdir(WORK)), str(os.listdir(WORK)))
 
+    # Ctrl-C during generate: stops at the next batch, no output, no temporary file, 130.
+    out = w("big_data.h5")
+    r = signalled(["generate", "--preset", "small", "-o", out, "--set", "conditions.count=1000000", "--set",
+                   "conditions.realisations=5", "--set", "pde.N=20"], "psgm generate: 1000000 conditions",
+                  signal.SIGINT)
+    expect("generate ends with 130 on SIGINT and leaves no file", r, 130,
+           ["psgm generate stopped after", "no file was written"])
+    check("  ... no output, no temporary file", not os.path.exists(out)
+          and not any(n.startswith(".big_data") for n in os.listdir(WORK)), str(os.listdir(WORK)))
+
+    # SIGTERM and SIGINT during evaluate: stop at the next condition, nothing
+    # written. Many conditions, each a few ms (unsanitized, idle machine: 300
+    # conditions in about 20 s): the signal finds the loop running (evaluate
+    # checks for it between conditions).
+    r = run("generate", "--preset", "small", "-q", "--set", "conditions.count=300", "--set",
+            "conditions.realisations=20", "--set", "pde.N=20", "-o", w("many.h5"))
+    assert r.returncode == 0, r.stderr
+    for sig, code in ((signal.SIGTERM, 143), (signal.SIGINT, 130)):
+        out = w(f"eval_int_{code}")
+        r = signalled(["evaluate", "--preset", "small", "-m", w("many.h5"), "-d", w("many.h5"), "-o", out,
+                       "--set", "evaluate.permutations=20000"], "psgm evaluate:", sig)
+        expect(f"evaluate ends with {code} on {sig.name} and writes nothing", r, code,
+               ["psgm evaluate stopped after", "no output was written"])
+        left = os.listdir(out) if os.path.isdir(out) else []
+        check(f"  ... no output, no temporary file ({sig.name})", left == [], str(left))
+
     # Ctrl-C during the pipeline's training step stops the pipeline there.
     out = w("pipe_int")
     p = subprocess.Popen([PSGM, "pipeline", "-o", out, "-q", *PIPELINE, "--set", "train.steps=100000000"],
@@ -294,6 +346,7 @@ def interrupts():
 
 
 PIPELINE = ["--set", "pipeline.figures=false", "--set", "emulator.enabled=false",
+            "--set", "train.whitening_from_emulator=false",
             "--set", "train_data.conditions=6", "--set", "train_data.realisations=5",
             "--set", 'train_data.set=["pde.N=20"]',
             "--set", "train.steps=5", "--set", 'train.set=["model.width=8", "model.components=4", '
@@ -360,7 +413,8 @@ def main():
     shutil.rmtree(WORK, ignore_errors=True)
     os.makedirs(WORK)
     output_policy()  # also makes the data set and model the other groups use
-    for g in (evaluate_outputs, untrusted_files, failed_samples, sizes, partial_files, pipeline_manifest, interrupts):
+    for g in (evaluate_outputs, untrusted_files, failed_samples, non_finite_samples, sizes, partial_files,
+              pipeline_manifest, interrupts):
         if not args.only or g.__name__ in args.only.split(","):
             g()
     if FAILURES:

@@ -12,6 +12,7 @@
 #include <ProfilingRecorder.hpp>
 #include <psgm_test.hpp>
 
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 
@@ -337,4 +338,41 @@ PSGM_BACKEND_TEST_CASE("bad parameters are refused with a message that says what
                  {"sample 1", "condition 0 = -0.0078125", "log-transformed"});
   cond(1, 0) = std::nan("");
   expect_invalid([&] { sampler.sample(space, cond, 1, 0, four); }, {"sample 1", "not finite"});
+}
+
+PSGM_BACKEND_TEST_CASE("a sample that is not finite in physical units is not ok", "[sde][sampler][status]") {
+  using ExecSpace = TestType;
+  ExecSpace space;
+  psgm_test::GaussianProblem const p;
+  // Finite in normalised space, but c = 1e300 x overflows a float: the
+  // stored fields decide the status, not the normalised ones.
+  auto overflowing = psgm_test::test_normalization();
+  overflowing.field_std[0] = 1e300;
+  for (bool const overflow : {false, true}) {
+    INFO((overflow ? "c scale 1e300" : "the test normalisation"));
+    psgm::sde::AnalyticScore<ExecSpace, float> model(space, p.spec(), SdeConfig{},
+                                                     overflow ? overflowing : psgm_test::test_normalization());
+    auto config = SamplerConfig::defaults(SamplerKind::ode_heun);
+    config.steps = 4;
+    psgm::sde::Sampler<decltype(model)> sampler(space, model, config, 4);
+    Kokkos::View<double**, Kokkos::LayoutRight, Kokkos::HostSpace> cond(
+        Kokkos::view_alloc(std::string("psgm::test::cond")), 4, 3);
+    for (int i = 0; i < 4; ++i) cond(i, 0) = 1e-5;
+    typename decltype(sampler)::field_view out(Kokkos::view_alloc(std::string("psgm::test::out")), 4, 2,
+                                               psgm_test::num_points);
+    typename decltype(sampler)::status_view status(Kokkos::view_alloc(std::string("psgm::test::status")), 4);
+    auto const report = sampler.sample(space, cond, 5, 0, out, status);
+    auto const h_out = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace{}, out);
+    auto const h_status = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace{}, status);
+    std::int64_t not_ok = 0;
+    for (int b = 0; b < 4; ++b) {
+      bool finite = true;
+      for (int c = 0; c < 2; ++c)
+        for (int i = 0; i < psgm_test::num_points; ++i) finite = finite && std::isfinite(h_out(b, c, i));
+      CHECK(finite == !overflow);
+      CHECK(h_status(b) == (finite ? psgm::SolveStatus::ok : psgm::SolveStatus::non_finite));
+      not_ok += h_status(b) == psgm::SolveStatus::ok ? 0 : 1;
+    }
+    CHECK(report.num_failed == not_ok);
+  }
 }

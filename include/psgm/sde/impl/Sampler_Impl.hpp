@@ -19,6 +19,20 @@
 
 namespace psgm {
 namespace sde {
+namespace Impl {
+
+/// The number of samples whose status is not ok. Reducing into a host scalar
+/// waits for everything launched on `space` before it.
+template <class ExecSpace, class StatusView>
+std::int64_t count_failed(ExecSpace const& space, StatusView const& status, int batch) {
+  std::int64_t failed = 0;
+  Kokkos::parallel_reduce(
+      "psgm::sde::count_failed", Kokkos::RangePolicy<ExecSpace>(space, 0, batch),
+      KOKKOS_LAMBDA(int b, std::int64_t& n) { n += status(b) == SolveStatus::ok ? 0 : 1; }, failed);
+  return failed;
+}
+
+}  // namespace Impl
 
 template <class Model, class Method>
 Sampler<Model, Method>::Sampler(execution_space const& space, Model& model, config_type const& config, int max_batch)
@@ -151,6 +165,12 @@ SampleReport Sampler<Model, Method>::sample(execution_space const& space, host_c
     decode(space, x, conditions, seed, first_sample, out);
   else
     to_physical(space, x, out);
+  // A sample finite in normalised space can still overflow on its way to
+  // physical units (a huge field scale, an exponential whitening): the
+  // physical fields are what the caller stores, so they decide its status.
+  status_view st = status.data() ? status : status_view(status_.data(), batch);
+  Impl::check_finite(space, out, st, batch);
+  report.num_failed = Impl::count_failed(space, st, batch);
   return report;
 }
 
@@ -199,12 +219,7 @@ SampleReport Sampler<Model, Method>::integrate(execution_space const& space, fie
   in.end();
   report.nfe = in.nfe();
   Impl::check_finite(space, x, st, batch);
-  std::int64_t failed = 0;
-  // Reducing into a host scalar waits for the whole integration: the report needs it.
-  Kokkos::parallel_reduce(
-      "psgm::sde::count_failed", Kokkos::RangePolicy<execution_space>(space, 0, batch),
-      KOKKOS_LAMBDA(int b, std::int64_t& n) { n += st(b) == SolveStatus::ok ? 0 : 1; }, failed);
-  report.num_failed = failed;
+  report.num_failed = Impl::count_failed(space, st, batch);
   return report;
 }
 

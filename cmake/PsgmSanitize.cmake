@@ -1,0 +1,45 @@
+# Sanitized builds: -DPSGM_SANITIZE=address,undefined (any list that
+# -fsanitize= takes, g++ or clang).
+#
+# The flags go on libpsgm as PUBLIC compile and link options, so that
+# everything built on it (the CLI, the tests, the examples, and a project
+# using the installed package, which must link the same sanitizer runtime)
+# is instrumented too; Kokkos, KokkosKernels and HDF5 are prebuilt and stay
+# as they are. Every finding is an error: -fno-sanitize-recover=all makes
+# UBSan stop the process like ASan does.
+#
+# For ctest, PSGM_SANITIZER_ENVIRONMENT (appended to PSGM_TEST_ENVIRONMENT in
+# PsgmTesting.cmake) sets ASAN_OPTIONS, UBSAN_OPTIONS and LSAN_OPTIONS so that
+# a finding ends the process with status PSGM_SANITIZER_EXIT_CODE, a status
+# psgm itself never uses (0 ok, 2 refused input, 3 unexpected error, 100-127
+# CLI11's usage errors, 130/143 interrupted): a test that expects a refusal
+# cannot mistake a sanitizer report for it. Suppressions of findings in prebuilt libraries are
+# in cmake/sanitizers/, each with its reason.
+
+set(PSGM_SANITIZE "" CACHE STRING
+    "Sanitizers for psgm's own targets, e.g. 'address,undefined' (empty = none)")
+set(PSGM_SANITIZER_EXIT_CODE 86)
+set(PSGM_SANITIZER_ENVIRONMENT)
+
+if(PSGM_SANITIZE)
+  if(NOT CMAKE_CXX_COMPILER_ID MATCHES "GNU|Clang")
+    message(FATAL_ERROR "PSGM_SANITIZE=${PSGM_SANITIZE} needs g++ or clang (the compiler is ${CMAKE_CXX_COMPILER_ID})")
+  endif()
+  set(_psgm_sanitize_flags -fsanitize=${PSGM_SANITIZE} -fno-sanitize-recover=all -fno-omit-frame-pointer)
+  target_compile_options(psgm PUBLIC ${_psgm_sanitize_flags})
+  target_link_options(psgm PUBLIC -fsanitize=${PSGM_SANITIZE})
+  if(TARGET psgm_torch)
+    target_compile_options(psgm_torch PRIVATE ${_psgm_sanitize_flags})
+  endif()
+
+  set(_psgm_supp ${PROJECT_SOURCE_DIR}/cmake/sanitizers)
+  set(_psgm_code ${PSGM_SANITIZER_EXIT_CODE})
+  # allocator_may_return_null=1: an allocation too large for the machine
+  # throws std::bad_alloc, as without ASan (psgm reports it), instead of
+  # ASan stopping the process. detect_leaks: LeakSanitizer runs at exit.
+  list(APPEND PSGM_SANITIZER_ENVIRONMENT
+    "ASAN_OPTIONS=halt_on_error=1:exitcode=${_psgm_code}:detect_leaks=1:allocator_may_return_null=1:strict_string_checks=1:detect_stack_use_after_return=1:check_initialization_order=1"
+    "LSAN_OPTIONS=exitcode=${_psgm_code}:suppressions=${_psgm_supp}/lsan.supp:print_suppressions=0"
+    "UBSAN_OPTIONS=halt_on_error=1:exitcode=${_psgm_code}:print_stacktrace=1:suppressions=${_psgm_supp}/ubsan.supp")
+  message(STATUS "psgm: sanitizers ${PSGM_SANITIZE} on psgm's targets; a finding ends a test with status ${_psgm_code}")
+endif()
