@@ -119,8 +119,12 @@ typename PorositySampler<ExecSpace>::factor_view PorositySampler<ExecSpace>::dra
   int const rank = static_cast<int>(C.extent(1));
   reserve(space, static_cast<std::size_t>(rank) * count, static_cast<std::size_t>(n) * count);
   // Unmanaged column-major views over the workspaces, exactly (rank, count)
-  // and (N, count): the double/LayoutLeft GEMM KokkosKernels instantiates in
-  // its library (no header-only GEMM compiled here).
+  // and (N, count). The double/LayoutLeft GEMM is instantiated here, in
+  // src/gp/porosity_sampler_eti.cpp, once per space: psgm's KokkosKernels
+  // prefixes have no ETI (scripts/install-deps), and a 3.4.01 ETI would not
+  // spare this translation unit anything (GEMM's members are defined in the
+  // class, so g++ instantiates them here despite the extern template; measured
+  // in docs/portability.md §6).
   factor_view z(z_.data(), rank, count);
   factor_view g(g_.data(), n, count);
   Kokkos::parallel_for("psgm::gp::draw_normals", Kokkos::RangePolicy<ExecSpace>(space, 0, count),
