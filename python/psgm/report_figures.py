@@ -59,8 +59,11 @@ def read(path):
             "model": f["metrics/model"][()],
             "floor": f["metrics/floor"][()],
             "band_level": float(f.attrs["band_level"]),
-            "qoi_probability": f["qoi/probability"][()],
-            "qoi_c_crit": f["qoi/c_crit"][()],
+            # the porous electrode's quantity of interest; absent for other data sets (docs/data.md §7)
+            "qoi_probability": f["qoi/probability"][()] if "qoi" in f else None,
+            "qoi_c_crit": f["qoi/c_crit"][()] if "qoi" in f else None,
+            "columns": [m.decode() if isinstance(m, bytes) else m
+                        for m in f["conditions"].attrs.get("columns", ["l", "U0", "F_right"])],
             "profiles": {
                 e: {k: f[f"profiles/{e}/{k}"][()] for k in ("mean", "stddev", "lower", "upper", "num_samples")}
                 for e in ("pde", "model", "floor")
@@ -69,7 +72,9 @@ def read(path):
     return d
 
 
-def condition_title(cond):
+def condition_title(cond, columns=("l", "U0", "F_right")):
+    if list(columns) != ["l", "U0", "F_right"]:
+        return ", ".join(f"{name} = {value:.3g}" for name, value in zip(columns, cond))
     l, u0, fr = cond
     return rf"$l$ = {l * 1e6:.3g} µm, $U_0$ = {u0:.3g} V, $F_{{right}}$ = {fr:.3g}"
 
@@ -78,7 +83,9 @@ def bands(d, k, out):
     x = d["x"] * 1e6
     p, m = d["profiles"]["pde"], d["profiles"]["model"]
     level = int(round(d["band_level"] * 100))
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), constrained_layout=True)
+    fig, axes = plt.subplots(1, len(d["fields"]), figsize=(5 * len(d["fields"]), 3.8), constrained_layout=True,
+                             squeeze=False)
+    axes = axes[0]
     for f, (ax, name) in enumerate(zip(axes, d["fields"])):
         for prof, colour, label in ((p, PDE_COLOUR, "PDE"), (m, MODEL_COLOUR, "SGM")):
             n = int(prof["num_samples"][k])
@@ -90,14 +97,16 @@ def bands(d, k, out):
         ax.set_ylabel(FIELD_LABELS.get(name, name))
         ax.grid(alpha=0.3)
     axes[0].legend(fontsize=8, loc="best")
-    fig.suptitle(condition_title(d["conditions"][k]), fontsize=10)
+    fig.suptitle(condition_title(d["conditions"][k], d["columns"]), fontsize=10)
     fig.savefig(out, dpi=130)
     plt.close(fig)
 
 
 def spreads(d, k, out):
     x = d["x"] * 1e6
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), constrained_layout=True)
+    fig, axes = plt.subplots(1, len(d["fields"]), figsize=(5 * len(d["fields"]), 3.8), constrained_layout=True,
+                             squeeze=False)
+    axes = axes[0]
     for f, (ax, name) in enumerate(zip(axes, d["fields"])):
         for e, colour, ls, label in (
             ("pde", PDE_COLOUR, "-", "PDE"),
@@ -111,7 +120,7 @@ def spreads(d, k, out):
         ax.set_ylabel("std of " + FIELD_LABELS.get(name, name))
         ax.grid(alpha=0.3)
     axes[0].legend(fontsize=8, loc="best")
-    fig.suptitle("pointwise spread, " + condition_title(d["conditions"][k]), fontsize=10)
+    fig.suptitle("pointwise spread, " + condition_title(d["conditions"][k], d["columns"]), fontsize=10)
     fig.savefig(out, dpi=130)
     plt.close(fig)
 
@@ -129,11 +138,12 @@ def metrics(d, out):
             panels += [(name, f) for f in range(len(fields))]
         else:
             panels.append((name, None))
-    panels.append(("qoi", None))
+    if d["qoi_probability"] is not None:
+        panels.append(("qoi", None))
     ncol = 4
     nrow = (len(panels) + ncol - 1) // ncol
     fig, axes = plt.subplots(nrow, ncol, figsize=(4 * ncol, 3.2 * nrow), constrained_layout=True, squeeze=False)
-    markers = {0: "o", 1: "s"}
+    markers = {f: "osd^v<>px*"[f % 10] for f in range(len(fields))}
     for a, (name, only) in enumerate(panels):
         ax = axes[a // ncol][a % ncol]
         if name == "qoi":

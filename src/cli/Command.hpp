@@ -17,6 +17,9 @@
 #include <vector>
 
 namespace psgm {
+namespace model {
+struct ConditionSchema;
+}
 namespace pde {
 struct Condition;
 }
@@ -118,6 +121,14 @@ std::string format_duration(double seconds);
 /// step's configuration before the files its later steps read exist), a
 /// conditions file that does not exist yet stands for one placeholder row.
 std::vector<pde::Condition> listed_conditions(Config const& cfg, std::string const& source);
+/// The same for conditions of any schema (docs/data.md §7), as an (M, K)
+/// table, K = schema.size(), row-major: for the porous electrode's schema the
+/// rows of listed_conditions(); otherwise conditions.list rows of K values, a
+/// CSV of K columns (an optional header must name the schema's columns), or an
+/// HDF5 (M, K) data set (io::read_condition_table_hdf5). Every row is checked
+/// by the schema (finite; > 0 in logarithmic columns).
+std::vector<double> listed_condition_table(Config const& cfg, std::string const& source,
+                                           model::ConditionSchema const& schema);
 /// True while psgm pipeline validates its steps' configurations (--print-config
 /// runs of each step) before running any of them.
 bool& configuration_check_only();

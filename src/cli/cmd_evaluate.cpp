@@ -160,8 +160,9 @@ int evaluate(psgm::stats::EvaluationRequest const& request, Options const& optio
   bool const baseline = psgm::stats::has_baseline(c);
   std::cout << "psgm evaluate: " << c.size() << " condition(s), model vs PDE ("
             << (baseline ? "Gaussian emulator / " : "") << "noise floor: PDE vs PDE)\n";
-  for (int f = 0; f < psgm::stats::num_fields; ++f) {
-    std::cout << "  " << psgm::stats::field_names[f] << ":";
+  auto const& channels = c.front().comparison.channels;  // the data set's (c, phi for the porous electrode)
+  for (int f = 0; f < int(channels.size()); ++f) {
+    std::cout << "  " << channels[std::size_t(f)] << ":";
     for (auto const metric : psgm::stats::all_metrics) {
       auto const [model, floor] = psgm::stats::summarize_metric(c, f, metric);
       double const base = psgm::stats::summarize_baseline(c, f, metric);
@@ -174,14 +175,16 @@ int evaluate(psgm::stats::EvaluationRequest const& request, Options const& optio
     }
     std::cout << '\n';
   }
-  double qm = 0, qf = 0, qb = 0;
-  for (auto const& e : c) {
-    qm += e.comparison.qoi.error() / c.size();
-    qf += e.comparison.qoi.floor_error() / c.size();
-    if (baseline) qb += e.baseline->qoi.error() / c.size();
+  if (c.front().comparison.has_qoi) {
+    double qm = 0, qf = 0, qb = 0;
+    for (auto const& e : c) {
+      qm += e.comparison.qoi.error() / c.size();
+      qf += e.comparison.qoi.floor_error() / c.size();
+      if (baseline) qb += e.baseline->qoi.error() / c.size();
+    }
+    std::cout << "  QoI |P_model - P_pde| for P(min_x c < c_crit): " << fmt(qm) << " ("
+              << (baseline ? fmt(qb) + " / " : "") << fmt(qf) << ")\n";
   }
-  std::cout << "  QoI |P_model - P_pde| for P(min_x c < c_crit): " << fmt(qm) << " ("
-            << (baseline ? fmt(qb) + " / " : "") << fmt(qf) << ")\n";
   for (auto const& note : result.notes) std::cout << "  note: " << note << '\n';
   for (auto const& f : files) std::cout << "  wrote " << f << '\n';
   if (options.figures) {
@@ -206,10 +209,12 @@ psgm::cli::RegisterCommand evaluate_command(
       auto options = std::make_shared<Options>();
       app.add_option("-m,--model-samples", options->model_path, "fields sampled from the model (psgm sample output)")
           ->check(CLI::ExistingFile);
-      app.add_option("-d,--data", options->data_path, "PDE data set at the same conditions (psgm generate output)")
+      app.add_option("-d,--data", options->data_path,
+                     "PDE data set at the same conditions (psgm generate output, or any data set of docs/data.md)")
           ->check(CLI::ExistingFile);
       app.add_option("--floor", options->floor_path,
-                     "second, independent PDE data set for the noise floor (default: generated on the fly)")
+                     "second, independent data set at the same conditions for the noise floor (default: generated "
+                     "by fresh PDE solves; required for data sets other than the porous electrode's)")
           ->check(CLI::ExistingFile);
       app.add_option("--baseline", options->baseline_path,
                      "the conditional Gaussian emulator's samples at the same conditions (psgm sample -m "

@@ -83,7 +83,7 @@ L = 1e-4                  # electrode thickness [m] for the grid when no data se
 [conditions]
 source = "reference"      # "reference" (l = L/10, U0 = 0, F_right = 25), "list", or "file"
 # list = [[1e-5, 0.0, 25.0]]
-# file = "conditions.csv" # CSV "l,U0,F_right" or HDF5 (M, 3)
+# file = "conditions.csv" # CSV "l,U0,F_right" or HDF5 (M, 3); a model of other conditions: its K columns
 # dataset = "/conditions" # HDF5 data set for source = "file"
 )";
   return os.str();
@@ -108,7 +108,9 @@ struct Settings {
   double L = 0;
   SamplerConfig sampler;
   std::string conditions_source;
-  std::vector<psgm::pde::Condition> conditions;
+  /// (M, K) rows of a list or file, read with the model's condition schema
+  /// once the model is known (resolve_conditions()).
+  std::vector<double> condition_table;
 };
 
 Settings read_settings(Config const& cfg) {
@@ -158,12 +160,22 @@ Settings read_settings(Config const& cfg) {
   if (s.conditions_source == "reference") {
     // Resolved in run(), with the L of the grid (l = L/10).
   } else if (s.conditions_source == "list" || s.conditions_source == "file") {
-    s.conditions = psgm::cli::listed_conditions(cfg, s.conditions_source);
+    // Read in resolve_conditions(), with the columns the model takes; the keys are known here.
+    if (cfg.has("conditions.list")) cfg.get_double_rows("conditions.list");
+    if (cfg.has("conditions.file")) cfg.get<std::string>("conditions.file");
+    if (s.conditions_source == "file") cfg.get_or<std::string>("conditions.dataset", "/conditions");
   } else {
     require(false, "configuration: conditions.source = '", s.conditions_source,
             "'; expected 'reference', 'list' or 'file'");
   }
   return s;
+}
+
+/// The listed conditions in the columns the model takes (its whitening's
+/// schema; the porous electrode's (l, U0, F_right) for the reference model).
+void resolve_conditions(Settings& s, Config const& cfg, psgm::score::ModelDescription const& model) {
+  if (s.conditions_source == "reference") return;
+  s.condition_table = psgm::cli::listed_condition_table(cfg, s.conditions_source, model.condition_schema());
 }
 
 struct Options {
@@ -191,10 +203,12 @@ GridInfo grid_for(Settings const& s, psgm::score::ModelDescription const& model,
     try {
       psgm::io::DatasetReader reader(path);
       auto const& info = reader.info();
-      psgm::io::check_model_matches_data(model, 2, info.num_points, "'" + path + "'");
+      psgm::io::check_model_matches_data(model, info.num_channels(), info.num_points, "'" + path + "'");
       g.x = info.x;
-      g.physics = psgm::io::physics_attributes(psgm::io::electrode_parameters_from(info.attributes),
-                                               psgm::io::porosity_model_from(info.attributes));
+      // The porous electrode's physics travels with its samples; other data sets have none psgm knows.
+      if (info.schema.is_porous_electrode())
+        g.physics = psgm::io::physics_attributes(psgm::io::electrode_parameters_from(info.attributes),
+                                                 psgm::io::porosity_model_from(info.attributes));
       g.source = path;
       return g;
     } catch (psgm::Error const& e) {
@@ -271,26 +285,32 @@ int run(Settings const& s, Options const& options, std::string const& config_tom
   auto const t_start = std::chrono::steady_clock::now();
   bool const emulator = description.kind == psgm::score::ModelKind::gaussian_emulator;
   int const N = description.field_points(), C = description.field_channels();
-  require(C == 2, "psgm sample: the model has ", C, " channels; psgm's fields have 2 (c, phi)");
-  require(description.condition_columns() == 3, "psgm sample: the model takes ", description.condition_columns(),
-          " condition columns; psgm's conditions are (l, U0, F_right)");
+  // C and K come from the model (its training data's schema, docs/data.md §7).
+  psgm::io::DatasetSchema const schema{description.field_channel_names(), description.condition_schema()};
+  int const K = schema.num_condition_columns();
   GridInfo const grid = grid_for(s, description, options.quiet);
-  std::vector<psgm::pde::Condition> const conditions =
-      s.conditions_source == "reference"
-          ? std::vector<psgm::pde::Condition>{psgm::pde::reference_evaluation_condition(grid.physics.get_double("L"))}
-          : s.conditions;
-  std::int64_t const M = static_cast<std::int64_t>(conditions.size());
+  std::vector<double> conditions = s.condition_table;
+  if (s.conditions_source == "reference") {
+    require(schema.conditions == psgm::model::ConditionSchema::porous_electrode(), "psgm sample: conditions.source = ",
+            "'reference' is the porous electrode's reference condition, but the model takes other conditions (",
+            K, " columns); give conditions.source = 'list' or 'file'");
+    auto const c = psgm::pde::reference_evaluation_condition(grid.physics.get_double("L"));
+    conditions = {c.l, c.U0, c.F_right};
+  }
+  std::int64_t const M = static_cast<std::int64_t>(conditions.size()) / K;
   std::int64_t const total = M * s.samples;
 
   // Conditions outside the training range are extrapolation: say so.
   for (std::int64_t m = 0; m < M; ++m) {
-    auto const& c = conditions[m];
-    double const physical[3] = {c.l, c.U0, c.F_right};
-    bool const inside = description.whitening ? description.whitening->is_in_training_range(physical)
-                                              : description.normalization.is_in_training_range({c.l, c.U0, c.F_right});
-    if (!inside && !options.quiet)
-      std::cerr << "psgm sample: warning: condition " << m << " (l = " << c.l << ", U0 = " << c.U0
-                << ", F_right = " << c.F_right << ") lies outside the model's training range: extrapolation\n";
+    double const* physical = conditions.data() + m * K;
+    bool const inside = description.whitening
+                            ? description.whitening->is_in_training_range(physical)
+                            : description.normalization.is_in_training_range({physical[0], physical[1], physical[2]});
+    if (!inside && !options.quiet) {
+      std::cerr << "psgm sample: warning: condition " << m << " (";
+      for (int k = 0; k < K; ++k) std::cerr << (k ? ", " : "") << schema.conditions.names[k] << " = " << physical[k];
+      std::cerr << ") lies outside the model's training range: extrapolation\n";
+    }
   }
 
   // Batch size: what fits memory_budget_mb (sampler workspaces, about 12
@@ -328,7 +348,7 @@ int run(Settings const& s, Options const& options, std::string const& config_tom
   // Signals are caught from before the temporary output exists: a Ctrl-C
   // at any point from here on removes it instead of leaving it behind.
   InterruptScope signals;
-  psgm::io::DatasetWriter writer(options.output, grid.x, conditions, attributes, wopts);
+  psgm::io::DatasetWriter writer(options.output, grid.x, schema, conditions, attributes, wopts);
 
   auto sampler = make_draws(space, static_cast<int>(batch));
   using Sampler = decltype(sampler);
@@ -338,7 +358,7 @@ int run(Settings const& s, Options const& options, std::string const& config_tom
       Kokkos::view_alloc(space, Kokkos::WithoutInitializing, std::string("psgm::cli::sample::status")), batch);
   auto h_fields = Kokkos::create_mirror_view(fields);
   auto h_status = Kokkos::create_mirror_view(status);
-  Kokkos::View<double**, Kokkos::LayoutRight, Kokkos::HostSpace> h_cond("psgm::cli::sample::conditions", batch, 3);
+  Kokkos::View<double**, Kokkos::LayoutRight, Kokkos::HostSpace> h_cond("psgm::cli::sample::conditions", batch, K);
   Kokkos::View<std::int64_t*, Kokkos::HostSpace> h_index("psgm::cli::sample::condition_index", batch);
   Kokkos::View<double***, Kokkos::LayoutRight, Kokkos::HostSpace> h_out("psgm::cli::sample::output", batch, C, N);
 
@@ -369,9 +389,7 @@ int run(Settings const& s, Options const& options, std::string const& config_tom
     current_batch = b;
     for (std::int64_t i = 0; i < b; ++i) {
       std::int64_t const m = (first + i) / s.samples;
-      h_cond(i, 0) = conditions[m].l;
-      h_cond(i, 1) = conditions[m].U0;
-      h_cond(i, 2) = conditions[m].F_right;
+      for (int k = 0; k < K; ++k) h_cond(i, k) = conditions[std::size_t(m * K + k)];
       h_index(i) = m;
     }
     // The first b rows of each buffer (LayoutRight: contiguous).
@@ -380,7 +398,7 @@ int run(Settings const& s, Options const& options, std::string const& config_tom
     decltype(h_fields) h_f(h_fields.data(), b, C, N);
     decltype(h_status) h_st(h_status.data(), b);
     auto const report =
-        sampler.sample(space, typename Sampler::host_condition_view(h_cond.data(), b, 3), s.seed, first, out, st);
+        sampler.sample(space, typename Sampler::host_condition_view(h_cond.data(), b, K), s.seed, first, out, st);
     Kokkos::deep_copy(space, h_f, out);
     Kokkos::deep_copy(space, h_st, st);
     space.fence();  // the host converts and writes this batch next
@@ -514,7 +532,7 @@ psgm::cli::RegisterCommand sample_command(
         if (sampler_option->count() > 0) overrides.push_back("sampler.name=" + toml_string(*sampler));
         if (backend_option->count() > 0) overrides.push_back("sample.backend=" + toml_string(*backend));
         Config cfg = Config::load(config->preset, presets(), config->file, overrides);
-        Settings const settings = read_settings(cfg);
+        Settings settings = read_settings(cfg);
         try {
           cfg.reject_unknown_keys();
         } catch (psgm::InvalidArgument const& e) {
@@ -539,6 +557,7 @@ psgm::cli::RegisterCommand sample_command(
         policy.output(options->output, "output file", {psgm::io::dataset_format});
         policy.check();
         auto description = psgm::io::read_model(options->model_path);
+        resolve_conditions(settings, cfg, description);
         // The sampler configuration must suit the model's SDE (before any work).
         if (description.kind != psgm::score::ModelKind::gaussian_emulator) try {
           settings.sampler.validate(psgm::sde::DiffusionProcess(description.sde));

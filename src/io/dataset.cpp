@@ -80,10 +80,21 @@ std::vector<std::string> AttributeMap::get_strings(std::string const& name) cons
   wrong_type(origin_, name, "an array of strings");
 }
 
+// ================================================================== DatasetSchema
+DatasetSchema DatasetSchema::porous_electrode() { return {{"c", "phi"}, model::ConditionSchema::porous_electrode()}; }
+
+void DatasetSchema::validate() const {
+  require(!channels.empty(), "data set schema: no channels");
+  for (std::size_t c = 0; c < channels.size(); ++c) {
+    require(!channels[c].empty(), "data set schema: channel ", c, " has an empty name");
+    for (std::size_t d = 0; d < c; ++d)
+      require(channels[c] != channels[d], "data set schema: channel name '", channels[c], "' appears twice");
+  }
+  conditions.validate();
+}
+
 // ================================================================== shared
 namespace {
-
-constexpr char const* condition_columns[3] = {"l", "U0", "F_right"};
 
 std::vector<std::string> status_names() {
   std::vector<std::string> names;
@@ -151,7 +162,7 @@ struct DatasetWriter::State {
   std::string path;
   std::string tmp_path;
   DatasetWriterOptions options;
-  int N = 0;
+  int N = 0, C = 0;
   std::int64_t M = 0;
   std::int64_t n = 0;
   Handle file, fields, porosity, index, status;
@@ -216,8 +227,29 @@ struct DatasetWriter::State {
   }
 };
 
+namespace {
+// The porous electrode's (M, 3) table, each condition checked as such.
+std::vector<double> porous_condition_table(std::string const& path, std::vector<pde::Condition> const& conditions) {
+  std::string const where = "data set '" + path + "'";
+  require(!conditions.empty(), where, ": no conditions; expected at least one (l, U0, F_right)");
+  std::vector<double> table;
+  table.reserve(conditions.size() * 3);
+  for (std::size_t m = 0; m < conditions.size(); ++m) {
+    pde::validate_condition(conditions[m], where + ": condition " + std::to_string(m));
+    table.insert(table.end(), {conditions[m].l, conditions[m].U0, conditions[m].F_right});
+  }
+  return table;
+}
+}  // namespace
+
 DatasetWriter::DatasetWriter(std::string path, std::vector<double> const& x,
                              std::vector<pde::Condition> const& conditions, AttributeMap const& attributes,
+                             DatasetWriterOptions const& options)
+    : DatasetWriter(path, x, DatasetSchema::porous_electrode(), porous_condition_table(path, conditions), attributes,
+                    options) {}
+
+DatasetWriter::DatasetWriter(std::string path, std::vector<double> const& x, DatasetSchema const& schema,
+                             std::vector<double> const& conditions, AttributeMap const& attributes,
                              DatasetWriterOptions const& options)
     : state_(std::make_unique<State>()) {
   psgm::ScopedRegion region("psgm::io::DatasetWriter::DatasetWriter");
@@ -230,16 +262,29 @@ DatasetWriter::DatasetWriter(std::string path, std::vector<double> const& x,
   require(!x.empty(), s.where(), ": the grid is empty; expected N >= 1 cell centres");
   for (std::size_t i = 0; i < x.size(); ++i)
     require(std::isfinite(x[i]), s.where(), ": cell centre x[", i, "] = ", x[i], " is not finite");
-  require(!conditions.empty(), s.where(), ": no conditions; expected at least one (l, U0, F_right)");
-  for (std::size_t m = 0; m < conditions.size(); ++m)
-    pde::validate_condition(conditions[m], s.where() + ": condition " + std::to_string(m));
+  try {
+    schema.validate();
+  } catch (InvalidArgument const& e) {
+    throw InvalidArgument(s.where() + ": " + e.what());
+  }
+  std::size_t const K = static_cast<std::size_t>(schema.num_condition_columns());
+  require(!conditions.empty() && conditions.size() % K == 0, s.where(), ": ", conditions.size(),
+          " condition values; expected at least one row of K = ", K, " columns");
+  for (std::size_t m = 0; m < conditions.size() / K; ++m) {
+    try {
+      schema.conditions.transform(conditions.data() + m * K);
+    } catch (InvalidArgument const& e) {
+      throw InvalidArgument(s.where() + ": condition " + std::to_string(m) + ": " + e.what());
+    }
+  }
   require(options.chunk_samples >= 0, s.where(), ": chunk_samples = ", options.chunk_samples,
           " must be >= 0 (0: automatic)");
   require(options.deflate_level >= 0 && options.deflate_level <= 9, s.where(),
           ": deflate_level = ", options.deflate_level, " must be in 0..9");
   check_not_reserved(attributes);
   s.N = static_cast<int>(x.size());
-  s.M = static_cast<std::int64_t>(conditions.size());
+  s.C = schema.num_channels();
+  s.M = static_cast<std::int64_t>(conditions.size() / K);
   // ---- the target
   fs::path const target(s.path);
   std::error_code ec;
@@ -260,19 +305,20 @@ DatasetWriter::DatasetWriter(std::string path, std::vector<double> const& x,
   s.open = true;
   try {
     write_fixed(s.file, path_x, {hsize_t(s.N)}, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, x.data(), s.where());
-    std::vector<double> table;
-    table.reserve(conditions.size() * 3);
-    for (auto const& c : conditions) table.insert(table.end(), {c.l, c.U0, c.F_right});
-    write_fixed(s.file, path_conditions, {hsize_t(s.M), 3}, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, table.data(),
-                s.where());
+    write_fixed(s.file, path_conditions, {hsize_t(s.M), hsize_t(K)}, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE,
+                conditions.data(), s.where());
     {
+      // The condition schema, as data (docs/data.md §1).
       Handle dset = checked(H5Dopen2(s.file, path_conditions, H5P_DEFAULT), s.where());
-      Impl::write_attribute(dset, "columns",
-                            std::vector<std::string>(std::begin(condition_columns), std::end(condition_columns)));
+      Impl::write_attribute(dset, "columns", schema.conditions.names);
+      Impl::write_attribute(dset, "units", schema.conditions.units);
+      Impl::write_attribute(dset, "log",
+                            std::vector<std::int64_t>(schema.conditions.log.begin(), schema.conditions.log.end()));
     }
     hsize_t chunk = static_cast<hsize_t>(options.chunk_samples);
-    if (chunk == 0) chunk = std::max<hsize_t>(1, (256 * 1024) / (2 * 8 * hsize_t(s.N)));
-    s.fields = s.create_extendible(path_fields, {2, hsize_t(s.N)}, H5T_IEEE_F64LE, chunk);
+    if (chunk == 0) chunk = std::max<hsize_t>(1, (256 * 1024) / (hsize_t(s.C) * 8 * hsize_t(s.N)));
+    s.fields = s.create_extendible(path_fields, {hsize_t(s.C), hsize_t(s.N)}, H5T_IEEE_F64LE, chunk);
+    Impl::write_attribute(s.fields, "channels", schema.channels);
     if (options.store_porosity)
       s.porosity = s.create_extendible(path_porosity, {hsize_t(s.N)}, H5T_IEEE_F64LE, chunk);
     s.index = s.create_extendible(path_index, {}, H5T_STD_I64LE, std::max<hsize_t>(chunk, 4096));
@@ -320,8 +366,9 @@ void DatasetWriter::append(host_fields_view fields, host_index_view condition_in
   State& s = *state_;
   require<IoError>(s.open, s.where(), ": append after commit()");
   std::int64_t const B = static_cast<std::int64_t>(fields.extent(0));
-  require(fields.extent(1) == 2 && fields.extent(2) == std::size_t(s.N), s.where(), ": fields of shape (", B, ", ",
-          fields.extent(1), ", ", fields.extent(2), "); expected (B, 2, ", s.N, ")");
+  require(fields.extent(1) == std::size_t(s.C) && fields.extent(2) == std::size_t(s.N), s.where(),
+          ": fields of shape (", B, ", ", fields.extent(1), ", ", fields.extent(2), "); expected (B, ", s.C, ", ", s.N,
+          ")");
   require(std::int64_t(condition_index.extent(0)) == B, s.where(), ": ", condition_index.extent(0),
           " condition indices for ", B, " samples");
   require(std::int64_t(status.extent(0)) == B, s.where(), ": ", status.extent(0), " statuses for ", B, " samples");
@@ -417,6 +464,7 @@ void DatasetWriter::commit() {
 
 std::int64_t DatasetWriter::size() const { return state_->n; }
 int DatasetWriter::num_points() const { return state_->N; }
+int DatasetWriter::num_channels() const { return state_->C; }
 std::int64_t DatasetWriter::num_conditions() const { return state_->M; }
 std::string const& DatasetWriter::path() const { return state_->path; }
 std::string const& DatasetWriter::temporary_path() const { return state_->tmp_path; }
@@ -441,6 +489,67 @@ struct DatasetReader::State {
                      cls == H5T_FLOAT ? "floating-point" : cls == H5T_INTEGER ? "integer" : "non-numeric",
                      " values; expected ", type_class == H5T_FLOAT ? "floating-point" : "integer", " values");
     return d;
+  }
+
+  // The condition schema of '/conditions' (docs/data.md §1, §5): attributes
+  // columns, units, log; without them, the porous electrode's (l, U0, F_right).
+  model::ConditionSchema read_condition_schema(std::vector<hsize_t> const& dims) const {
+    auto const porous = model::ConditionSchema::porous_electrode();
+    AttributeMap const a = Impl::read_attributes(conditions, where() + ", '/conditions'");
+    std::string const shape = Impl::format_dims(dims);
+    if (!a.contains("columns")) {
+      require<IoError>(dims[1] == 3, where(), ": '/conditions' has shape ", shape,
+                       "; expected (M, 3) (columns l, U0, F_right), or an attribute 'columns' naming its ", dims[1],
+                       " columns (docs/data.md §7)");
+      return porous;
+    }
+    model::ConditionSchema schema;
+    schema.names = a.get_strings("columns");
+    require<IoError>(schema.names.size() == dims[1], where(), ": '/conditions' has shape ", shape, " but its attribute ",
+                     "'columns' names ", schema.names.size(), " columns");
+    bool const porous_names = schema.names == porous.names;
+    // psgm's files before the schema was stored name their columns only.
+    if (!a.contains("units") && !a.contains("log") && porous_names) return porous;
+    schema.units = a.contains("units") ? a.get_strings("units") : std::vector<std::string>(dims[1], "1");
+    if (a.contains("log")) {
+      for (auto v : a.get_ints("log")) {
+        require<IoError>(v == 0 || v == 1, where(), ": '/conditions' attribute 'log' holds ", v,
+                         "; expected 0 or 1 per column");
+        schema.log.push_back(static_cast<std::uint8_t>(v));
+      }
+    } else {
+      schema.log.assign(dims[1], 0);
+    }
+    try {
+      schema.validate();
+    } catch (InvalidArgument const& e) {
+      throw IoError(where() + ": '/conditions': " + e.what());
+    }
+    return schema;
+  }
+
+  // The channel names of '/samples/fields' (attribute channels); without it, (c, phi).
+  std::vector<std::string> read_channel_names(std::vector<hsize_t> const& dims) const {
+    AttributeMap const a = Impl::read_attributes(fields, where() + ", '/samples/fields'");
+    std::string const N = std::to_string(info.num_points);
+    if (!a.contains("channels")) {
+      require<IoError>(dims[1] == 2, where(), ": '/samples/fields' has shape ", Impl::format_dims(dims),
+                       "; expected (n, 2, ", N, ") float64 (channels c, phi), or an attribute 'channels' naming its ",
+                       dims[1], " channels (docs/data.md §7)");
+      return DatasetSchema::porous_electrode().channels;
+    }
+    DatasetSchema schema{a.get_strings("channels"), {}};
+    require<IoError>(schema.channels.size() == dims[1], where(), ": '/samples/fields' has shape ",
+                     Impl::format_dims(dims), " but its attribute 'channels' names ", schema.channels.size(),
+                     " channels");
+    require<IoError>(dims[1] >= 1, where(), ": '/samples/fields' has no channels");
+    for (std::size_t c = 0; c < schema.channels.size(); ++c) {
+      require<IoError>(!schema.channels[c].empty(), where(), ": channel ", c, " of '/samples/fields' has an empty name");
+      for (std::size_t d = 0; d < c; ++d)
+        require<IoError>(schema.channels[c] != schema.channels[d], where(), ": channel name '", schema.channels[c],
+                         "' of '/samples/fields' appears twice");
+    }
+    return schema.channels;
   }
 
   void check_range(std::int64_t first, std::size_t count, char const* what) const {
@@ -487,25 +596,41 @@ DatasetReader::DatasetReader(std::string const& path) : state_(std::make_unique<
     require<IoError>(i == 0 || s.info.x[i] > s.info.x[i - 1], s.where(), ": '/grid/x' is not increasing at cell ", i,
                      " (", s.info.x[i - (i > 0)], ", ", s.info.x[i], ")");
   }
-  s.conditions = s.open_dataset(path_conditions, 2, H5T_FLOAT, "(M, 3) float64");
+  s.conditions = s.open_dataset(path_conditions, 2, H5T_FLOAT, "(M, K) float64");
   auto const cdims = Impl::dataset_dims(s.conditions);
-  require<IoError>(cdims[1] == 3, s.where(), ": '/conditions' has shape ", Impl::format_dims(cdims),
-                   "; expected (M, 3) (columns l, U0, F_right)");
-  std::vector<double> table(cdims[0] * 3);
-  Impl::read_rows(s.conditions, 0, cdims[0], H5T_NATIVE_DOUBLE, table.data(), s.where() + ": cannot read '/conditions'");
+  s.info.schema.conditions = s.read_condition_schema(cdims);
+  hsize_t const K = cdims[1];
+  s.info.condition_table.resize(cdims[0] * K);
+  Impl::read_rows(s.conditions, 0, cdims[0], H5T_NATIVE_DOUBLE, s.info.condition_table.data(),
+                  s.where() + ": cannot read '/conditions'");
+  bool const porous_conditions = s.info.schema.conditions == model::ConditionSchema::porous_electrode();
   for (hsize_t m = 0; m < cdims[0]; ++m) {
-    double const l = table[3 * m], U0 = table[3 * m + 1], F = table[3 * m + 2];
-    require<IoError>(std::isfinite(l) && l > 0 && std::isfinite(U0) && std::isfinite(F), s.where(),
-                     ": '/conditions' row ", m, " = (", l, ", ", U0, ", ", F,
-                     ") is not a condition: expected a finite correlation length l > 0 and finite U0, F_right");
-    s.info.conditions.push_back({l, U0, F});
+    double const* row = s.info.condition_table.data() + m * K;
+    if (porous_conditions) {
+      double const l = row[0], U0 = row[1], F = row[2];
+      require<IoError>(std::isfinite(l) && l > 0 && std::isfinite(U0) && std::isfinite(F), s.where(),
+                       ": '/conditions' row ", m, " = (", l, ", ", U0, ", ", F,
+                       ") is not a condition: expected a finite correlation length l > 0 and finite U0, F_right");
+      continue;
+    }
+    try {
+      s.info.schema.conditions.transform(row);
+    } catch (InvalidArgument const& e) {
+      throw IoError(s.where() + ": '/conditions' row " + std::to_string(m) + ": " + e.what());
+    }
   }
   // ---- samples
-  std::string const nN = "(n, 2, " + std::to_string(N) + ") float64";
-  s.fields = s.open_dataset(path_fields, 3, H5T_FLOAT, nN.c_str());
+  s.fields = s.open_dataset(path_fields, 3, H5T_FLOAT, "(n, C, N) float64");
   auto const fdims = Impl::dataset_dims(s.fields);
-  require<IoError>(fdims[1] == 2 && fdims[2] == N, s.where(), ": '/samples/fields' has shape ",
-                   Impl::format_dims(fdims), "; expected ", nN, " (N from '/grid/x')");
+  s.info.schema.channels = s.read_channel_names(fdims);
+  std::string const nN = "(n, " + std::to_string(s.info.num_channels()) + ", " + std::to_string(N) + ") float64";
+  require<IoError>(fdims[2] == N, s.where(), ": '/samples/fields' has shape ", Impl::format_dims(fdims),
+                   "; expected ", nN, " (N from '/grid/x')");
+  if (s.info.schema.is_porous_electrode())
+    for (hsize_t m = 0; m < cdims[0]; ++m) {
+      double const* row = s.info.condition_table.data() + m * K;
+      s.info.conditions.push_back({row[0], row[1], row[2]});
+    }
   hsize_t const n = fdims[0];
   s.info.num_samples = static_cast<std::int64_t>(n);
   std::string const n1 = "(" + std::to_string(n) + ",)";
@@ -550,9 +675,9 @@ void DatasetReader::read_fields(std::int64_t first, host_fields_view out) const 
   psgm::ScopedRegion region("psgm::io::DatasetReader::read_fields");
   Impl::ErrorSilencer silence;
   State const& s = *state_;
-  require(out.extent(1) == 2 && out.extent(2) == std::size_t(s.info.num_points), s.where(),
-          ": read_fields into a View of shape (", out.extent(0), ", ", out.extent(1), ", ", out.extent(2),
-          "); expected (B, 2, ", s.info.num_points, ")");
+  require(out.extent(1) == std::size_t(s.info.num_channels()) && out.extent(2) == std::size_t(s.info.num_points),
+          s.where(), ": read_fields into a View of shape (", out.extent(0), ", ", out.extent(1), ", ", out.extent(2),
+          "); expected (B, ", s.info.num_channels(), ", ", s.info.num_points, ")");
   require_contiguous(out, "read_fields");
   s.check_range(first, out.extent(0), "fields");
   Impl::read_rows(s.fields, first, out.extent(0), H5T_NATIVE_DOUBLE, out.data(), s.where() + ": cannot read fields");
@@ -562,9 +687,9 @@ void DatasetReader::read_fields(std::int64_t first, host_fields_view_float out) 
   psgm::ScopedRegion region("psgm::io::DatasetReader::read_fields");
   Impl::ErrorSilencer silence;
   State const& s = *state_;
-  require(out.extent(1) == 2 && out.extent(2) == std::size_t(s.info.num_points), s.where(),
-          ": read_fields into a View of shape (", out.extent(0), ", ", out.extent(1), ", ", out.extent(2),
-          "); expected (B, 2, ", s.info.num_points, ")");
+  require(out.extent(1) == std::size_t(s.info.num_channels()) && out.extent(2) == std::size_t(s.info.num_points),
+          s.where(), ": read_fields into a View of shape (", out.extent(0), ", ", out.extent(1), ", ", out.extent(2),
+          "); expected (B, ", s.info.num_channels(), ", ", s.info.num_points, ")");
   require_contiguous(out, "read_fields");
   s.check_range(first, out.extent(0), "fields");
   Impl::read_rows(s.fields, first, out.extent(0), H5T_NATIVE_FLOAT, out.data(), s.where() + ": cannot read fields");
@@ -662,8 +787,9 @@ std::string DatasetReader::content_sha256() const {
     }
   };
   stream(s.x, path_x, "float64", H5T_IEEE_F64LE, 8, {N});
-  stream(s.conditions, path_conditions, "float64", H5T_IEEE_F64LE, 8, {num_conditions(), 3});
-  stream(s.fields, path_fields, "float64", H5T_IEEE_F64LE, 8, {n, 2, N});
+  stream(s.conditions, path_conditions, "float64", H5T_IEEE_F64LE, 8,
+         {num_conditions(), std::int64_t(s.info.num_condition_columns())});
+  stream(s.fields, path_fields, "float64", H5T_IEEE_F64LE, 8, {n, std::int64_t(s.info.num_channels()), N});
   if (s.info.has_porosity) stream(s.porosity, path_porosity, "float64", H5T_IEEE_F64LE, 8, {n, N});
   stream(s.index, path_index, "int64", H5T_STD_I64LE, 8, {n});
   stream(s.status, path_status, "uint8", H5T_STD_U8LE, 1, {n});
@@ -689,6 +815,46 @@ std::vector<pde::Condition> read_conditions_hdf5(std::string const& path, std::s
   std::vector<std::vector<double>> rows;
   for (hsize_t m = 0; m < dims[0]; ++m) rows.push_back({table[3 * m], table[3 * m + 1], table[3 * m + 2]});
   return pde::conditions_from_rows(rows, where + ", data set '" + dataset + "'");
+}
+
+std::vector<double> read_condition_table_hdf5(std::string const& path, model::ConditionSchema const& schema,
+                                              std::string const& dataset) {
+  psgm::ScopedRegion region("psgm::io::read_condition_table_hdf5");
+  Impl::ErrorSilencer silence;
+  std::string const where = "conditions file '" + path + "'";
+  hsize_t const K = static_cast<hsize_t>(schema.size());
+  std::string names;
+  for (auto const& n : schema.names) names += (names.empty() ? "" : ", ") + n;
+  Handle file = Impl::open_file_readonly(path, "conditions file");
+  require<IoError>(Impl::object_exists(file, dataset), where, ": data set '", dataset, "' is missing (expected an (M, ",
+                   K, ") table of ", names, ")");
+  Handle d = checked(H5Dopen2(file, dataset.c_str(), H5P_DEFAULT), where + ": cannot open '" + dataset + "'");
+  auto const dims = Impl::dataset_dims(d);
+  require<IoError>(dims.size() == 2 && dims[1] == K && dims[0] >= 1, where, ": '", dataset, "' has shape ",
+                   Impl::format_dims(dims), "; expected (M, ", K, ") with M >= 1 (columns ", names, ")");
+  H5T_class_t const cls = Impl::dataset_class(d);
+  require<IoError>(cls == H5T_FLOAT || cls == H5T_INTEGER, where, ": '", dataset, "' is not numeric");
+  AttributeMap const a = Impl::read_attributes(d, where + ", '" + dataset + "'");
+  if (a.contains("columns")) {
+    auto const columns = a.get_strings("columns");
+    require<IoError>(columns == schema.names, where, ": '", dataset, "' names its columns (",
+                     [&] {
+                       std::string c;
+                       for (auto const& n : columns) c += (c.empty() ? "" : ", ") + n;
+                       return c;
+                     }(),
+                     "); expected (", names, ")");
+  }
+  std::vector<double> table(dims[0] * K);
+  Impl::read_rows(d, 0, dims[0], H5T_NATIVE_DOUBLE, table.data(), where + ": cannot read '" + dataset + "'");
+  for (hsize_t m = 0; m < dims[0]; ++m) {
+    try {
+      schema.transform(table.data() + m * K);
+    } catch (InvalidArgument const& e) {
+      throw InvalidArgument(where + ", data set '" + dataset + "', row " + std::to_string(m) + ": " + e.what());
+    }
+  }
+  return table;
 }
 
 }  // namespace psgm::io

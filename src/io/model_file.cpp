@@ -149,6 +149,7 @@ void write_ridge(Writer const& w, hid_t g, std::string const& prefix, model::Ker
 void write_whitening(Writer const& w, hid_t file, model::Whitening const& wh) {
   Handle g = w.group(file, "whitening");
   w.attr(g, "channels", std::int64_t{wh.channels});
+  if (!wh.channel_names.empty()) w.attr(g, "channel_names", wh.channel_names);
   w.attr(g, "num_points", std::int64_t{wh.num_points});
   w.attr(g, "components", std::int64_t{wh.components});
   w.attr(g, "num_training_samples", wh.num_training_samples);
@@ -449,6 +450,7 @@ model::Whitening read_whitening(Reader const& r) {
     return v;
   };
   w.channels = static_cast<int>(i("channels"));
+  if (a.contains("channel_names")) w.channel_names = a.get_strings("channel_names");
   w.num_points = static_cast<int>(i("num_points"));
   w.components = static_cast<int>(i("components"));
   w.num_training_samples = i("num_training_samples");
@@ -688,8 +690,7 @@ TrainingSeries read_training_series(std::string const& path) {
 void check_model_matches_data(score::ModelDescription const& model, int channels, int num_points,
                               std::string const& what) {
   int const C = model.field_channels(), N = model.field_points();
-  require(channels == C, what, " has ", channels, " channels per field, but the model was built for ", C,
-          " (channel 0 = c, 1 = phi)");
+  require(channels == C, what, " has ", channels, " channels per field, but the model was built for ", C);
   require(num_points == N, what, " has N = ", num_points, " grid points, but the model was trained on N = ", N,
           "; a model is valid only on the grid it was trained on (use data with N = ", N,
           " or train a model for N = ", num_points, ")");

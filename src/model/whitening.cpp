@@ -394,6 +394,8 @@ void Whitening::validate() const {
   schema.validate();
   int const K = schema.size();
   require(channels >= 1 && num_points >= 1, "whitening: ", channels, " channels and ", num_points, " points");
+  require(channel_names.empty() || int(channel_names.size()) == channels, "whitening: ", channel_names.size(),
+          " channel names for ", channels, " channels");
   int const P = channels * num_points;
   require(feature_mean.size() == std::size_t(K) && feature_scale.size() == std::size_t(K), "whitening: ",
           feature_mean.size(), " feature means and ", feature_scale.size(), " scales for ", K, " condition columns");

@@ -156,6 +156,15 @@ ModelKind model_kind_from_string(std::string const& name) {
   throw InvalidArgument("unknown model kind '" + name + "': expected 'score_network' or 'gaussian_emulator'");
 }
 
+std::vector<std::string> ModelDescription::field_channel_names() const {
+  if (whitening && !whitening->channel_names.empty()) return whitening->channel_names;
+  int const C = field_channels();
+  if (C == 2) return {"c", "phi"};
+  std::vector<std::string> names;
+  for (int c = 0; c < C; ++c) names.push_back("channel_" + std::to_string(c));
+  return names;
+}
+
 void ModelDescription::validate() const {
   if (kind == ModelKind::gaussian_emulator) {
     require(whitening.has_value(), "model: a Gaussian emulator needs its whitening (mean, spread and basis)");

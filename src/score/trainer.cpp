@@ -202,6 +202,16 @@ ModelDescription fit_gaussian_emulator(HostSpace const& space, TrainerOptions op
 
 namespace Impl {
 
+namespace {
+/// "l [m, log], U0 [V], F_right [1]"
+std::string describe(model::ConditionSchema const& schema) {
+  std::string out;
+  for (int k = 0; k < schema.size(); ++k)
+    out += (k ? ", " : "") + schema.names[k] + " [" + schema.units[k] + (schema.log[k] ? ", log" : "") + "]";
+  return out;
+}
+}  // namespace
+
 // ================================================================== TrainingSession
 struct TrainingSession::State {
   TrainerOptions options;
@@ -212,8 +222,8 @@ struct TrainingSession::State {
   // data
   io::DatasetReader reader;
   std::string dataset_sha256;
-  int C = 2, N = 0;
-  int K = 3;  // condition inputs of the network
+  int C = 2, N = 0;  // channels and points of the fields (from the data set; (r, 1) once whitened)
+  int K = 3;         // condition columns (from the data set's schema), the network's condition inputs
   std::vector<std::int64_t> condition_of_row;
   std::vector<std::int64_t> train_rows, validation_rows;
   std::int64_t num_train_conditions = 0, num_validation_conditions = 0;
@@ -264,6 +274,8 @@ struct TrainingSession::State {
   void select_and_split() {
     auto const& info = reader.info();
     N = info.num_points;
+    C = info.num_channels();
+    K = info.num_condition_columns();
     condition_of_row = reader.condition_index();
     auto const status = reader.status();
     std::vector<std::int64_t> ok_rows;
@@ -384,17 +396,20 @@ struct TrainingSession::State {
   }
 
   void normalise_conditions() {
-    auto const& conds = reader.info().conditions;
-    cond_normalised.resize(conds.size() * std::size_t(K));
-    for (std::size_t k = 0; k < conds.size(); ++k) {
-      double const physical[3] = {conds[k].l, conds[k].U0, conds[k].F_right};
-      if (whitening) {
-        auto const f = whitening->features(physical);
+    auto const& info = reader.info();
+    auto const M = static_cast<std::size_t>(info.num_conditions());
+    cond_normalised.resize(M * std::size_t(K));
+    if (whitening) {
+      for (std::size_t k = 0; k < M; ++k) {
+        auto const f = whitening->features(info.condition(std::int64_t(k)));
         std::copy(f.begin(), f.end(), cond_normalised.begin() + std::ptrdiff_t(k * K));
-      } else {
-        auto const n = normalization.normalise_condition({physical[0], physical[1], physical[2]});
-        std::copy(n.begin(), n.end(), cond_normalised.begin() + std::ptrdiff_t(k * K));
       }
+      return;
+    }
+    auto const& conds = info.conditions;  // the reference model: the porous electrode's (l, U0, F_right)
+    for (std::size_t k = 0; k < conds.size(); ++k) {
+      auto const n = normalization.normalise_condition({conds[k].l, conds[k].U0, conds[k].F_right});
+      std::copy(n.begin(), n.end(), cond_normalised.begin() + std::ptrdiff_t(k * K));
     }
   }
 
@@ -422,13 +437,8 @@ struct TrainingSession::State {
             train_rows.size() + validation_rows.size(), " samples of ", C, " x ", N,
             " values exceed data.max_memory_mb); raise data.max_memory_mb");
     std::int64_t const per_sample = std::int64_t(C) * N;
-    auto const& conds = reader.info().conditions;
-    std::vector<double> physical(conds.size() * 3);
-    for (std::size_t k = 0; k < conds.size(); ++k) {
-      physical[3 * k] = conds[k].l;
-      physical[3 * k + 1] = conds[k].U0;
-      physical[3 * k + 2] = conds[k].F_right;
-    }
+    auto const& info = reader.info();
+    std::vector<double> const& physical = info.condition_table;  // (M, K), the data set's schema
     if (fit && options.whitening_from.empty()) {
       std::vector<double> fields(train_rows.size() * std::size_t(per_sample));
       std::vector<std::int64_t> cond_of(train_rows.size());
@@ -441,11 +451,15 @@ struct TrainingSession::State {
       model::WhiteningData data{C, N, &fields, &cond_of, &physical};
       auto wo = options.whitening;
       wo.seed = options.seed;
-      whitening = model::fit_whitening(model::ConditionSchema::porous_electrode(), data, wo);
+      whitening = model::fit_whitening(info.schema.conditions, data, wo);
+      whitening->channel_names = info.schema.channels;
     }
     if (fit && !options.whitening_from.empty()) whitening = whitening_of(options.whitening_from);
     require(whitening->channels == C && whitening->num_points == N, "training: the whitening is for ",
             whitening->channels, " x ", whitening->num_points, " fields, the data set has ", C, " x ", N);
+    require(whitening->schema == info.schema.conditions, "training: the whitening takes the conditions (",
+            describe(whitening->schema), "), the data set '", options.data_path, "' has (",
+            describe(info.schema.conditions), ")");
     int const r = whitening->components;
     std::vector<double> latent(memory.size() / std::size_t(per_sample) * std::size_t(r));
     std::vector<std::int64_t> loaded;
@@ -460,7 +474,7 @@ struct TrainingSession::State {
       auto const slot = slot_of_row[row];
       if (condition_of_row[row] != current) {
         current = condition_of_row[row];
-        whitening->moments(&physical[3 * current], mu.data(), sigma.data());
+        whitening->moments(info.condition(current), mu.data(), sigma.data());
       }
       whitening->encode(mu.data(), sigma.data(), memory.data() + slot * per_sample, latent.data() + slot * r);
     }
@@ -587,7 +601,8 @@ TrainingSession::TrainingSession(HostSpace const& space, TrainerOptions const& o
     // The stored run is authoritative for what changes the result: the
     // architecture, SDE, normalisation and seed come from the checkpoint.
     auto const stored = io::read_model(checkpoint);
-    io::check_model_matches_data(stored, 2, s.reader.info().num_points, "data set '" + options_in.data_path + "'");
+    io::check_model_matches_data(stored, s.reader.num_channels(), s.reader.info().num_points,
+                                 "data set '" + options_in.data_path + "'");
     require(stored.training.dataset_sha256 == s.dataset_sha256, "cannot resume from '", checkpoint,
             "': it was trained on data with SHA-256 ", stored.training.dataset_sha256, " but '",
             options_in.data_path, "' has ", s.dataset_sha256, " (the data set changed)");
@@ -608,9 +623,17 @@ TrainingSession::TrainingSession(HostSpace const& space, TrainerOptions const& o
     if (ckpt.best_step >= 0) s.best_weights = stored.weights;
   }
   s.architecture = s.options.architecture;
-  s.architecture.channels = 2;
+  s.architecture.channels = s.reader.num_channels();
   s.architecture.num_points = s.reader.info().num_points;
-  s.C = 2;
+  s.C = s.reader.num_channels();
+  // The reference normalisation (spec sgm.md §1) is per channel of (c, φ) and
+  // takes (l, U0, F_right); any other data set trains whitened models only.
+  auto const& schema = s.reader.info().schema;
+  require(s.options.whiten || schema.is_porous_electrode(), "training: data set '", options_in.data_path, "' has ",
+          schema.num_channels(), " channel(s) and the conditions (", describe(schema.conditions),
+          "); the reference model (model.whiten = false, --preset reference) takes the porous electrode's (c, phi) ",
+          "at (l, U0, F_right) only: train a whitened model (--preset residual) or the Gaussian emulator ",
+          "(--preset gaussian)");
 
   s.select_and_split();
   if (s.options.whiten) {

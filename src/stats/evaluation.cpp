@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <cmath>
@@ -22,7 +23,7 @@ namespace Impl {
 FileIndex index_file(io::DatasetReader const& reader) {
   FileIndex out;
   out.info = reader.info();
-  std::size_t const M = out.info.conditions.size();
+  std::size_t const M = static_cast<std::size_t>(out.info.num_conditions());
   out.ok.assign(M, {});
   out.dropped.assign(M, 0);
   std::vector<std::int64_t> const index = reader.condition_index();
@@ -72,6 +73,36 @@ std::string describe(pde::Condition const& c) {
   std::ostringstream os;
   os.precision(6);
   os << "l = " << c.l << ", U0 = " << c.U0 << ", F_right = " << c.F_right;
+  return os.str();
+}
+
+std::vector<double> condition_row(io::DatasetInfo const& info, std::int64_t m) {
+  double const* row = info.condition(m);
+  return {row, row + info.num_condition_columns()};
+}
+
+std::int64_t find_condition(io::DatasetInfo const& info, std::vector<double> const& values) {
+  if (!info.conditions.empty() && values.size() == 3)
+    return find_condition(info.conditions, pde::Condition{values[0], values[1], values[2]});
+  int const K = info.num_condition_columns();
+  if (int(values.size()) != K) return -1;
+  for (std::int64_t m = 0; m < info.num_conditions(); ++m) {
+    double const* row = info.condition(m);
+    bool same = true;
+    for (int k = 0; k < K && same; ++k)
+      same = std::fabs(row[k] - values[k]) <= 1e-9 * std::max({std::fabs(row[k]), std::fabs(values[k]), 1e-3});
+    if (same) return m;
+  }
+  return -1;
+}
+
+std::string describe(io::DatasetInfo const& info, std::vector<double> const& values) {
+  if (!info.conditions.empty() && values.size() == 3) return describe(pde::Condition{values[0], values[1], values[2]});
+  std::ostringstream os;
+  os.precision(6);
+  auto const& names = info.schema.conditions.names;
+  for (std::size_t k = 0; k < values.size(); ++k)
+    os << (k ? ", " : "") << (k < names.size() ? names[k] : "column " + std::to_string(k)) << " = " << values[k];
   return os.str();
 }
 

@@ -81,9 +81,11 @@ void write_evaluation_file(std::string const& path, std::vector<double> const& x
   std::size_t const N = x.size();
   std::size_t const K = evaluations.size();
   for (auto const& e : evaluations)
-    require(std::size_t(e.comparison.num_points) == N && e.comparison.pinned.size() == 2 * N,
+    require(std::size_t(e.comparison.num_points) == N &&
+                e.comparison.pinned.size() == std::size_t(evaluations.front().comparison.num_channels()) * N &&
+                e.comparison.channels == evaluations.front().comparison.channels,
             "evaluation file '", path, "': condition ", e.condition_index, " has ", e.comparison.num_points,
-            " grid points, the grid ", N);
+            " grid points, the grid ", N, " (or other channels than the first condition)");
   fs::path const target(path);
   require<IoError>(overwrite || !fs::exists(target), "evaluation file '", path,
                    "' exists; choose another output or allow overwriting (--overwrite)");
@@ -119,7 +121,16 @@ void write_evaluation_file(std::string const& path, std::vector<double> const& x
     attr(file, "data_path", provenance.data_path);
     attr(file, "floor_source", provenance.floor_source);
     attr(file, "config_toml", provenance.config_toml);
-    attr(file, "fields", std::vector<std::string>{field_names[0], field_names[1]});
+    // The channels and condition columns are the data set's (docs/data.md §7).
+    std::vector<std::string> const fields = evaluations.front().comparison.channels;
+    std::size_t const C = fields.size();
+    auto const& first = evaluations.front();
+    bool const porous_conditions = first.condition_values.empty();
+    std::vector<std::string> const columns =
+        porous_conditions ? std::vector<std::string>{"l", "U0", "F_right"} : first.condition_names;
+    bool qoi = true;
+    for (auto const& e : evaluations) qoi = qoi && e.comparison.has_qoi;
+    attr(file, "fields", fields);
 
     {
       Handle grid = create_group(file, "grid");
@@ -128,32 +139,35 @@ void write_evaluation_file(std::string const& path, std::vector<double> const& x
     std::vector<double> conditions;
     std::vector<std::int64_t> index;
     for (auto const& e : evaluations) {
-      conditions.insert(conditions.end(), {e.condition.l, e.condition.U0, e.condition.F_right});
+      if (porous_conditions)
+        conditions.insert(conditions.end(), {e.condition.l, e.condition.U0, e.condition.F_right});
+      else
+        conditions.insert(conditions.end(), e.condition_values.begin(), e.condition_values.end());
       index.push_back(e.condition_index);
     }
     {
-      Handle c = write_array(file, "conditions", {K, 3}, conditions);
-      attr(c, "columns", std::vector<std::string>{"l", "U0", "F_right"});
+      Handle c = write_array(file, "conditions", {K, columns.size()}, conditions);
+      attr(c, "columns", columns);
       write_array(file, "condition_index", {K}, index);
     }
 
-    // /metrics/{model,floor} (K, 2, M)
+    // /metrics/{model,floor} (K, C, M)
     {
       Handle g = create_group(file, "metrics");
       attr(g, "metrics", names_of_metrics());
-      attr(g, "fields", std::vector<std::string>{field_names[0], field_names[1]});
+      attr(g, "fields", fields);
       for (bool floor : {false, true}) {
         std::vector<double> v;
         for (auto const& e : evaluations)
-          for (int f = 0; f < num_fields; ++f)
+          for (std::size_t f = 0; f < C; ++f)
             for (Metric m : all_metrics)
               v.push_back((floor ? e.comparison.floor : e.comparison.model)[f].get(m));
-        write_array(g, floor ? "floor" : "model", {K, std::size_t(num_fields), std::size_t(num_metrics)}, v);
+        write_array(g, floor ? "floor" : "model", {K, C, std::size_t(num_metrics)}, v);
       }
     }
 
-    // /qoi
-    {
+    // /qoi: the porous electrode's P(min_x c < c_crit) only
+    if (qoi) {
       Handle g = create_group(file, "qoi");
       attr(g, "ensembles", std::vector<std::string>{"pde", "model", "floor"});
       attr(g, "columns", std::vector<std::string>{"estimate", "lower", "upper"});
@@ -175,7 +189,7 @@ void write_evaluation_file(std::string const& path, std::vector<double> const& x
       write_array(g, "counts", {K, 3, 2}, counts);
     }
 
-    // /profiles/<ensemble>/{mean,stddev,lower,upper} (K, 2, N), num_samples (K)
+    // /profiles/<ensemble>/{mean,stddev,lower,upper} (K, C, N), num_samples (K)
     {
       Handle g = create_group(file, "profiles");
       attr(g, "band_level", options.band_level);
@@ -198,12 +212,12 @@ void write_evaluation_file(std::string const& path, std::vector<double> const& x
             auto const& src = (e.comparison.*w.profile).*member;
             v.insert(v.end(), src.begin(), src.end());
           }
-          write_array(h, name, {K, 2, N}, v);
+          write_array(h, name, {K, C, N}, v);
         }
       }
     }
 
-    // /pointwise (K, 2, N) and /pinned
+    // /pointwise (K, C, N) and /pinned
     {
       Handle g = create_group(file, "pointwise");
       for (auto const& [name, member] :
@@ -213,11 +227,11 @@ void write_evaluation_file(std::string const& path, std::vector<double> const& x
             std::pair{"coverage_floor", &EnsembleComparison::coverage_floor}}) {
         std::vector<double> v;
         for (auto const& e : evaluations) v.insert(v.end(), (e.comparison.*member).begin(), (e.comparison.*member).end());
-        write_array(g, name, {K, 2, N}, v);
+        write_array(g, name, {K, C, N}, v);
       }
       std::vector<std::uint8_t> pinned;
       for (auto const& e : evaluations) pinned.insert(pinned.end(), e.comparison.pinned.begin(), e.comparison.pinned.end());
-      write_array(file, "pinned", {K, 2, N}, pinned);
+      write_array(file, "pinned", {K, C, N}, pinned);
     }
     check(H5Fflush(file, H5F_SCOPE_GLOBAL), "evaluation file: cannot flush '" + tmp + "'");
   } catch (...) {

@@ -51,8 +51,8 @@ double QuantityOfInterest::error() const { return std::fabs(model.estimate - pde
 double QuantityOfInterest::floor_error() const { return std::fabs(floor.estimate - pde.estimate); }
 
 int EnsembleComparison::num_pinned(int field) const {
-  require(field >= 0 && field < num_fields, "EnsembleComparison::num_pinned: field ", field,
-          " does not exist (0 = c, 1 = phi)");
+  require(field >= 0 && field < num_channels(), "EnsembleComparison::num_pinned: field ", field,
+          " does not exist (", num_channels(), " channels)");
   int count = 0;
   for (int i = 0; i < num_points; ++i) count += pinned[std::size_t(field) * num_points + i] ? 1 : 0;
   return count;
@@ -97,12 +97,13 @@ double free_average(std::vector<double> const& v, std::vector<std::uint8_t> cons
   return sum / count;  // count > 0: pinned_points() throws otherwise
 }
 
-std::vector<std::uint8_t> pinned_points(EnsembleProfile const& pde, int num_points, double tolerance) {
-  std::vector<std::uint8_t> pinned(std::size_t(num_fields) * num_points, 0);
-  for (int f = 0; f < num_fields; ++f) {
+std::vector<std::uint8_t> pinned_points(EnsembleProfile const& pde, int num_channels, int num_points, double tolerance,
+                                        std::vector<std::string> const& names) {
+  std::vector<std::uint8_t> pinned(std::size_t(num_channels) * num_points, 0);
+  for (int f = 0; f < num_channels; ++f) {
     double scale = 0.0;
     for (int i = 0; i < num_points; ++i) scale = std::max(scale, pde.stddev[std::size_t(f) * num_points + i]);
-    require(scale > 0.0, "psgm::stats::compare: the PDE ensemble has zero spread in field ", field_names[f],
+    require(scale > 0.0, "psgm::stats::compare: the PDE ensemble has zero spread in field ", names[f],
             " at every grid point; the metrics are measured in units of that spread");
     for (int i = 0; i < num_points; ++i) {
       std::size_t const k = std::size_t(f) * num_points + i;

@@ -2,6 +2,7 @@
 #include <psgm/core/Error.hpp>
 #include <psgm/stats/Report.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <sstream>
@@ -44,20 +45,55 @@ char const* metric_title(Metric m) {
   }
   return "?";
 }
-char const* field_title(int f) { return f == 0 ? "c [mol/m³]" : "φ [V]"; }
+bool porous_channels(EnsembleComparison const& c) {
+  return c.channels == std::vector<std::string>{field_names[0], field_names[1]};
+}
+std::string field_title(EnsembleComparison const& c, int f) {
+  if (porous_channels(c)) return f == 0 ? "c [mol/m³]" : "φ [V]";
+  return c.channels[std::size_t(f)];
+}
+
+// The condition columns: the data set's, or the porous electrode's (l, U0, F_right).
+std::vector<std::string> condition_names(ConditionEvaluation const& e) {
+  if (!e.condition_values.empty()) return e.condition_names;
+  return {"l", "U0", "F_right"};
+}
+std::vector<double> condition_values(ConditionEvaluation const& e) {
+  if (!e.condition_values.empty()) return e.condition_values;
+  return {e.condition.l, e.condition.U0, e.condition.F_right};
+}
+
+int num_channels(std::vector<ConditionEvaluation> const& evaluations) {
+  return evaluations.empty() ? 0 : evaluations.front().comparison.num_channels();
+}
+
+bool has_qoi(std::vector<ConditionEvaluation> const& evaluations) {
+  for (auto const& e : evaluations)
+    if (!e.comparison.has_qoi) return false;
+  return !evaluations.empty();
+}
 
 void require_consistent(std::vector<ConditionEvaluation> const& evaluations) {
   require(!evaluations.empty(), "evaluation report: no conditions were evaluated");
-  for (auto const& e : evaluations)
-    require(e.comparison.num_points > 0 && e.comparison.pinned.size() == std::size_t(2 * e.comparison.num_points),
+  auto const& first = evaluations.front();
+  for (auto const& e : evaluations) {
+    int const C = e.comparison.num_channels();
+    require(e.comparison.num_points > 0 && C >= 1 &&
+                e.comparison.pinned.size() == std::size_t(C) * std::size_t(e.comparison.num_points) &&
+                e.comparison.floor.size() == std::size_t(C) && e.comparison.channels.size() == std::size_t(C),
             "evaluation report: condition ", e.condition_index, " has no comparison results");
+    require(e.comparison.channels == first.comparison.channels && condition_names(e) == condition_names(first),
+            "evaluation report: condition ", e.condition_index, " has other channels or condition columns than the ",
+            "first");
+  }
 }
 
 }  // namespace
 
 std::pair<double, double> summarize_metric(std::vector<ConditionEvaluation> const& evaluations, int field,
                                            Metric metric) {
-  require(field >= 0 && field < num_fields, "summarize_metric: field ", field, " does not exist (0 = c, 1 = phi)");
+  require(field >= 0 && field < std::max(num_fields, num_channels(evaluations)), "summarize_metric: field ", field,
+          " does not exist");
   double model = 0.0, floor = 0.0;
   int count = 0;
   for (auto const& e : evaluations) {
@@ -85,7 +121,8 @@ bool has_baseline(std::vector<ConditionEvaluation> const& evaluations) {
 }
 
 double summarize_baseline(std::vector<ConditionEvaluation> const& evaluations, int field, Metric metric) {
-  require(field >= 0 && field < num_fields, "summarize_baseline: field ", field, " does not exist (0 = c, 1 = phi)");
+  require(field >= 0 && field < std::max(num_fields, num_channels(evaluations)), "summarize_baseline: field ", field,
+          " does not exist");
   if (!has_baseline(evaluations)) return std::nan("");
   double sum = 0.0;
   int count = 0;
@@ -106,7 +143,9 @@ std::string metrics_csv(std::vector<ConditionEvaluation> const& evaluations) {
   require_consistent(evaluations);
   bool const baseline = has_baseline(evaluations);
   std::ostringstream os;
-  os << "condition_index,l,U0,F_right,field,n_model,n_pde,n_floor,pinned_points";
+  os << "condition_index";
+  for (auto const& n : condition_names(evaluations.front())) os << ',' << n;
+  os << ",field,n_model,n_pde,n_floor,pinned_points";
   for (Metric m : all_metrics) os << ',' << to_string(m) << ',' << to_string(m) << "_floor";
   if (baseline) {
     os << ",n_baseline";
@@ -115,9 +154,10 @@ std::string metrics_csv(std::vector<ConditionEvaluation> const& evaluations) {
   os << '\n';
   for (auto const& e : evaluations) {
     auto const& c = e.comparison;
-    for (int f = 0; f < num_fields; ++f) {
-      os << e.condition_index << ',' << num(e.condition.l) << ',' << num(e.condition.U0) << ','
-         << num(e.condition.F_right) << ',' << field_names[f] << ',' << c.model_profile.num_samples << ','
+    for (int f = 0; f < c.num_channels(); ++f) {
+      os << e.condition_index;
+      for (double v : condition_values(e)) os << ',' << num(v);
+      os << ',' << c.channels[std::size_t(f)] << ',' << c.model_profile.num_samples << ','
          << c.pde_profile.num_samples << ',' << c.floor_profile.num_samples << ',' << c.num_pinned(f);
       for (Metric m : all_metrics) os << ',' << num(c.model[f].get(m)) << ',' << num(c.floor[f].get(m));
       if (baseline) {
@@ -134,6 +174,12 @@ std::string qoi_csv(std::vector<ConditionEvaluation> const& evaluations) {
   require_consistent(evaluations);
   bool const baseline = has_baseline(evaluations);
   std::ostringstream os;
+  if (!has_qoi(evaluations)) {
+    os << "# no quantity of interest: P(min_x c < c_crit) is the porous electrode's, and this data set's channels are";
+    for (auto const& n : evaluations.front().comparison.channels) os << ' ' << n;
+    os << '\n';
+    return os.str();
+  }
   os << "condition_index,l,U0,F_right,c_crit,c_crit_from_data";
   for (char const* e : {"pde", "model", "floor"}) os << ",p_" << e << ",p_" << e << "_lower,p_" << e << "_upper";
   os << ",error,error_floor";
@@ -166,11 +212,17 @@ std::string metrics_markdown(std::vector<ConditionEvaluation> const& evaluations
   os << "- model samples: `" << provenance.model_path << "`\n";
   os << "- PDE data set: `" << provenance.data_path << "`\n";
   os << "- noise floor: " << provenance.floor_source << "\n";
+  bool const qoi = has_qoi(evaluations);
   os << "- conditions: " << evaluations.size() << "; band level " << options.band_level << "; "
-     << options.permutations << " permutations (seed " << options.seed << "); QoI threshold "
-     << (options.c_crit ? "c_crit = " + short_num(*options.c_crit) + " mol/m³"
-                        : "c_crit = " + short_num(options.c_crit_quantile) + "-quantile of the PDE's min_x c")
-     << "; Wilson intervals at " << options.confidence << "\n\n";
+     << options.permutations << " permutations (seed " << options.seed << ")";
+  if (qoi)
+    os << "; QoI threshold "
+       << (options.c_crit ? "c_crit = " + short_num(*options.c_crit) + " mol/m³"
+                          : "c_crit = " + short_num(options.c_crit_quantile) + "-quantile of the PDE's min_x c")
+       << "; Wilson intervals at " << options.confidence;
+  else
+    os << "; no quantity of interest (P(min_x c < c_crit) is the porous electrode's)";
+  os << "\n\n";
   if (!provenance.notes.empty()) {
     os << "**Left out or failed** (counts per condition):\n\n";
     for (auto const& note : provenance.notes) os << "- " << note << '\n';
@@ -182,8 +234,8 @@ std::string metrics_markdown(std::vector<ConditionEvaluation> const& evaluations
         "‖σ_model − σ_pde‖₂/‖σ_pde‖₂, M3 fraction of PDE values inside the model's pointwise "
      << options.band_level * 100
      << " % band, M4 pointwise 1-D Wasserstein distance averaged over the free grid points, M5 energy distance of "
-        "the fields standardised by the PDE's pointwise mean and spread, with its permutation p-value, "
-        "M6 P(min_x c < c_crit).\n\n";
+        "the fields standardised by the PDE's pointwise mean and spread, with its permutation p-value"
+     << (qoi ? ", M6 P(min_x c < c_crit)" : "") << ".\n\n";
 
   bool const baseline = has_baseline(evaluations);
   if (baseline)
@@ -199,11 +251,13 @@ std::string metrics_markdown(std::vector<ConditionEvaluation> const& evaluations
   auto const cell = [&](double v, Metric m) {
     return m == Metric::energy_p_value ? percent(v) : short_num(v);
   };
-  for (int f = 0; f < num_fields; ++f)
+  auto const& channels = evaluations.front().comparison.channels;
+  int const C = num_channels(evaluations);
+  for (int f = 0; f < C; ++f)
     for (Metric m : all_metrics) {
       auto const [model, floor] = summarize_metric(evaluations, f, m);
       double const base = summarize_baseline(evaluations, f, m);
-      os << "| " << field_names[f] << " | " << metric_title(m);
+      os << "| " << channels[std::size_t(f)] << " | " << metric_title(m);
       if (m == Metric::energy_p_value)
         os << " (share with p < 0.01)";
       else if (m == Metric::coverage)
@@ -219,20 +273,23 @@ std::string metrics_markdown(std::vector<ConditionEvaluation> const& evaluations
       os << " |\n";
     }
   double qoi_model = 0, qoi_floor = 0, qoi_base = 0;
-  for (auto const& e : evaluations) {
-    qoi_model += e.comparison.qoi.error() / evaluations.size();
-    qoi_floor += e.comparison.qoi.floor_error() / evaluations.size();
-    if (baseline) qoi_base += e.baseline->qoi.error() / evaluations.size();
+  if (qoi) {
+    for (auto const& e : evaluations) {
+      qoi_model += e.comparison.qoi.error() / evaluations.size();
+      qoi_floor += e.comparison.qoi.floor_error() / evaluations.size();
+      if (baseline) qoi_base += e.baseline->qoi.error() / evaluations.size();
+    }
+    os << "| c | QoI error abs(P_model − P_pde) (mean) | " << short_num(qoi_model);
+    if (baseline) os << " | " << short_num(qoi_base);
+    os << " | " << short_num(qoi_floor) << " | " << (qoi_floor > 0 ? short_num(qoi_model / qoi_floor) : "–");
+    if (baseline) os << " | " << (qoi_floor > 0 ? short_num(qoi_base / qoi_floor) : "–");
+    os << " |";
   }
-  os << "| c | QoI error abs(P_model − P_pde) (mean) | " << short_num(qoi_model);
-  if (baseline) os << " | " << short_num(qoi_base);
-  os << " | " << short_num(qoi_floor) << " | " << (qoi_floor > 0 ? short_num(qoi_model / qoi_floor) : "–");
-  if (baseline) os << " | " << (qoi_floor > 0 ? short_num(qoi_base / qoi_floor) : "–");
-  os << " |\n\n";
+  os << "\n\n";
   if (baseline) {
     // Said plainly: where the model does not beat the emulator.
     std::vector<std::string> losses;
-    for (int f = 0; f < num_fields; ++f)
+    for (int f = 0; f < C; ++f)
       for (Metric m : all_metrics) {
         double const model = summarize_metric(evaluations, f, m).first, base = summarize_baseline(evaluations, f, m);
         bool worse = false;
@@ -240,9 +297,9 @@ std::string metrics_markdown(std::vector<ConditionEvaluation> const& evaluations
           worse = std::abs(model - options.band_level) > std::abs(base - options.band_level);
         else
           worse = model > base;
-        if (worse) losses.push_back(std::string(field_names[f]) + " " + metric_title(m));
+        if (worse) losses.push_back(channels[std::size_t(f)] + " " + metric_title(m));
       }
-    if (qoi_model > qoi_base) losses.push_back("QoI error");
+    if (qoi && qoi_model > qoi_base) losses.push_back("QoI error");
     os << "**Where the model does not beat the Gaussian emulator:** ";
     if (losses.empty()) {
       os << "nowhere in this summary.\n\n";
@@ -252,17 +309,32 @@ std::string metrics_markdown(std::vector<ConditionEvaluation> const& evaluations
     }
   }
 
-  for (int f = 0; f < num_fields; ++f) {
-    os << "## " << field_title(f) << ": model (noise floor)\n\n";
-    os << "| row | l [m] | U0 [V] | F_right | n model/pde/floor |";
+  auto const& first = evaluations.front();
+  std::vector<std::string> const columns = condition_names(first);
+  for (int f = 0; f < C; ++f) {
+    os << "## " << field_title(first.comparison, f) << ": model (noise floor)\n\n";
+    os << "| row |";
+    if (first.condition_values.empty()) {
+      os << " l [m] | U0 [V] | F_right |";
+    } else {
+      for (std::size_t k = 0; k < columns.size(); ++k)
+        os << ' ' << columns[k]
+           << (k < first.condition_units.size() && first.condition_units[k] != "1" ? " [" + first.condition_units[k] + "]"
+                                                                                    : std::string())
+           << " |";
+    }
+    os << " n model/pde/floor |";
     for (Metric m : all_metrics) os << ' ' << metric_title(m) << " |";
-    os << "\n|---|---|---|---|---|";
+    os << "\n|---|";
+    for (std::size_t k = 0; k < columns.size(); ++k) os << "---|";
+    os << "---|";
     for (int k = 0; k < num_metrics; ++k) os << "---|";
     os << '\n';
     for (auto const& e : evaluations) {
       auto const& c = e.comparison;
-      os << "| " << e.condition_index << " | " << short_num(e.condition.l) << " | " << short_num(e.condition.U0)
-         << " | " << short_num(e.condition.F_right) << " | " << c.model_profile.num_samples << '/'
+      os << "| " << e.condition_index << " |";
+      for (double v : condition_values(e)) os << ' ' << short_num(v) << " |";
+      os << ' ' << c.model_profile.num_samples << '/'
          << c.pde_profile.num_samples << '/' << c.floor_profile.num_samples << " |";
       for (Metric m : all_metrics) os << ' ' << short_num(c.model[f].get(m)) << " (" << short_num(c.floor[f].get(m)) << ") |";
       os << '\n';
@@ -270,6 +342,7 @@ std::string metrics_markdown(std::vector<ConditionEvaluation> const& evaluations
     os << '\n';
   }
 
+  if (!qoi) return os.str();
   os << "## Quantity of interest P(min_x c < c_crit), " << options.confidence * 100 << " % Wilson intervals\n\n";
   os << "| row | c_crit [mol/m³] | PDE | model | floor | abs(ΔP) model (floor) |\n|---|---|---|---|---|---|\n";
   for (auto const& e : evaluations) {

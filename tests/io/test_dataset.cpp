@@ -481,3 +481,92 @@ TEST_CASE("the reader names what is wrong with a file", "[io][dataset]") {
   CHECK_THAT(error_message<InvalidArgument>([&] { psgm::io::read_conditions_hdf5(negative_l); }),
              Contains("row 1") && Contains("l = 0 must be finite and > 0"));
 }
+
+TEST_CASE("data set schema: C and K come from the file (docs/data.md §7)", "[io][dataset]") {
+  auto const dir = psgm_test::scratch_dir("io_dataset_schema");
+  // psgm's own files store the porous electrode's schema, and read back as it.
+  std::string const own = write_small(dir, "own.h5", {11});
+  CHECK(DatasetReader(own).info().schema == psgm::io::DatasetSchema::porous_electrode());
+  CHECK(DatasetReader(own).info().schema.is_porous_electrode());
+
+  // A data set of three channels at four condition columns.
+  psgm::io::DatasetSchema schema;
+  schema.channels = {"u", "v", "w"};
+  schema.conditions = {{"a", "b", "c", "d"}, {"m", "1", "s", "1"}, {1, 0, 0, 0}};
+  int const N = 5, C = 3, K = 4, M = 2, n = 4;
+  std::vector<double> x{0.1, 0.2, 0.3, 0.4, 0.5};
+  std::vector<double> table{1e-3, 0.5, -2.0, 7.0, 2e-3, -0.5, 1.0, 0.0};
+  std::string const path = (dir / "foreign.h5").string();
+  {
+    DatasetWriterOptions options;
+    options.store_porosity = false;
+    DatasetWriter w(path, x, schema, table, {}, options);
+    CHECK(w.num_channels() == C);
+    CHECK(w.num_conditions() == M);
+    Kokkos::View<double***, Kokkos::LayoutRight, Kokkos::HostSpace> f("f", n, C, N);
+    for (int s = 0; s < n; ++s)
+      for (int c = 0; c < C; ++c)
+        for (int i = 0; i < N; ++i) f(s, c, i) = 100.0 * s + 10.0 * c + i;
+    std::vector<std::int64_t> idx{0, 0, 1, 1};
+    std::vector<SolveStatus> st(n, SolveStatus::ok);
+    Kokkos::View<double***, Kokkos::LayoutRight, Kokkos::HostSpace> wrong("wrong", n, 2, N);
+    CHECK_THAT(error_message<InvalidArgument>([&] {
+                 w.append(wrong, DatasetWriter::host_index_view(idx.data(), n),
+                          DatasetWriter::host_status_view(st.data(), n));
+               }),
+               Contains("expected (B, 3, 5)"));
+    w.append(f, DatasetWriter::host_index_view(idx.data(), n), DatasetWriter::host_status_view(st.data(), n));
+    w.commit();
+  }
+  DatasetReader r(path);
+  auto const& info = r.info();
+  CHECK(info.schema == schema);
+  CHECK(!info.schema.is_porous_electrode());
+  CHECK(info.num_channels() == C);
+  CHECK(info.num_condition_columns() == K);
+  CHECK(info.num_conditions() == M);
+  CHECK(info.condition_table == table);
+  CHECK(info.conditions.empty());  // not (l, U0, F_right)
+  CHECK(info.condition(1)[3] == 0.0);
+  Kokkos::View<double***, Kokkos::LayoutRight, Kokkos::HostSpace> back("back", 2, C, N);
+  r.read_fields(2, back);
+  CHECK(back(1, 2, 4) == 100.0 * 3 + 10.0 * 2 + 4);
+  Kokkos::View<double***, Kokkos::LayoutRight, Kokkos::HostSpace> two("two", 2, 2, N);
+  CHECK_THAT(error_message<InvalidArgument>([&] { r.read_fields(0, two); }), Contains("expected (B, 3, 5)"));
+  CHECK(r.content_sha256().size() == 64);
+
+  // The condition table of another file, in the model's columns.
+  CHECK(psgm::io::read_condition_table_hdf5(path, schema.conditions) == table);
+  auto other = schema.conditions;
+  other.names[3] = "e";
+  CHECK_THAT(error_message<IoError>([&] { psgm::io::read_condition_table_hdf5(path, other); }),
+             Contains("names its columns (a, b, c, d); expected (a, b, c, e)"));
+  CHECK_THAT(error_message<IoError>([&] { psgm::io::read_condition_table_hdf5(own, schema.conditions); }),
+             Contains("expected (M, 4)"));
+
+  // Rows are checked by the schema: a logarithmic column must be > 0.
+  std::vector<double> bad = table;
+  bad[4] = -1.0;
+  CHECK_THAT(error_message<InvalidArgument>([&] { DatasetWriter w((dir / "bad.h5").string(), x, schema, bad, {}); }),
+             Contains("condition 1: condition column 'a' = -1 must be > 0"));
+  CHECK_THAT(error_message<InvalidArgument>([&] {
+               DatasetWriter w((dir / "ragged.h5").string(), x, schema, std::vector<double>{1, 2, 3}, {});
+             }),
+             Contains("3 condition values; expected at least one row of K = 4 columns"));
+  CHECK(!fs::exists(dir / "bad.h5"));
+
+  // A file that names neither its channels nor its columns must have psgm's shapes.
+  auto const unnamed = (dir / "unnamed.h5").string();
+  {
+    H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+    hid_t f = H5Fcreate(unnamed.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    REQUIRE(f >= 0);
+    psgm_test::h5_string_attribute(f, "format", "psgm-dataset");
+    psgm_test::h5_int_attribute(f, "format_version", 1);
+    psgm_test::h5_write(f, "/grid/x", {hsize_t(N)}, H5T_IEEE_F64LE, x.data());
+    psgm_test::h5_write(f, "/conditions", {2, 4}, H5T_IEEE_F64LE, table.data());
+    H5Fclose(f);
+  }
+  CHECK_THAT(error_message<IoError>([&] { DatasetReader bad_file(unnamed); }),
+             Contains("or an attribute 'columns' naming its 4 columns"));
+}

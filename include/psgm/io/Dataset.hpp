@@ -3,13 +3,18 @@
 // h5py and no psgm code:
 //
 //   /grid/x                    (N)       float64  cell centres [m]
-//   /conditions                (M, 3)    float64  (l, U0, F_right); attribute columns
-//   /samples/fields            (n, 2, N) float64  channel 0 = c, 1 = φ (φ_0 = 0)
+//   /conditions                (M, K)    float64  one row per condition; attributes columns, units, log
+//   /samples/fields            (n, C, N) float64  attribute channels (names); psgm's: c, φ (φ_0 = 0)
 //   /samples/porosity          (n, N)    float64  ε (absent in files of `psgm sample`)
 //   /samples/condition_index   (n)       int64    row of /conditions
 //   /samples/status            (n)       uint8    psgm::SolveStatus; attribute names
 //   root attributes: format, format_version, psgm_version, created, and those
 //   of the writer's AttributeMap (every parameter, seed, kokkos_backend, config_toml)
+//
+// C and K come from the file (DatasetSchema): the porous electrode's files
+// have C = 2 (c, φ) and K = 3 (l [m] logarithmic, U0 [V], F_right); a file
+// without the schema attributes is the porous electrode's. Data sets written
+// by other programs (docs/data.md §7) name theirs.
 //
 // DatasetWriter appends batches to extendible, chunked data sets (chunks of
 // whole samples), so a data set larger than memory streams to disk. It writes
@@ -20,6 +25,7 @@
 
 #include <psgm/core/ExecutionSpaces.hpp>
 #include <psgm/core/Status.hpp>
+#include <psgm/model/ConditionSchema.hpp>
 #include <psgm/pde/Conditions.hpp>
 
 #include <Kokkos_Core.hpp>
@@ -38,6 +44,30 @@ inline constexpr char const* dataset_format = "psgm-dataset";
 inline constexpr int dataset_format_version = 1;
 /// Root attributes the writer sets itself; an AttributeMap must not hold them.
 inline constexpr char const* dataset_reserved_attributes[] = {"format", "format_version", "psgm_version", "created"};
+
+// ------------------------------------------------------------------ schema
+/// What the fields and the conditions of a data set are: the channel names
+/// (attribute `channels` of /samples/fields) and the condition schema
+/// (attributes `columns`, `units`, `log` of /conditions). Stored as data, so
+/// that C and K come from the file everywhere on the whitened and emulator
+/// paths (docs/data.md §7).
+struct DatasetSchema {
+  std::vector<std::string> channels;  ///< C names, e.g. "c", "phi"
+  model::ConditionSchema conditions;  ///< K columns
+
+  /// psgm's own data: channels (c, phi), conditions (l [m] log, U0 [V], F_right [1]).
+  static DatasetSchema porous_electrode();
+  int num_channels() const { return static_cast<int>(channels.size()); }
+  int num_condition_columns() const { return conditions.size(); }
+  /// The porous electrode's data, for which psgm's PDE-specific code applies
+  /// (noise floor by fresh PDE solves, the QoI on c, physics attributes).
+  bool is_porous_electrode() const { return *this == porous_electrode(); }
+  /// psgm::InvalidArgument unless there is at least one channel, channel names
+  /// are distinct and non-empty, and the condition schema is valid.
+  void validate() const;
+  bool operator==(DatasetSchema const& o) const { return channels == o.channels && conditions == o.conditions; }
+  bool operator!=(DatasetSchema const& o) const { return !(*this == o); }
+};
 
 // ------------------------------------------------------------------ attributes
 /// Named scalar or 1-D attribute values (numbers, integers, strings), as stored
@@ -92,7 +122,7 @@ struct DatasetWriterOptions {
 
 class DatasetWriter {
  public:
-  using host_fields_view = Kokkos::View<const double***, Kokkos::LayoutRight, Kokkos::HostSpace>;  // (B, 2, N)
+  using host_fields_view = Kokkos::View<const double***, Kokkos::LayoutRight, Kokkos::HostSpace>;  // (B, C, N)
   using host_porosity_view = Kokkos::View<const double**, Kokkos::LayoutRight, Kokkos::HostSpace>;  // (B, N)
   using host_index_view = Kokkos::View<const std::int64_t*, Kokkos::HostSpace>;                     // (B)
   using host_status_view = Kokkos::View<const SolveStatus*, Kokkos::HostSpace>;                     // (B)
@@ -104,6 +134,13 @@ class DatasetWriter {
   /// conditions, invalid conditions, or reserved attribute names.
   DatasetWriter(std::string path, std::vector<double> const& x, std::vector<pde::Condition> const& conditions,
                 AttributeMap const& attributes, DatasetWriterOptions const& options = {});
+  /// Any schema: `conditions` is the (M, K) table row-major, K =
+  /// schema.num_condition_columns(), each row checked by the schema
+  /// (finite; > 0 in logarithmic columns). The porous electrode's schema
+  /// checks rows as the constructor above does.
+  DatasetWriter(std::string path, std::vector<double> const& x, DatasetSchema const& schema,
+                std::vector<double> const& conditions, AttributeMap const& attributes,
+                DatasetWriterOptions const& options = {});
   /// Without commit(): closes and removes the temporary file (nothing appears at path).
   ~DatasetWriter();
   DatasetWriter(DatasetWriter&&) noexcept;
@@ -111,7 +148,7 @@ class DatasetWriter {
   DatasetWriter(DatasetWriter const&) = delete;
   DatasetWriter& operator=(DatasetWriter const&) = delete;
 
-  /// Appends B = fields.extent(0) samples. Shapes must match (B, 2, N), (B),
+  /// Appends B = fields.extent(0) samples. Shapes must match (B, C, N), (B),
   /// (B) and, when porosity is stored, (B, N); condition indices must lie in
   /// [0, M). Non-ok samples are stored with their status like any other.
   void append(host_fields_view fields, host_index_view condition_index, host_status_view status,
@@ -141,6 +178,7 @@ class DatasetWriter {
 
   std::int64_t size() const;        ///< samples appended so far
   int num_points() const;           ///< N
+  int num_channels() const;         ///< C
   std::int64_t num_conditions() const;  ///< M
   std::string const& path() const;  ///< the final path
   std::string const& temporary_path() const;
@@ -159,15 +197,25 @@ struct DatasetInfo {
   std::int64_t num_samples = 0;  ///< n
   int num_points = 0;            ///< N
   std::vector<double> x;         ///< cell centres (N)
-  std::vector<pde::Condition> conditions;  ///< M rows of /conditions
+  DatasetSchema schema;          ///< channel names and condition columns (the porous electrode's when not stored)
+  std::vector<double> condition_table;     ///< (M, K) rows of /conditions, row-major
+  /// The same rows as (l, U0, F_right) when schema.is_porous_electrode(); empty otherwise.
+  std::vector<pde::Condition> conditions;
   bool has_porosity = false;     ///< /samples/porosity present
   AttributeMap attributes;       ///< every root attribute, format ones included
-  std::int64_t num_conditions() const { return static_cast<std::int64_t>(conditions.size()); }
+  int num_channels() const { return schema.num_channels(); }
+  int num_condition_columns() const { return schema.num_condition_columns(); }
+  std::int64_t num_conditions() const {
+    int const K = num_condition_columns();
+    return K > 0 ? static_cast<std::int64_t>(condition_table.size()) / K : 0;
+  }
+  /// Row m of the condition table (K values).
+  double const* condition(std::int64_t m) const { return condition_table.data() + m * num_condition_columns(); }
 };
 
 class DatasetReader {
  public:
-  using host_fields_view = Kokkos::View<double***, Kokkos::LayoutRight, Kokkos::HostSpace>;   // (B, 2, N)
+  using host_fields_view = Kokkos::View<double***, Kokkos::LayoutRight, Kokkos::HostSpace>;   // (B, C, N)
   using host_fields_view_float = Kokkos::View<float***, Kokkos::LayoutRight, Kokkos::HostSpace>;
   using host_porosity_view = Kokkos::View<double**, Kokkos::LayoutRight, Kokkos::HostSpace>;  // (B, N)
   using host_index_view = Kokkos::View<std::int64_t*, Kokkos::HostSpace>;                    // (B)
@@ -187,11 +235,12 @@ class DatasetReader {
   DatasetInfo const& info() const;
   std::int64_t size() const { return info().num_samples; }
   int num_points() const { return info().num_points; }
+  int num_channels() const { return info().num_channels(); }
   std::int64_t num_conditions() const { return info().num_conditions(); }
   bool has_porosity() const { return info().has_porosity; }
 
   /// Reads samples [first, first + out.extent(0)) into `out` (host,
-  /// LayoutRight; the trailing extents must be (2, N) / (N)). The float
+  /// LayoutRight; the trailing extents must be (C, N) / (N)). The float
   /// overload converts on read (HDF5 type conversion). psgm::IoError for a
   /// range outside [0, n), or a status / condition index that the format does
   /// not allow (status > 3, index outside [0, M)).
@@ -228,6 +277,14 @@ class DatasetReader {
 /// other than (M, 3); psgm::InvalidArgument for invalid values.
 std::vector<pde::Condition> read_conditions_hdf5(std::string const& path, std::string const& dataset = "/conditions");
 
+/// The (M, K) table of an HDF5 data set `dataset` in `path` for conditions of
+/// `schema` (K = schema.size()), row-major, each row checked by the schema.
+/// When the data set has a `columns` attribute (a psgm data set's
+/// /conditions), its names must be the schema's. psgm::IoError for a missing
+/// file or data set or another shape; psgm::InvalidArgument for invalid values.
+std::vector<double> read_condition_table_hdf5(std::string const& path, model::ConditionSchema const& schema,
+                                              std::string const& dataset = "/conditions");
+
 // ------------------------------------------------------------------ implementation of the template
 namespace Impl {
 // A host-accessible LayoutRight copy of `v` (v itself when it is already on
@@ -248,7 +305,7 @@ template <class ExecSpace, class FieldsView, class IndexView, class StatusView, 
 void DatasetWriter::append(ExecSpace const& space, FieldsView const& fields, IndexView const& condition_index,
                            StatusView const& status, PorosityView const& porosity) {
   static_assert(std::is_same_v<typename FieldsView::array_layout, Kokkos::LayoutRight>,
-                "psgm::io::DatasetWriter::append: fields must be LayoutRight (B, 2, N)");
+                "psgm::io::DatasetWriter::append: fields must be LayoutRight (B, C, N)");
   static_assert(std::is_same_v<typename PorosityView::array_layout, Kokkos::LayoutRight>,
                 "psgm::io::DatasetWriter::append: porosity must be LayoutRight (B, N)");
   auto const h_fields = Impl::host_copy(space, fields);

@@ -101,6 +101,9 @@ struct WhiteningOptions {
 struct Whitening {
   ConditionSchema schema;
   int channels = 0;    ///< C of the physical fields
+  /// Names of the C channels, from the training data set (empty: not recorded;
+  /// models written before the names were stored, of the porous electrode's c, phi).
+  std::vector<std::string> channel_names;
   int num_points = 0;  ///< N of the physical fields
   std::vector<double> feature_mean;   ///< (K) of the transformed training conditions
   std::vector<double> feature_scale;  ///< (K) their standard deviation (1 where constant)

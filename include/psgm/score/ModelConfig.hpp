@@ -137,6 +137,15 @@ struct ModelDescription {
   int field_points() const { return whitening ? whitening->num_points : architecture.num_points; }
   /// Condition columns the model takes.
   int condition_columns() const { return whitening ? whitening->num_conditions() : 3; }
+  /// What the condition columns are: the whitening's schema (from the
+  /// training data), else the porous electrode's (l, U0, F_right).
+  model::ConditionSchema condition_schema() const {
+    return whitening ? whitening->schema : model::ConditionSchema::porous_electrode();
+  }
+  /// Names of the generated channels: the whitening's (from the training
+  /// data); psgm's (c, phi) for the reference model and older files of two
+  /// channels; "channel_k" otherwise.
+  std::vector<std::string> field_channel_names() const;
 
   /// Architecture, normalisation, SDE, weight shapes and whitening consistent
   /// (for a Gaussian emulator: the whitening alone, with every coordinate).

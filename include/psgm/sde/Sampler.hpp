@@ -55,10 +55,11 @@ class Sampler {
   using field_view = Kokkos::View<scalar_type***, Kokkos::LayoutRight, memory_space>;  ///< (B, C, N)
   using const_field_view = Kokkos::View<const scalar_type***, Kokkos::LayoutRight, memory_space>;
   using time_view = Kokkos::View<scalar_type*, memory_space>;                           ///< (B)
-  using cond_view = Kokkos::View<scalar_type**, Kokkos::LayoutRight, memory_space>;     ///< (B, 3), normalised
+  using cond_view = Kokkos::View<scalar_type**, Kokkos::LayoutRight, memory_space>;     ///< (B, K), normalised
   using const_cond_view = Kokkos::View<const scalar_type**, Kokkos::LayoutRight, memory_space>;
   using status_view = Kokkos::View<SolveStatus*, memory_space>;
-  /// Physical conditions (l, U0, F_right), one row per sample.
+  /// Physical conditions, one row per sample: the K columns of the model's
+  /// condition schema ((l, U0, F_right) for the porous electrode's models).
   using host_condition_view = Kokkos::View<const double**, Kokkos::LayoutRight, Kokkos::HostSpace>;
 
   /// Validates `config` against the model's SDE, reserves the model for
@@ -77,14 +78,14 @@ class Sampler {
   void draw_prior(execution_space const& space, field_view x, std::uint64_t seed, std::int64_t first_sample) const;
 
   /// Integrates x (normalised, B <= max_batch) in place from t_start to the
-  /// end, at normalised conditions `cond` (B, 3). The deterministic samplers
+  /// end, at normalised conditions `cond` (B, K). The deterministic samplers
   /// use no randomness here; the stochastic ones draw from (seed,
   /// first_sample + b, draw >= 1). This is what sample() does between
   /// draw_prior() and to_physical(); tests push chosen points through it.
   SampleReport integrate(execution_space const& space, field_view x, const_cond_view cond, std::uint64_t seed,
                          std::int64_t first_sample, status_view status = {});
 
-  /// Physical conditions -> the model's normalised conditions (B, 3).
+  /// Physical conditions -> the model's normalised conditions (B, K).
   void normalise_conditions(execution_space const& space, host_condition_view conditions, cond_view out) const;
   /// Normalised fields -> physical fields: c = mean_c + std_c x_c per channel
   /// (models with the reference normalisation).

@@ -32,7 +32,8 @@
 
 namespace psgm::stats {
 
-/// Fields of an ensemble, in channel order (docs/design.md §3).
+/// The porous electrode's fields, in channel order (docs/design.md §3). Other
+/// data sets have C channels of their own names (EnsembleComparison::channels).
 inline constexpr int num_fields = 2;
 inline constexpr char const* field_names[num_fields] = {"c", "phi"};
 
@@ -64,6 +65,9 @@ struct MetricsOptions {
   std::optional<double> c_crit;
   double c_crit_quantile = 0.1;
   double confidence = 0.95;        ///< of the Wilson intervals of M6
+  /// M6 on channel 0 (c): the porous electrode's quantity of interest. Off
+  /// for data sets of other channels (evaluate_files() sets it from the schema).
+  bool quantity_of_interest = true;
 
   /// psgm::InvalidArgument naming the field, its value and the expected range.
   void validate() const;
@@ -104,8 +108,10 @@ struct QuantityOfInterest {
 /// Everything compare() finds at one condition.
 struct EnsembleComparison {
   int num_points = 0;  ///< N
-  std::array<FieldMetrics, num_fields> model;  ///< model vs PDE
-  std::array<FieldMetrics, num_fields> floor;  ///< second PDE ensemble vs PDE: the noise floor
+  std::vector<std::string> channels;  ///< C channel names ((c, phi) for the porous electrode)
+  std::vector<FieldMetrics> model;  ///< (C) model vs PDE
+  std::vector<FieldMetrics> floor;  ///< (C) second PDE ensemble vs PDE: the noise floor
+  bool has_qoi = false;             ///< M6 computed (MetricsOptions::quantity_of_interest)
   QuantityOfInterest qoi;
   EnsembleProfile pde_profile;
   EnsembleProfile model_profile;
@@ -116,6 +122,7 @@ struct EnsembleComparison {
   std::vector<double> coverage_model;         ///< (C·N) fraction of PDE values in the model's band
   std::vector<double> coverage_floor;         ///< (C·N) fraction of PDE values in the floor's band
 
+  int num_channels() const { return static_cast<int>(model.size()); }
   int num_pinned(int field) const;
 };
 
@@ -127,7 +134,7 @@ class EnsembleComparator {
  public:
   using execution_space = ExecSpace;
   using memory_space = typename ExecSpace::memory_space;
-  using fields_view = const_fields_view<ExecSpace>;  ///< (n, 2, N)
+  using fields_view = const_fields_view<ExecSpace>;  ///< (n, C, N)
 
   /// Validates the options (psgm::InvalidArgument).
   explicit EnsembleComparator(MetricsOptions const& options = {});
@@ -135,7 +142,7 @@ class EnsembleComparator {
   /// Metrics M1–M6 of `model` against `pde`, and their noise floors from
   /// `pde_floor`, an independent PDE ensemble at the same condition (best of
   /// the model's size). psgm::InvalidArgument for fewer than 2 samples in an
-  /// ensemble, a channel count other than 2, different grids, non-finite
+  /// ensemble, different channel counts or grids, non-finite
   /// values, or a PDE ensemble with no spread in a field. Fences `space`.
   EnsembleComparison compare(ExecSpace const& space, fields_view model, fields_view pde, fields_view pde_floor);
 

@@ -16,13 +16,18 @@ namespace psgm::stats {
 
 /// The comparison at one condition of an evaluation.
 struct ConditionEvaluation {
-  pde::Condition condition;
+  pde::Condition condition;          ///< the porous electrode's (l, U0, F_right); unused when condition_values is set
   std::int64_t condition_index = 0;  ///< row of /conditions in the PDE data set
   EnsembleComparison comparison;
   /// The same comparison for the baseline ensemble (the conditional Gaussian
   /// emulator's samples), with the same PDE ensemble and noise floor; empty
   /// when the evaluation had no baseline.
   std::optional<EnsembleComparison> baseline;
+  /// The condition in the data set's own columns (docs/data.md §7); empty: the
+  /// porous electrode's `condition`.
+  std::vector<double> condition_values;
+  std::vector<std::string> condition_names;  ///< one per value
+  std::vector<std::string> condition_units;  ///< one per value
 };
 
 /// Where the ensembles of an evaluation came from (printed in the report,
@@ -38,7 +43,8 @@ struct EvaluationProvenance {
   std::vector<std::string> notes;
 };
 
-/// CSV, one row per condition and field, columns
+/// CSV, one row per condition and field, columns (the condition columns are
+/// the data set's; l,U0,F_right for the porous electrode)
 ///   condition_index,l,U0,F_right,field,n_model,n_pde,n_floor,pinned_points,
 ///   then <metric>,<metric>_floor for every metric of Metric, and with a
 ///   baseline n_baseline and <metric>_baseline after them.
@@ -46,7 +52,8 @@ std::string metrics_csv(std::vector<ConditionEvaluation> const& evaluations);
 
 /// CSV, one row per condition: condition_index,l,U0,F_right,c_crit,c_crit_from_data,
 ///   p_pde,p_pde_lower,p_pde_upper,p_model,...,p_floor,...,error,error_floor
-///   (and p_baseline,...,error_baseline with a baseline).
+///   (and p_baseline,...,error_baseline with a baseline). Without a QoI (data
+///   sets other than the porous electrode's) one comment line that says so.
 std::string qoi_csv(std::vector<ConditionEvaluation> const& evaluations);
 
 /// A markdown report: provenance and options, a summary over conditions

@@ -49,6 +49,15 @@ void require_same_grid(io::DatasetInfo const& a, io::DatasetInfo const& b);
 /// "l = 1e-05, U0 = 0, F_right = 25"
 std::string describe(pde::Condition const& c);
 
+/// Row m of a file's condition table (K values).
+std::vector<double> condition_row(io::DatasetInfo const& info, std::int64_t m);
+/// The row of `info` equal to `values` up to round-off: find_condition() for
+/// the porous electrode's conditions, else relative 1e-9 per column (absolute
+/// floor 1e-12); -1 if none.
+std::int64_t find_condition(io::DatasetInfo const& info, std::vector<double> const& values);
+/// "name = value, ..." in the columns of `info`'s schema.
+std::string describe(io::DatasetInfo const& info, std::vector<double> const& values);
+
 }  // namespace Impl
 
 template <class ExecSpace>
@@ -84,11 +93,27 @@ EvaluationResult evaluate_files(ExecSpace const& space, EvaluationRequest const&
     floor_index = Impl::index_file(*floor_file);
     Impl::require_same_grid(floor_index.info, data_index.info);
   }
+  // The ensembles describe the same channels at the same kind of conditions
+  // (docs/data.md §7): a data set's schema is data, and must agree.
+  io::DatasetSchema const& schema = data_index.info.schema;
+  bool const porous = schema.is_porous_electrode();
+  {
+    auto const same_schema = [&](Impl::FileIndex const& other, std::string const& what) {
+      require(other.info.schema == schema, "evaluation: ", what, " has the channels and condition columns of ",
+              "another data set than the PDE data set '", request.data_path, "' (", other.info.num_channels(),
+              " channel(s), ", other.info.num_condition_columns(), " condition column(s); the data set has ",
+              schema.num_channels(), " and ", schema.num_condition_columns(), ", docs/data.md §7)");
+    };
+    same_schema(model_index, "the model samples '" + request.model_path + "'");
+    if (floor_file) same_schema(floor_index, "the noise-floor file '" + request.floor_path + "'");
+    if (baseline_file) same_schema(baseline_index, "the baseline samples '" + request.baseline_path + "'");
+  }
   // The ensembles compared must come from the same physics: a floor of other
   // physics makes a poor model look good (docs/reliability.md). The floor
   // file must carry every physics attribute the data set does; sample files
   // record the physics of the data set their grid came from, where they have it.
-  {
+  // Only the porous electrode's data sets carry physics psgm knows.
+  if (porous) {
     auto const& ref = data_index.info.attributes;
     std::string const what = "the PDE data set '" + request.data_path + "'";
     if (floor_file)
@@ -101,8 +126,13 @@ EvaluationResult evaluate_files(ExecSpace const& space, EvaluationRequest const&
                                "the baseline samples '" + request.baseline_path + "'", false);
   }
   int const N = data_index.info.num_points;
+  int const C = schema.num_channels();
 
   EvaluationResult result;
+  if (!porous)
+    result.notes.push_back("the data set is not the porous electrode's (channels and conditions of its own, docs/data.md "
+                           "§7): the quantity of interest P(min_x c < c_crit) and the physics comparison do not apply "
+                           "and were skipped");
   result.x = data_index.info.x;
   result.provenance.model_path = request.model_path;
   result.provenance.data_path = request.data_path;
@@ -113,53 +143,56 @@ EvaluationResult evaluate_files(ExecSpace const& space, EvaluationRequest const&
     std::int64_t model_row, data_row, floor_row, baseline_row;
   };
   std::vector<Match> matches;
-  auto const& model_conditions = model_index.info.conditions;
+  std::int64_t const model_conditions_count = model_index.info.num_conditions();
+  auto const model_condition = [&](std::int64_t j) { return Impl::condition_row(model_index.info, j); };
+  auto const describe_model = [&](std::int64_t j) { return Impl::describe(model_index.info, model_condition(j)); };
   // Conditions whose model samples failed (not finite, not converged) are
   // reported with their counts, never dropped silently.
   std::int64_t all_failed = 0, model_samples = 0;
-  for (std::int64_t j = 0; j < std::int64_t(model_conditions.size()); ++j) {
+  for (std::int64_t j = 0; j < model_conditions_count; ++j) {
     std::int64_t const ok = model_index.ok[j].size(), failed = model_index.dropped[j];
     model_samples += ok + failed;
     if (failed == 0) continue;
     if (ok == 0) ++all_failed;
-    result.notes.push_back("model condition " + std::to_string(j) + " (" + Impl::describe(model_conditions[j]) +
+    result.notes.push_back("model condition " + std::to_string(j) + " (" + describe_model(j) +
                            "): " + std::to_string(failed) + " of " + std::to_string(ok + failed) +
                            " model samples failed (status not ok)" +
                            (ok == 0 ? "; not evaluated" : "; evaluated on the " + std::to_string(ok) + " others"));
   }
   result.failed_model_conditions = all_failed;
-  require(model_samples == 0 || all_failed < std::int64_t(model_conditions.size()), "evaluation: every model sample in '",
-          request.model_path, "' failed (", model_samples, " samples at ", model_conditions.size(),
+  require(model_samples == 0 || all_failed < model_conditions_count, "evaluation: every model sample in '",
+          request.model_path, "' failed (", model_samples, " samples at ", model_conditions_count,
           " conditions, none with status ok); there is nothing to evaluate (psgm sample reports the failures)");
   require(model_samples > 0, "evaluation: the model samples file '", request.model_path, "' holds no samples");
-  for (std::int64_t j = 0; j < std::int64_t(model_conditions.size()); ++j) {
+  for (std::int64_t j = 0; j < model_conditions_count; ++j) {
     if (model_index.ok[j].empty()) continue;  // reported above
-    std::int64_t const i = Impl::find_condition(data_index.info.conditions, model_conditions[j]);
+    std::vector<double> const row = model_condition(j);
+    std::int64_t const i = Impl::find_condition(data_index.info, row);
     if (i < 0) {
       ++result.unmatched_conditions;
-      result.notes.push_back("model condition " + std::to_string(j) + " (" + Impl::describe(model_conditions[j]) +
+      result.notes.push_back("model condition " + std::to_string(j) + " (" + describe_model(j) +
                              ") is not in the PDE data set; skipped");
       continue;
     }
     std::int64_t f = -1;
     if (floor_file) {
-      f = Impl::find_condition(floor_index.info.conditions, model_conditions[j]);
+      f = Impl::find_condition(floor_index.info, row);
       require(f >= 0, "evaluation: the noise-floor file '", request.floor_path, "' has no condition ",
-              Impl::describe(model_conditions[j]), " (model condition ", j, ")");
+              describe_model(j), " (model condition ", j, ")");
     }
     std::int64_t b = -1;
     if (baseline_file) {
-      b = Impl::find_condition(baseline_index.info.conditions, model_conditions[j]);
+      b = Impl::find_condition(baseline_index.info, row);
       require(b >= 0 && baseline_index.ok[b].size() >= 2, "evaluation: the baseline file '", request.baseline_path,
-              "' has no condition ", Impl::describe(model_conditions[j]), " with 2 or more usable samples (model ",
+              "' has no condition ", describe_model(j), " with 2 or more usable samples (model ",
               "condition ", j, "); draw the baseline at the same conditions as the model");
     }
     matches.push_back({j, i, f, b});
     if (request.max_conditions > 0 && std::int64_t(matches.size()) == request.max_conditions) break;
   }
   require(!matches.empty(), "evaluation: no condition of the model samples '", request.model_path,
-          "' (", model_conditions.size(), " conditions) is in the PDE data set '", request.data_path, "' (",
-          data_index.info.conditions.size(), " conditions); evaluate samples drawn at the data set's conditions");
+          "' (", model_conditions_count, " conditions) is in the PDE data set '", request.data_path, "' (",
+          data_index.info.num_conditions(), " conditions); evaluate samples drawn at the data set's conditions");
 
   // ---- sizes
   auto const floor_count = [&](Match const& m) -> std::int64_t {
@@ -171,7 +204,7 @@ EvaluationResult evaluate_files(ExecSpace const& space, EvaluationRequest const&
     std::int64_t const nm = model_index.ok[m.model_row].size();
     std::int64_t const np = data_index.ok[m.data_row].size();
     std::int64_t const nf = floor_count(m);
-    std::string const where = "condition " + Impl::describe(model_conditions[m.model_row]);
+    std::string const where = "condition " + describe_model(m.model_row);
     require(nm >= 2, "evaluation: ", where, " has ", nm, " usable model samples; at least 2 are needed");
     require(np >= 2, "evaluation: ", where, " has ", np, " usable PDE samples (status ok) in '", request.data_path,
             "'; at least 2 are needed");
@@ -202,6 +235,10 @@ EvaluationResult evaluate_files(ExecSpace const& space, EvaluationRequest const&
     result.provenance.floor_source = "file `" + request.floor_path + "`";
   } else {
     auto const& attributes = data_index.info.attributes;
+    require(porous, "evaluation: the PDE data set '", request.data_path, "' is not the porous electrode's (",
+            C, " channel(s), ", schema.num_condition_columns(), " condition column(s), docs/data.md §7), so no noise ",
+            "floor can be generated by fresh PDE solves; give a second, independent ensemble at the same conditions ",
+            "with the floor file option (psgm evaluate --floor FILE)");
     require(!attributes.contains("porosity_source") || attributes.get_string("porosity_source") == "gp",
             "evaluation: the PDE data set '", request.data_path,
             "' was solved on porosity fields from a file, so a noise floor cannot be drawn from the GP; "
@@ -227,23 +264,25 @@ EvaluationResult evaluate_files(ExecSpace const& space, EvaluationRequest const&
   }
 
   // ---- buffers for the largest condition, reused
-  Impl::host_fields h_model(Kokkos::view_alloc(Kokkos::WithoutInitializing, "psgm::stats::model_host"), n_model, 2, N);
-  Impl::host_fields h_pde(Kokkos::view_alloc(Kokkos::WithoutInitializing, "psgm::stats::pde_host"), n_pde, 2, N);
-  Impl::host_fields h_floor(Kokkos::view_alloc(Kokkos::WithoutInitializing, "psgm::stats::floor_host"), n_floor, 2, N);
-  device_fields d_model(Kokkos::view_alloc(space, Kokkos::WithoutInitializing, "psgm::stats::model_fields"), n_model, 2, N);
-  device_fields d_pde(Kokkos::view_alloc(space, Kokkos::WithoutInitializing, "psgm::stats::pde_fields"), n_pde, 2, N);
-  device_fields d_floor(Kokkos::view_alloc(space, Kokkos::WithoutInitializing, "psgm::stats::floor_fields"), n_floor, 2, N);
+  Impl::host_fields h_model(Kokkos::view_alloc(Kokkos::WithoutInitializing, "psgm::stats::model_host"), n_model, C, N);
+  Impl::host_fields h_pde(Kokkos::view_alloc(Kokkos::WithoutInitializing, "psgm::stats::pde_host"), n_pde, C, N);
+  Impl::host_fields h_floor(Kokkos::view_alloc(Kokkos::WithoutInitializing, "psgm::stats::floor_host"), n_floor, C, N);
+  device_fields d_model(Kokkos::view_alloc(space, Kokkos::WithoutInitializing, "psgm::stats::model_fields"), n_model, C, N);
+  device_fields d_pde(Kokkos::view_alloc(space, Kokkos::WithoutInitializing, "psgm::stats::pde_fields"), n_pde, C, N);
+  device_fields d_floor(Kokkos::view_alloc(space, Kokkos::WithoutInitializing, "psgm::stats::floor_fields"), n_floor, C, N);
   Impl::host_fields h_baseline(Kokkos::view_alloc(Kokkos::WithoutInitializing, "psgm::stats::baseline_host"),
-                               n_baseline, 2, N);
+                               n_baseline, C, N);
   device_fields d_baseline(Kokkos::view_alloc(space, Kokkos::WithoutInitializing, "psgm::stats::baseline_fields"),
-                           n_baseline, 2, N);
+                           n_baseline, C, N);
 
   EnsembleComparator<ExecSpace> comparator(request.metrics);
   std::int64_t const K = matches.size();
   if (progress) progress(0, K, "");
   for (std::int64_t k = 0; k < K; ++k) {
     Match const& m = matches[k];
-    pde::Condition const& condition = data_index.info.conditions[m.data_row];
+    pde::Condition const condition = porous ? data_index.info.conditions[m.data_row] : pde::Condition{};
+    std::vector<double> const condition_values = Impl::condition_row(data_index.info, m.data_row);
+    std::string const condition_text = Impl::describe(data_index.info, condition_values);
     auto const rows = [](std::int64_t n) { return std::make_pair(std::int64_t(0), n); };
     auto const& model_rows = model_index.ok[m.model_row];
     auto const& pde_rows = data_index.ok[m.data_row];
@@ -279,19 +318,20 @@ EvaluationResult evaluate_files(ExecSpace const& space, EvaluationRequest const&
       for (std::int64_t s = 0; s < want; ++s) {
         if (h_status(s) != SolveStatus::ok) continue;
         if (nf != s)
-          for (int c = 0; c < 2; ++c)
+          for (int c = 0; c < C; ++c)
             for (int i = 0; i < N; ++i) h_floor(nf, c, i) = h_floor(s, c, i);
         ++nf;
       }
       result.dropped_floor_samples += want - nf;
       require(nf >= 2, "evaluation: only ", nf, " of ", want, " generated noise-floor realisations at condition ",
-              Impl::describe(condition), " solved without failure; at least 2 are needed");
+              condition_text, " solved without failure; at least 2 are needed");
       if (nf < want)
         Kokkos::deep_copy(space, Kokkos::subview(d_floor, rows(nf), Kokkos::ALL, Kokkos::ALL),
                           Kokkos::subview(h_floor, rows(nf), Kokkos::ALL, Kokkos::ALL));
     }
     MetricsOptions options = request.metrics;
     options.evaluation_index = std::uint64_t(k);
+    options.quantity_of_interest = porous;  // P(min_x c < c_crit) is the porous electrode's
     comparator.set_options(options);
     auto comparison = comparator.compare(space, Kokkos::subview(d_model, rows(nm), Kokkos::ALL, Kokkos::ALL),
                                          Kokkos::subview(d_pde, rows(np), Kokkos::ALL, Kokkos::ALL),
@@ -309,8 +349,17 @@ EvaluationResult evaluate_files(ExecSpace const& space, EvaluationRequest const&
                                     Kokkos::subview(d_pde, rows(np), Kokkos::ALL, Kokkos::ALL),
                                     Kokkos::subview(d_floor, rows(nf), Kokkos::ALL, Kokkos::ALL));
     }
-    result.conditions.push_back({condition, m.data_row, std::move(comparison), std::move(baseline)});
-    if (progress) progress(k + 1, K, Impl::describe(condition));
+    // The data set's own channel names (the comparator knows only their number).
+    comparison.channels = schema.channels;
+    if (baseline) baseline->channels = schema.channels;
+    ConditionEvaluation evaluation{condition, m.data_row, std::move(comparison), std::move(baseline)};
+    if (!porous) {
+      evaluation.condition_values = condition_values;
+      evaluation.condition_names = schema.conditions.names;
+      evaluation.condition_units = schema.conditions.units;
+    }
+    result.conditions.push_back(std::move(evaluation));
+    if (progress) progress(k + 1, K, condition_text);
   }
   if (result.dropped_pde_samples > 0)
     result.notes.push_back(std::to_string(result.dropped_pde_samples) +

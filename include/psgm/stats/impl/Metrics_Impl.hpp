@@ -39,7 +39,8 @@ double free_average(std::vector<double> const& v, std::vector<std::uint8_t> cons
 
 /// The pinned mask from the PDE spreads (docs/metrics.md §3). Throws when a
 /// field has no spread at all.
-std::vector<std::uint8_t> pinned_points(EnsembleProfile const& pde, int num_points, double tolerance);
+std::vector<std::uint8_t> pinned_points(EnsembleProfile const& pde, int num_channels, int num_points, double tolerance,
+                                        std::vector<std::string> const& names);
 
 }  // namespace Impl
 
@@ -88,13 +89,14 @@ EnsembleComparison EnsembleComparator<ExecSpace>::compare(ExecSpace const& space
                                                           fields_view pde, fields_view pde_floor) {
   ScopedRegion region("psgm::stats::EnsembleComparator::compare");
   int const N = pde.extent(2);
+  int const C = pde.extent(1);
   struct Named {
     char const* name;
     fields_view view;
   };
   for (Named const& e : {Named{"model", model}, Named{"PDE", pde}, Named{"noise-floor PDE", pde_floor}}) {
-    require(e.view.extent(1) == std::size_t(num_fields), "psgm::stats::compare: the ", e.name,
-            " ensemble has ", e.view.extent(1), " channels; expected ", num_fields, " (c, phi)");
+    require(e.view.extent(1) == std::size_t(C) && C >= 1, "psgm::stats::compare: the ", e.name, " ensemble has ",
+            e.view.extent(1), " channels, the PDE ensemble ", C, "; the ensembles must have the same channels");
     require(e.view.extent(2) == std::size_t(N) && N >= 1, "psgm::stats::compare: the ", e.name, " ensemble has ",
             e.view.extent(2), " grid points, the PDE ensemble ", N, "; the ensembles must share one grid");
     require(e.view.extent(0) >= 2, "psgm::stats::compare: the ", e.name, " ensemble has ", e.view.extent(0),
@@ -103,7 +105,7 @@ EnsembleComparison EnsembleComparator<ExecSpace>::compare(ExecSpace const& space
     require(bad == 0, "psgm::stats::compare: the ", e.name, " ensemble has ", bad,
             " NaN or infinite values; drop the failed samples (status != ok) first");
   }
-  int const K = num_fields * N;
+  int const K = C * N;
 
   sort_columns(space, model, model_);
   sort_columns(space, pde, pde_);
@@ -111,13 +113,17 @@ EnsembleComparison EnsembleComparator<ExecSpace>::compare(ExecSpace const& space
 
   EnsembleComparison out;
   out.num_points = N;
+  for (int f = 0; f < C; ++f)
+    out.channels.push_back(C == num_fields ? std::string(field_names[f]) : "channel_" + std::to_string(f));
+  out.model.resize(std::size_t(C));
+  out.floor.resize(std::size_t(C));
   out.model_profile = profile_of(space, model_);
   out.floor_profile = profile_of(space, floor_);
   out.pde_profile = profile_of(space, pde_);
-  out.pinned = Impl::pinned_points(out.pde_profile, N, options_.pinned_tolerance);
+  out.pinned = Impl::pinned_points(out.pde_profile, C, N, options_.pinned_tolerance, out.channels);
 
   // M1, M2: host arithmetic on the profiles, over all N points.
-  for (int f = 0; f < num_fields; ++f) {
+  for (int f = 0; f < C; ++f) {
     Impl::moment_errors(out.model_profile, out.pde_profile, f, N, out.model[f]);
     Impl::moment_errors(out.floor_profile, out.pde_profile, f, N, out.floor[f]);
   }
@@ -143,7 +149,7 @@ EnsembleComparison EnsembleComparator<ExecSpace>::compare(ExecSpace const& space
   Impl::copy_to_host(space, slice(3), out.wasserstein_floor);
   space.fence();  // the pointwise results are averaged on the host below
 
-  for (int f = 0; f < num_fields; ++f) {
+  for (int f = 0; f < C; ++f) {
     out.model[f].coverage = Impl::free_average(out.coverage_model, out.pinned, f, N);
     out.floor[f].coverage = Impl::free_average(out.coverage_floor, out.pinned, f, N);
     out.model[f].wasserstein = Impl::free_average(out.wasserstein_model, out.pinned, f, N);
@@ -159,16 +165,16 @@ EnsembleComparison EnsembleComparator<ExecSpace>::compare(ExecSpace const& space
     Kokkos::deep_copy(space, weights_, h);
     space.fence();  // `w` goes out of scope
   }
-  for (int f = 0; f < num_fields; ++f) {
+  for (int f = 0; f < C; ++f) {
     auto const weights = Kokkos::subview(weights_, Kokkos::make_pair(f * N, (f + 1) * N));
     auto const of = [&](fields_view v) { return Kokkos::subview(v, Kokkos::ALL, f, Kokkos::ALL); };
     for (int is_floor = 0; is_floor < 2; ++is_floor) {
       EnergyTestOptions eo;
       eo.permutations = options_.permutations;
       eo.seed = options_.seed;
-      // 2^32 items per test: relabellings of the 4 tests of a comparison and
+      // 2^32 items per test: relabellings of the 2C tests of a comparison and
       // of comparisons with different evaluation indices never share a generator.
-      eo.first_item = (options_.evaluation_index * 4 + std::uint64_t(2 * f + is_floor)) << 32;
+      eo.first_item = (options_.evaluation_index * std::uint64_t(2 * C) + std::uint64_t(2 * f + is_floor)) << 32;
       auto const r = energy_.run(space, of(is_floor ? pde_floor : model), of(pde), weights, eo);
       FieldMetrics& m = is_floor ? out.floor[f] : out.model[f];
       m.energy_distance = r.statistic;
@@ -176,7 +182,9 @@ EnsembleComparison EnsembleComparator<ExecSpace>::compare(ExecSpace const& space
     }
   }
 
-  // M6: P(min_x c < c_crit).
+  // M6: P(min_x c < c_crit), the porous electrode's quantity of interest.
+  if (!options_.quantity_of_interest) return out;
+  out.has_qoi = true;
   std::int64_t const n_max = std::max({model.extent(0), pde.extent(0), pde_floor.extent(0)});
   if (minima_.extent(0) < std::size_t(n_max))
     minima_ = column_view(Kokkos::view_alloc(space, Kokkos::WithoutInitializing, "psgm::stats::sample_minima"),
