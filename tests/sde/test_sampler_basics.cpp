@@ -114,6 +114,21 @@ void expect_invalid(F&& f, std::vector<std::string> const& parts) {
   }
 }
 
+/// Labelled buffers for one call of Sampler::sample: n conditions (l = 1e-5,
+/// the others 0), the fields and the statuses.
+template <class Sampler>
+struct SampleBuffers {
+  Kokkos::View<double**, Kokkos::LayoutRight, Kokkos::HostSpace> cond;
+  typename Sampler::field_view out;
+  typename Sampler::status_view status;
+  explicit SampleBuffers(int n)
+      : cond(Kokkos::view_alloc(std::string("psgm::test::cond")), n, 3),
+        out(Kokkos::view_alloc(std::string("psgm::test::out")), n, 2, psgm_test::num_points),
+        status(Kokkos::view_alloc(std::string("psgm::test::status")), n) {
+    for (int i = 0; i < n; ++i) cond(i, 0) = 1e-5;
+  }
+};
+
 }  // namespace
 
 TEST_CASE("time grids and reparametrisations", "[sde][grid]") {
@@ -234,13 +249,8 @@ PSGM_BACKEND_TEST_CASE("every kernel and View is labelled; every call opens a re
       psgm_test::ProfilingRecorder recorder;
       psgm::sde::AnalyticScore<ExecSpace, float> model(space, p.spec(), sde_of(type), psgm_test::test_normalization());
       psgm::sde::Sampler<psgm::sde::AnalyticScore<ExecSpace, float>> sampler(space, model, config, 4);
-      Kokkos::View<double**, Kokkos::LayoutRight, Kokkos::HostSpace> cond(
-          Kokkos::view_alloc(std::string("psgm::test::cond")), 4, 3);
-      for (int i = 0; i < 4; ++i) cond(i, 0) = 1e-5;
-      typename decltype(sampler)::field_view out(Kokkos::view_alloc(std::string("psgm::test::out")), 4, 2,
-                                                 psgm_test::num_points);
-      typename decltype(sampler)::status_view status(Kokkos::view_alloc(std::string("psgm::test::status")), 4);
-      sampler.sample(space, cond, 1, 0, out, status);
+      SampleBuffers<decltype(sampler)> buf(4);
+      sampler.sample(space, buf.cond, 1, 0, buf.out, buf.status);
       CHECK(recorder.has_region("psgm::sde::Sampler::Sampler"));
       CHECK(recorder.has_region("psgm::sde::Sampler::sample"));
       CHECK(recorder.has_region("psgm::sde::Sampler::integrate"));
@@ -355,15 +365,10 @@ PSGM_BACKEND_TEST_CASE("a sample that is not finite in physical units is not ok"
     auto config = SamplerConfig::defaults(SamplerKind::ode_heun);
     config.steps = 4;
     psgm::sde::Sampler<decltype(model)> sampler(space, model, config, 4);
-    Kokkos::View<double**, Kokkos::LayoutRight, Kokkos::HostSpace> cond(
-        Kokkos::view_alloc(std::string("psgm::test::cond")), 4, 3);
-    for (int i = 0; i < 4; ++i) cond(i, 0) = 1e-5;
-    typename decltype(sampler)::field_view out(Kokkos::view_alloc(std::string("psgm::test::out")), 4, 2,
-                                               psgm_test::num_points);
-    typename decltype(sampler)::status_view status(Kokkos::view_alloc(std::string("psgm::test::status")), 4);
-    auto const report = sampler.sample(space, cond, 5, 0, out, status);
-    auto const h_out = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace{}, out);
-    auto const h_status = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace{}, status);
+    SampleBuffers<decltype(sampler)> buf(4);
+    auto const report = sampler.sample(space, buf.cond, 5, 0, buf.out, buf.status);
+    auto const h_out = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace{}, buf.out);
+    auto const h_status = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace{}, buf.status);
     std::int64_t not_ok = 0;
     for (int b = 0; b < 4; ++b) {
       bool finite = true;
