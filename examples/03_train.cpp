@@ -69,7 +69,7 @@ int main(int argc, char* argv[]) {
   using Model = psgm::score::TrainableModel<Backend, float>;
   psgm::score::Trainer<Model> trainer(Kokkos::DefaultHostExecutionSpace{}, options);
   std::printf("training %lld weights for %lld steps with the %s backend\n",
-              static_cast<long long>(psgm::score::parameter_count(trainer.session().architecture())),
+              static_cast<long long>(psgm::model::parameter_count(trainer.session().architecture())),
               static_cast<long long>(steps), Backend::name());
   auto const summary = trainer.run(Kokkos::DefaultHostExecutionSpace{});
 

@@ -61,7 +61,7 @@ int main(int argc, char* argv[]) {
   Model model = Model::load(model_path);
   auto const& arch = model.description().architecture;
   std::printf("model %s: %d blocks x %d channels, N = %d, SDE %s\n", model_path.c_str(), arch.num_blocks,
-              arch.width, arch.num_points, psgm::sde::to_string(model.description().sde.type));
+              arch.width, arch.num_points, psgm::model::to_string(model.description().sde.type));
 
   // 2. Every sample at the reference evaluation condition (physical units;
   //    the sampler applies the model's normalisation).

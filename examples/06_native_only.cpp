@@ -95,7 +95,7 @@ int main(int argc, char* argv[]) {
   psgm::stats::EnsembleComparator<Space> comparator(metrics);
   auto const result = comparator.compare(space, model_fields, d_pde, d_floor);
 
-  psgm::score::ModelDescription untrained_description = model.description();
+  psgm::model::ModelDescription untrained_description = model.description();
   untrained_description.weights =
       psgm::score::initial_parameters(untrained_description.architecture, seed, "float32");
   Model untrained(space, untrained_description);

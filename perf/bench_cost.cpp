@@ -81,11 +81,11 @@ double pde_seconds_per_field(psgm::pde::ElectrodeParameters const& p, int B, dou
 }
 
 /// Seconds per field of the SGM route: DPM-Solver++(2M), `steps` steps.
-double sampling_seconds_per_field(psgm::score::FilmCnnConfig architecture, int N, int B, int steps, double seconds) {
+double sampling_seconds_per_field(psgm::model::FilmCnnConfig architecture, int N, int B, int steps, double seconds) {
   using Model = psgm::score::ScoreModel<psgm::score::Native<Space>, float>;
   Space space;
   architecture.num_points = N;
-  psgm::score::ModelDescription d;
+  psgm::model::ModelDescription d;
   d.architecture = architecture;
   d.weights = psgm::score::initial_parameters(architecture, 7, "float32");
   Model model(space, d);
@@ -139,13 +139,13 @@ int main(int argc, char* argv[]) {
   psgm::ScopeGuard guard;
 
   // The two networks: `psgm train --preset small` and the reference (sgm.md §4).
-  psgm::score::FilmCnnConfig small;
+  psgm::model::FilmCnnConfig small;
   small.width = 32;
   small.num_blocks = 4;
   small.kernel_size = 5;
   small.film_hidden = 64;
   small.film_layers = 3;
-  psgm::score::FilmCnnConfig const reference;
+  psgm::model::FilmCnnConfig const reference;
   int const dpm_steps = 25;
   int const reference_nfe = 2000;
 

@@ -43,10 +43,10 @@
 namespace {
 
 using Space = Kokkos::DefaultHostExecutionSpace;
-using psgm::score::FilmCnnConfig;
-using psgm::score::ModelDescription;
+using psgm::model::FilmCnnConfig;
+using psgm::model::ModelDescription;
 using psgm::score::NativeKernels;
-using psgm::score::ParameterSet;
+using psgm::model::ParameterSet;
 
 double now() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();

@@ -63,8 +63,8 @@ namespace {
 using Space = Kokkos::DefaultHostExecutionSpace;
 using psgm::sde::SamplerConfig;
 using psgm::sde::SamplerKind;
-using psgm::sde::SdeConfig;
-using psgm::sde::SdeType;
+using psgm::model::SdeConfig;
+using psgm::model::SdeType;
 using Model = psgm::sde::AnalyticScore<Space, double>;
 using GaussianSampler = psgm::sde::Sampler<Model>;
 
@@ -270,7 +270,7 @@ struct Bench {
       std::printf("  note: %s: off-diagonal %.1e, W2 %.3e (eigenbasis) vs %.3e (general formula)\n",
                   config.describe().c_str(), off, w, general);
     Law const limit = config.kind == SamplerKind::edm_heun ? edm_limit(config) : ode_limit(config);
-    return {psgm::sde::to_string(process.type), psgm::sde::to_string(config.kind), setting(config), "exact_affine",
+    return {psgm::model::to_string(process.type), psgm::sde::to_string(config.kind), setting(config), "exact_affine",
             double(r.nfe), w, 0.0, w2(law, limit), 0.0};
   }
 
@@ -309,7 +309,7 @@ struct Bench {
         law.var[j] = a * a * law.var[j] + noise * noise;
       }
     }
-    return {psgm::sde::to_string(process.type), psgm::sde::to_string(config.kind), setting(config), "exact_recursion",
+    return {psgm::model::to_string(process.type), psgm::sde::to_string(config.kind), setting(config), "exact_recursion",
             double(config.planned_nfe()), w2(law, target), 0.0, w2(law, sde_limit(config)), 0.0};
   }
 
@@ -385,7 +385,7 @@ struct Bench {
     auto const [w, e] = w2_estimate(m, target);
     double wl = nan_value, el = nan_value;
     if (config.kind != SamplerKind::edm_heun) std::tie(wl, el) = w2_estimate(m, sde_limit(config));
-    return {psgm::sde::to_string(process.type), psgm::sde::to_string(config.kind), setting(config), "moments",
+    return {psgm::model::to_string(process.type), psgm::sde::to_string(config.kind), setting(config), "moments",
             double(r.nfe), w, e, wl, el};
   }
 
@@ -405,7 +405,7 @@ struct Bench {
     for (std::size_t i = 0; i < x.size(); ++i) rms += (x[i] - e[i]) * (x[i] - e[i]);
     rms = std::sqrt(rms / samples);
     double const w = std::max(w2(ode_limit(config), target) + w_solver - w_flow, 0.0);
-    return {psgm::sde::to_string(process.type), psgm::sde::to_string(config.kind), setting(config),
+    return {psgm::model::to_string(process.type), psgm::sde::to_string(config.kind), setting(config),
             "control_variate", r.mean_nfe_per_sample, w, rms, rms, 0.0};
   }
 
@@ -474,11 +474,11 @@ void accuracy(std::string const& csv, int samples, bool quick) {
   for (auto type : {SdeType::vp, SdeType::edm}) {
     Bench b(type, samples);
     std::printf("\n%s process (d = %d, eigenvalues 2 .. 2e-3), %d samples for the Monte-Carlo estimates\n",
-                psgm::sde::to_string(type), dim, samples);
+                psgm::model::to_string(type), dim, samples);
     auto const any = SamplerConfig::defaults(SamplerKind::ode_heun);
     double const floor_ode = w2(b.ode_limit(any), b.target);
     std::printf("  limit of every ODE solver (exact flow of the N(0, s^2 I) prior): W2 to target = %.3e\n", floor_ode);
-    rows.push_back({psgm::sde::to_string(type), "ode_limit_floor", "", "exact", 0, floor_ode, 0, 0, 0});
+    rows.push_back({psgm::model::to_string(type), "ode_limit_floor", "", "exact", 0, floor_ode, 0, 0, 0});
     if (type == SdeType::vp) {
       double const floor_sde = w2(b.sde_limit(any), b.target);
       std::printf("  limit of every SDE solver (exact reverse SDE from N(0, I)): W2 to target = %.3e\n", floor_sde);
@@ -530,9 +530,9 @@ void accuracy(std::string const& csv, int samples, bool quick) {
 
 // ------------------------------------------------------------------ throughput
 /// PyTorch-like random weights for the reference network.
-psgm::score::ModelDescription reference_model() {
-  psgm::score::ModelDescription d;
-  d.weights = psgm::score::ParameterSet::zeros(d.architecture);
+psgm::model::ModelDescription reference_model() {
+  psgm::model::ModelDescription d;
+  d.weights = psgm::model::ParameterSet::zeros(d.architecture);
   d.weights.dtype = "float32";
   std::mt19937_64 rng(2024);
   for (std::size_t p = 0; p < d.weights.shapes.size(); ++p) {
@@ -558,7 +558,7 @@ struct TimedModel {
   using const_cond_view = typename Inner::const_cond_view;
   Inner* inner;
   double seconds = 0;
-  psgm::score::ModelDescription const& description() const { return inner->description(); }
+  psgm::model::ModelDescription const& description() const { return inner->description(); }
   void reserve(int b) { inner->reserve(b); }
   void score(execution_space const& space, const_field_view x, const_time_view t, const_cond_view c, field_view out) {
     space.fence();

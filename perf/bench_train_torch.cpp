@@ -28,7 +28,7 @@ namespace {
 
 double cpu_seconds() { return double(std::clock()) / CLOCKS_PER_SEC; }
 
-psgm::score::DsmBatch make_batch(psgm::score::FilmCnnConfig const& a, int B) {
+psgm::score::DsmBatch make_batch(psgm::model::FilmCnnConfig const& a, int B) {
   // A VP batch as the trainer builds it: x = m x0 + s z, a = s, y = -z, with
   // unit-scale "data" x0 (the timing does not depend on the values).
   psgm::score::DsmBatch b;
@@ -37,7 +37,7 @@ psgm::score::DsmBatch make_batch(psgm::score::FilmCnnConfig const& a, int B) {
   b.t = decltype(b.t)("psgm::bench::t", B);
   b.a = decltype(b.a)("psgm::bench::a", B);
   b.cond = decltype(b.cond)("psgm::bench::cond", B, a.cond_dim);
-  psgm::sde::VpSde vp;
+  psgm::model::VpSde vp;
   for (int i = 0; i < B; ++i) {
     auto g = psgm::random::make_generator<Kokkos::DefaultHostExecutionSpace>(1, psgm::random::training_noise, i);
     double const u = g.drand(), t = vp.t_min + (1 - vp.t_min) * u * u;
@@ -59,7 +59,7 @@ psgm::score::DsmBatch make_batch(psgm::score::FilmCnnConfig const& a, int B) {
 int main(int argc, char** argv) {
   std::vector<int> batches;
   int steps = 5, warmup = 1;
-  psgm::score::FilmCnnConfig reference;  // default: the reference, 1 116 626 parameters, N = 100
+  psgm::model::FilmCnnConfig reference;  // default: the reference, 1 116 626 parameters, N = 100
   for (int i = 1; i < argc; ++i) {
     std::string const a = argv[i];
     auto value = [&] { return i + 1 < argc ? std::atoi(argv[++i]) : -1; };
@@ -82,7 +82,7 @@ int main(int argc, char** argv) {
   psgm::ScopeGuard guard;
   psgm::score::TrainableModel<psgm::score::LibTorch, float> model(reference);
   model.set_parameters(psgm::score::initial_parameters(reference, 0, "float32"));
-  auto zero = psgm::score::ParameterSet::zeros(reference);
+  auto zero = psgm::model::ParameterSet::zeros(reference);
   model.set_optimizer_state({zero, zero, {}});
   psgm::score::AdamSettings const adam;
   std::int64_t step = 0;

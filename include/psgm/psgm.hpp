@@ -14,6 +14,14 @@
 #include <psgm/gp/CovarianceFactor.hpp>
 #include <psgm/gp/PorosityModel.hpp>
 #include <psgm/gp/PorositySampler.hpp>
+#include <psgm/model/ConditionSchema.hpp>
+#include <psgm/model/FilmCnnConfig.hpp>
+#include <psgm/model/GaussianEmulator.hpp>
+#include <psgm/model/ModelDescription.hpp>
+#include <psgm/model/Normalization.hpp>
+#include <psgm/model/Sde.hpp>
+#include <psgm/model/TrainingRecord.hpp>
+#include <psgm/model/Whitening.hpp>
 #include <psgm/pde/Conditions.hpp>
 #include <psgm/pde/ElectrodeParameters.hpp>
 #include <psgm/pde/EnsembleSolver.hpp>
@@ -23,7 +31,6 @@
 #include <psgm/sde/DiffusionProcess.hpp>
 #include <psgm/sde/Sampler.hpp>
 #include <psgm/sde/SamplerConfig.hpp>
-#include <psgm/sde/Sde.hpp>
 #include <psgm/stats/Binomial.hpp>
 #include <psgm/stats/EnergyDistance.hpp>
 #include <psgm/stats/Metrics.hpp>

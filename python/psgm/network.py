@@ -2,7 +2,7 @@
 
 This is the Python definition psgm's C++ backends are checked against: the
 same architecture, the same parameter names (``state_dict`` keys equal
-``psgm::score::parameter_shapes``), the same initialisation. Use it with
+``psgm::model::parameter_shapes``), the same initialisation. Use it with
 ``python/psgm/convert.py`` to move weights between PyTorch and psgm model
 files.
 
@@ -54,7 +54,7 @@ __all__ = [
 
 @dataclasses.dataclass
 class FilmCnnConfig:
-    """Architecture; the defaults are the reference (psgm::score::FilmCnnConfig)."""
+    """Architecture; the defaults are the reference (psgm::model::FilmCnnConfig)."""
 
     channels: int = 2
     num_points: int = 100
@@ -186,7 +186,7 @@ class FilmCnn(nn.Module):
 
 
 def parameter_shapes(config: FilmCnnConfig) -> List[Tuple[str, Tuple[int, ...]]]:
-    """Names and shapes in canonical order, as psgm::score::parameter_shapes (src/score/model_config.cpp)."""
+    """Names and shapes in canonical order, as psgm::model::parameter_shapes (src/model/film_cnn_config.cpp)."""
     config.validate()
     C, W, K, Z, H = config.channels, config.width, config.kernel_size, config.z_dim, config.film_hidden
     p: List[Tuple[str, Tuple[int, ...]]] = [("lift.weight", (W, C, 1)), ("lift.bias", (W,))]

@@ -173,7 +173,7 @@ Settings read_settings(Config const& cfg) {
 
 /// The listed conditions in the columns the model takes (its whitening's
 /// schema; the porous electrode's (l, U0, F_right) for the reference model).
-void resolve_conditions(Settings& s, Config const& cfg, psgm::score::ModelDescription const& model) {
+void resolve_conditions(Settings& s, Config const& cfg, psgm::model::ModelDescription const& model) {
   if (s.conditions_source == "reference") return;
   s.condition_table = psgm::cli::listed_condition_table(cfg, s.conditions_source, model.condition_schema());
 }
@@ -192,7 +192,7 @@ struct GridInfo {
   psgm::io::AttributeMap physics;
   std::string source;
 };
-GridInfo grid_for(Settings const& s, psgm::score::ModelDescription const& model, bool quiet) {
+GridInfo grid_for(Settings const& s, psgm::model::ModelDescription const& model, bool quiet) {
   GridInfo g;
   int const N = model.field_points();
   std::string path = s.grid_from;
@@ -277,13 +277,13 @@ std::int64_t mark_non_finite(Fields const& fields, Statuses const& status) {
 /// what draws a batch: a psgm::sde::Sampler, or EmulatorDraws.
 template <class ExecSpace, class MakeDraws>
 int run(Settings const& s, Options const& options, std::string const& config_toml,
-        psgm::score::ModelDescription const& description, char const* backend_name, char const* dtype_name,
+        psgm::model::ModelDescription const& description, char const* backend_name, char const* dtype_name,
         MakeDraws const& make_draws) {
   psgm::ScopedRegion region("psgm::cli::sample");
   using execution_space = ExecSpace;
   execution_space space;
   auto const t_start = std::chrono::steady_clock::now();
-  bool const emulator = description.kind == psgm::score::ModelKind::gaussian_emulator;
+  bool const emulator = description.kind == psgm::model::ModelKind::gaussian_emulator;
   int const N = description.field_points(), C = description.field_channels();
   // C and K come from the model (its training data's schema, docs/data.md §7).
   psgm::io::DatasetSchema const schema{description.field_channel_names(), description.condition_schema()};
@@ -334,8 +334,8 @@ int run(Settings const& s, Options const& options, std::string const& config_tom
   attributes.set("score_backend", backend_name);
   attributes.set("dtype", dtype_name);
   attributes.set("model_path", std::filesystem::absolute(options.model_path).string());
-  attributes.set("model_kind", psgm::score::to_string(description.kind));
-  attributes.set("model_sde", emulator ? "none" : psgm::sde::to_string(description.sde.type));
+  attributes.set("model_kind", psgm::model::to_string(description.kind));
+  attributes.set("model_sde", emulator ? "none" : psgm::model::to_string(description.sde.type));
   attributes.set("sampler", emulator ? "exact" : psgm::sde::to_string(s.sampler.kind));
   attributes.set("sampler_config", emulator ? std::string("exact Gaussian draws (no sampler)") : s.sampler.to_toml());
   attributes.set("samples_per_condition", s.samples);
@@ -366,7 +366,7 @@ int run(Settings const& s, Options const& options, std::string const& config_tom
   std::string const method = emulator ? std::string("exact draws") : s.sampler.describe();
   if (!options.quiet)
     std::cerr << "psgm sample: " << M << " condition(s) x " << s.samples << " samples = " << total << " (N = " << N
-              << ", " << (emulator ? std::string("Gaussian emulator") : std::string(psgm::sde::to_string(description.sde.type)) + " model")
+              << ", " << (emulator ? std::string("Gaussian emulator") : std::string(psgm::model::to_string(description.sde.type)) + " model")
               << ") with " << method
               << (planned > 0 ? " (" + std::to_string(planned) + " NFE)" : std::string(emulator ? "" : " (adaptive NFE)")) << ", "
               << backend_name << " " << dtype_name << " on " << execution_space::name() << ", batches of " << batch
@@ -462,9 +462,9 @@ int run_model(Settings const& s, Options const& options, std::string const& conf
 
 template <class Scalar>
 int run_backend(Settings const& s, Options const& options, std::string const& config_toml,
-                psgm::score::ModelDescription description) {
+                psgm::model::ModelDescription description) {
   char const* dtype = std::is_same_v<Scalar, float> ? "float32" : "float64";
-  if (description.kind == psgm::score::ModelKind::gaussian_emulator) {
+  if (description.kind == psgm::model::ModelKind::gaussian_emulator) {
     using Space = Kokkos::DefaultExecutionSpace;
     return run<Space>(s, options, config_toml, description, "none", "float64",
                       [&](Space const&, int) { return EmulatorDraws<Space>(*description.whitening); });
@@ -559,7 +559,7 @@ psgm::cli::RegisterCommand sample_command(
         auto description = psgm::io::read_model(options->model_path);
         resolve_conditions(settings, cfg, description);
         // The sampler configuration must suit the model's SDE (before any work).
-        if (description.kind != psgm::score::ModelKind::gaussian_emulator) try {
+        if (description.kind != psgm::model::ModelKind::gaussian_emulator) try {
           settings.sampler.validate(psgm::sde::DiffusionProcess(description.sde));
         } catch (psgm::InvalidArgument const& e) {
           throw psgm::InvalidArgument(std::string("configuration [sampler] for the model '") + options->model_path +

@@ -203,7 +203,7 @@ Settings read_settings(Config const& cfg) {
 
   auto& sde = o.sde;
   try {
-    sde.type = psgm::sde::sde_type_from_string(cfg.get<std::string>("sde.type"));
+    sde.type = psgm::model::sde_type_from_string(cfg.get<std::string>("sde.type"));
   } catch (psgm::InvalidArgument const& e) {
     throw psgm::InvalidArgument(std::string("configuration: sde.type: ") + e.what());
   }
@@ -299,7 +299,7 @@ void check_network_fits(Settings const& s) {
   a.num_points = std::max(a.kernel_size, 3);
   std::int64_t count = 0;
   try {
-    count = psgm::score::parameter_count(a);
+    count = psgm::model::parameter_count(a);
   } catch (psgm::InvalidArgument const& e) {
     throw psgm::InvalidArgument(std::string("configuration [model]: ") + e.what());
   }
@@ -364,8 +364,8 @@ int train(Settings const& s, Options const& options) {
   auto const& o = session.options();
   if (!options.quiet) {
     std::cerr << "psgm train: " << (options.resume.empty() ? "" : "resuming at step " + std::to_string(session.step()) + ", ")
-              << psgm::score::parameter_count(a) << "-parameter FiLM-CNN (width " << a.width << ", " << a.num_blocks
-              << " blocks, kernel " << a.kernel_size << ", N = " << a.num_points << "), " << psgm::sde::to_string(o.sde.type)
+              << psgm::model::parameter_count(a) << "-parameter FiLM-CNN (width " << a.width << ", " << a.num_blocks
+              << " blocks, kernel " << a.kernel_size << ", N = " << a.num_points << "), " << psgm::model::to_string(o.sde.type)
               << " SDE, backend " << Model::backend_type::name() << " in " << Model::dtype() << " ("
               << device_of<typename Model::backend_type>() << "; host " << Space::name() << ", "
               << space.concurrency() << " threads)\n"

@@ -13,7 +13,7 @@
 
 namespace psgm::io {
 
-void check_parameters_finite(score::ParameterSet const& set, std::string const& where, bool non_negative) {
+void check_parameters_finite(model::ParameterSet const& set, std::string const& where, bool non_negative) {
   for (std::size_t k = 0; k < set.values.size(); ++k)
     for (std::size_t i = 0; i < set.values[k].size(); ++i) {
       double const v = set.values[k][i];

@@ -98,7 +98,7 @@ class Writer {
   void series(hid_t parent, std::string const& name, std::vector<double> const& v) const {
     dataset(parent, name, {static_cast<std::int64_t>(v.size())}, v.data(), H5T_IEEE_F64LE);
   }
-  void parameters(hid_t parent, std::string const& group_name, score::ParameterSet const& set,
+  void parameters(hid_t parent, std::string const& group_name, model::ParameterSet const& set,
                   hid_t file_type) const {
     Handle g = group(parent, group_name);
     for (std::size_t i = 0; i < set.shapes.size(); ++i)
@@ -109,20 +109,20 @@ class Writer {
   std::string path_;
 };
 
-void write_sde(Writer const& w, hid_t g, sde::SdeConfig const& s) {
-  w.attr(g, "type", std::string(sde::to_string(s.type)));
+void write_sde(Writer const& w, hid_t g, model::SdeConfig const& s) {
+  w.attr(g, "type", std::string(model::to_string(s.type)));
   switch (s.type) {
-    case sde::SdeType::vp:
+    case model::SdeType::vp:
       w.attr(g, "beta_min", s.vp.beta_min);
       w.attr(g, "beta_max", s.vp.beta_max);
       w.attr(g, "t_min", s.vp.t_min);
       break;
-    case sde::SdeType::ve:
+    case model::SdeType::ve:
       w.attr(g, "sigma_min", s.ve.sigma_min);
       w.attr(g, "sigma_max", s.ve.sigma_max);
       w.attr(g, "t_min", s.ve.t_min);
       break;
-    case sde::SdeType::edm:
+    case model::SdeType::edm:
       w.attr(g, "sigma_data", s.edm.sigma_data);
       w.attr(g, "p_mean", s.edm.p_mean);
       w.attr(g, "p_std", s.edm.p_std);
@@ -177,19 +177,19 @@ void write_whitening(Writer const& w, hid_t file, model::Whitening const& wh) {
   w.series(g, "eigenvalues", wh.eigenvalues);
 }
 
-void write_contents(std::string const& file_path, score::ModelDescription const& m, ModelCheckpoint const* ckpt,
+void write_contents(std::string const& file_path, model::ModelDescription const& m, ModelCheckpoint const* ckpt,
                     TrainingSeries const& series) {
   Writer const w(file_path);
   Handle file = w.create_file();
   w.attr(file, "format", std::string(model_format_name));
   // Version 2 adds /whitening and model_kind; models without them stay version 1
   // (readable by older psgm and by python/psgm/convert.py).
-  bool const v2 = m.whitening || m.kind != score::ModelKind::score_network;
+  bool const v2 = m.whitening || m.kind != model::ModelKind::score_network;
   w.attr(file, "format_version", std::int64_t{v2 ? model_format_version : 1});
   w.attr(file, "psgm_version", psgm::version());
-  if (v2) w.attr(file, "model_kind", std::string(score::to_string(m.kind)));
+  if (v2) w.attr(file, "model_kind", std::string(model::to_string(m.kind)));
   if (m.whitening) write_whitening(w, file, *m.whitening);
-  if (m.kind == score::ModelKind::gaussian_emulator) {
+  if (m.kind == model::ModelKind::gaussian_emulator) {
     Handle g = w.group(file, "training");
     auto const& t = m.training;
     w.attr(g, "dataset_path", t.dataset_path);
@@ -325,12 +325,12 @@ class Reader {
 
   /// The weights of `architecture` under `group_path`, refusing a missing,
   /// extra or misshapen weight by name.
-  score::ParameterSet parameters(std::string const& group_path, score::FilmCnnConfig const& architecture,
+  model::ParameterSet parameters(std::string const& group_path, model::FilmCnnConfig const& architecture,
                                  std::string const& dtype) const {
     Handle g = group(group_path);
-    score::ParameterSet set;
+    model::ParameterSet set;
     set.dtype = dtype;
-    set.shapes = score::parameter_shapes(architecture);
+    set.shapes = model::parameter_shapes(architecture);
     std::set<std::string> expected;
     for (auto const& s : set.shapes) {
       expected.insert(s.name);
@@ -382,26 +382,26 @@ std::string read_dtype(Reader const& r) {
   return dtype;
 }
 
-sde::SdeConfig read_sde(Reader const& r) {
+model::SdeConfig read_sde(Reader const& r) {
   auto const a = r.attributes("/sde");
-  sde::SdeConfig s;
+  model::SdeConfig s;
   try {
-    s.type = sde::sde_type_from_string(a.get_string("type"));
+    s.type = model::sde_type_from_string(a.get_string("type"));
   } catch (InvalidArgument const& e) {
     throw IoError("model file '" + r.path() + "', /sde: " + e.what());
   }
   switch (s.type) {
-    case sde::SdeType::vp:
+    case model::SdeType::vp:
       s.vp.beta_min = a.get_double("beta_min");
       s.vp.beta_max = a.get_double("beta_max");
       s.vp.t_min = a.get_double("t_min");
       break;
-    case sde::SdeType::ve:
+    case model::SdeType::ve:
       s.ve.sigma_min = a.get_double("sigma_min");
       s.ve.sigma_max = a.get_double("sigma_max");
       s.ve.t_min = a.get_double("t_min");
       break;
-    case sde::SdeType::edm:
+    case model::SdeType::edm:
       s.edm.sigma_data = a.get_double("sigma_data");
       s.edm.p_mean = a.get_double("p_mean");
       s.edm.p_std = a.get_double("p_std");
@@ -494,10 +494,10 @@ void copy_exact(std::vector<T> const& v, std::array<T, K>& dst, std::string cons
 }  // namespace
 
 // ------------------------------------------------------------------ public API
-void write_model(std::string const& path, score::ModelDescription const& model, ModelCheckpoint const* checkpoint,
+void write_model(std::string const& path, model::ModelDescription const& model, ModelCheckpoint const* checkpoint,
                  TrainingSeries const& series) {
   ScopedRegion region("psgm::io::write_model");
-  require(model.kind == score::ModelKind::gaussian_emulator || model.weights.dtype == "float32" ||
+  require(model.kind == model::ModelKind::gaussian_emulator || model.weights.dtype == "float32" ||
               model.weights.dtype == "float64",
           "write_model: weights dtype \"", model.weights.dtype, "\" must be \"float32\" or \"float64\"");
   model.validate();
@@ -532,21 +532,21 @@ void write_model(std::string const& path, score::ModelDescription const& model, 
   }
 }
 
-score::ModelDescription read_model(std::string const& path) {
+model::ModelDescription read_model(std::string const& path) {
   ScopedRegion region("psgm::io::read_model");
   Impl::ErrorSilencer quiet;
   Reader const r(path);
   check_root(r);
-  score::ModelDescription m;
+  model::ModelDescription m;
   if (r.root().contains("model_kind")) {
     try {
-      m.kind = score::model_kind_from_string(r.root().get_string("model_kind"));
+      m.kind = model::model_kind_from_string(r.root().get_string("model_kind"));
     } catch (InvalidArgument const& e) {
       throw IoError("model file '" + path + "': " + e.what());
     }
   }
   if (r.exists("/whitening")) m.whitening = read_whitening(r);
-  if (m.kind == score::ModelKind::gaussian_emulator) {
+  if (m.kind == model::ModelKind::gaussian_emulator) {
     require<IoError>(m.whitening.has_value(), "model file '", path,
                      "' is a Gaussian emulator but holds no /whitening group");
     if (r.exists("/training")) {
@@ -648,7 +648,7 @@ bool has_checkpoint(std::string const& path) {
   return r.exists("/checkpoint");
 }
 
-ModelCheckpoint read_checkpoint(std::string const& path, score::FilmCnnConfig const& architecture) {
+ModelCheckpoint read_checkpoint(std::string const& path, model::FilmCnnConfig const& architecture) {
   ScopedRegion region("psgm::io::read_checkpoint");
   Impl::ErrorSilencer quiet;
   Reader const r(path);
@@ -687,7 +687,7 @@ TrainingSeries read_training_series(std::string const& path) {
   return out;
 }
 
-void check_model_matches_data(score::ModelDescription const& model, int channels, int num_points,
+void check_model_matches_data(model::ModelDescription const& model, int channels, int num_points,
                               std::string const& what) {
   int const C = model.field_channels(), N = model.field_points();
   require(channels == C, what, " has ", channels, " channels per field, but the model was built for ", C);

@@ -53,7 +53,7 @@ void shuffle(std::vector<T>& v, std::uint64_t seed, std::uint64_t item) {
 }
 
 /// Conv1d weight [out, in, k] -> in*k; Linear weight [out, in] -> in.
-std::int64_t fan_in_of(ParameterShape const& weight) {
+std::int64_t fan_in_of(model::ParameterShape const& weight) {
   std::int64_t fan_in = 1;
   for (std::size_t d = 1; d < weight.shape.size(); ++d) fan_in *= weight.shape[d];
   return fan_in;
@@ -70,14 +70,14 @@ struct DsmNoiseKernel {
   DsmBatch::fields_view x, y;
   DsmBatch::scalars_view t, a;
   DsmBatch::cond_view cond;
-  sde::SdeConfig sde;
+  model::SdeConfig sde;
   std::uint64_t seed, first_item;
 
   void operator()(int i) const {
     auto g = random::make_generator<HostSpace>(seed, random::training_noise, first_item + std::uint64_t(i));
     int const C = static_cast<int>(x0.extent(1)), N = static_cast<int>(x0.extent(2));
     for (int k = 0; k < static_cast<int>(cond.extent(1)); ++k) cond(i, k) = cond_in(i, k);
-    if (sde.type == sde::SdeType::edm) {
+    if (sde.type == model::SdeType::edm) {
       // log-normal σ (Karras et al. 2022): ln σ ~ N(P_mean, P_std²)
       auto const& e = sde.edm;
       double const sigma = math::exp(e.p_mean + e.p_std * g.normal());
@@ -93,11 +93,11 @@ struct DsmNoiseKernel {
       return;
     }
     // Spec §3: t = t_min + (1 − t_min) u², u ~ U(0, 1)
-    double const t_min = sde.type == sde::SdeType::vp ? sde.vp.t_min : sde.ve.t_min;
+    double const t_min = sde.type == model::SdeType::vp ? sde.vp.t_min : sde.ve.t_min;
     double const u = g.drand();
     double const ti = t_min + (1.0 - t_min) * u * u;
-    double const m = sde.type == sde::SdeType::vp ? sde.vp.mean(ti) : 1.0;
-    double const s = sde.type == sde::SdeType::vp ? sde.vp.stddev(ti) : sde.ve.stddev(ti);
+    double const m = sde.type == model::SdeType::vp ? sde.vp.mean(ti) : 1.0;
+    double const s = sde.type == model::SdeType::vp ? sde.vp.stddev(ti) : sde.ve.stddev(ti);
     t(i) = ti;
     a(i) = s;
     for (int c = 0; c < C; ++c)
@@ -112,10 +112,11 @@ struct DsmNoiseKernel {
 }  // namespace
 
 // ================================================================== free functions
-ParameterSet initial_parameters(FilmCnnConfig const& architecture, std::uint64_t seed, std::string const& dtype) {
+model::ParameterSet initial_parameters(model::FilmCnnConfig const& architecture, std::uint64_t seed,
+                                       std::string const& dtype) {
   require(dtype == "float32" || dtype == "float64", "initial_parameters: dtype \"", dtype,
           "\" must be \"float32\" or \"float64\"");
-  ParameterSet set = ParameterSet::zeros(architecture);
+  model::ParameterSet set = model::ParameterSet::zeros(architecture);
   set.dtype = dtype;
   bool const single = dtype == "float32";
   std::string const last_film = "film.layers." + std::to_string(architecture.film_layers - 1) + ".";
@@ -180,7 +181,7 @@ void TrainerOptions::validate() const {
   sde.validate();
 }
 
-ModelDescription fit_gaussian_emulator(HostSpace const& space, TrainerOptions options) {
+model::ModelDescription fit_gaussian_emulator(HostSpace const& space, TrainerOptions options) {
   ScopedRegion region("psgm::score::fit_gaussian_emulator");
   options.whiten = true;
   options.whitening.components = 0;  // every coordinate: a ~ N(0, I_F)
@@ -189,8 +190,8 @@ ModelDescription fit_gaussian_emulator(HostSpace const& space, TrainerOptions op
   options.architecture.kernel_size = 1;
   if (options.steps <= 0 && options.epochs <= 0) options.steps = 1;
   Impl::TrainingSession session(space, options, std::string(), "none", "float64");
-  ModelDescription m;
-  m.kind = ModelKind::gaussian_emulator;
+  model::ModelDescription m;
+  m.kind = model::ModelKind::gaussian_emulator;
   m.whitening = session.whitening();
   m.training = session.record();
   m.training.backend = "none";
@@ -233,12 +234,12 @@ struct TrainingSession::State {
   std::vector<double> memory;              // in-memory fields, slot-major (C*N per slot)
 
   // model
-  FilmCnnConfig architecture;
-  Normalization normalization;
+  model::FilmCnnConfig architecture;
+  model::Normalization normalization;
   std::optional<model::Whitening> whitening;  // set: the network learns whitened coordinates
-  ParameterSet start_parameters;
+  model::ParameterSet start_parameters;
   OptimizerState start_state;
-  ParameterSet best_weights;
+  model::ParameterSet best_weights;
 
   // schedule
   int max_batch = 0;
@@ -257,7 +258,7 @@ struct TrainingSession::State {
   std::vector<std::int64_t> batch_rows;
 
   // record
-  TrainingRecord record;
+  model::TrainingRecord record;
   std::vector<double> gradient_norms, validation_loss_raw;
   double best_loss = 0;
   std::int64_t best_step = -1;
@@ -416,7 +417,7 @@ struct TrainingSession::State {
   /// The whitening stored in model file `path` (TrainerOptions::whitening_from),
   /// checked against this data set, with this run's number of latent coordinates.
   model::Whitening whitening_of(std::string const& path) const {
-    ModelDescription const stored = io::read_model(path);
+    model::ModelDescription const stored = io::read_model(path);
     require(stored.whitening.has_value(), "training: model.whitening_from = '", path,
             "' holds no whitening (a model trained with model.whiten = true, e.g. the Gaussian emulator, has one)");
     require(stored.training.dataset_sha256 == dataset_sha256, "training: model.whitening_from = '", path,
@@ -485,7 +486,7 @@ struct TrainingSession::State {
     architecture.channels = r;
     architecture.num_points = 1;
     architecture.cond_dim = K;
-    normalization = Normalization{};  // identity: the latent coordinates have unit variance
+    normalization = model::Normalization{};  // identity: the latent coordinates have unit variance
   }
 
   /// Normalised x0 and conditions of `rows` (in this order) into slots [0, B).
@@ -558,8 +559,8 @@ struct TrainingSession::State {
   }
 
   // ---------------------------------------------------------------- files
-  ModelDescription description(ParameterSet const& weights) const {
-    ModelDescription m;
+  model::ModelDescription description(model::ParameterSet const& weights) const {
+    model::ModelDescription m;
     m.architecture = architecture;
     m.normalization = normalization;
     m.whitening = whitening;
@@ -677,12 +678,12 @@ TrainingSession::TrainingSession(HostSpace const& space, TrainerOptions const& o
       for (char const* name : {"proj.weight", "proj.bias"})
         std::fill(s.start_parameters[name].begin(), s.start_parameters[name].end(), 0.0);
     }
-    ParameterSet zero = ParameterSet::zeros(s.architecture);
+    model::ParameterSet zero = model::ParameterSet::zeros(s.architecture);
     zero.dtype = dtype;
     s.start_state.adam_m = zero;
     s.start_state.adam_v = zero;
     if (s.options.ema_decay > 0) s.start_state.ema = s.start_parameters;
-    s.record = TrainingRecord{};
+    s.record = model::TrainingRecord{};
     s.record.dataset_path = std::filesystem::absolute(s.options.data_path).string();
     s.record.dataset_sha256 = s.dataset_sha256;
     s.record.backend = backend_name;
@@ -697,13 +698,13 @@ TrainingSession::TrainingSession(HostSpace const& space, TrainerOptions const& o
 
 TrainingSession::~TrainingSession() = default;
 
-FilmCnnConfig const& TrainingSession::architecture() const { return state_->architecture; }
+model::FilmCnnConfig const& TrainingSession::architecture() const { return state_->architecture; }
 TrainerOptions const& TrainingSession::options() const { return state_->options; }
-Normalization const& TrainingSession::normalization() const { return state_->normalization; }
+model::Normalization const& TrainingSession::normalization() const { return state_->normalization; }
 std::optional<model::Whitening> const& TrainingSession::whitening() const { return state_->whitening; }
-TrainingRecord const& TrainingSession::record() const { return state_->record; }
+model::TrainingRecord const& TrainingSession::record() const { return state_->record; }
 bool TrainingSession::resumed() const { return state_->resumed; }
-ParameterSet const& TrainingSession::start_parameters() const { return state_->start_parameters; }
+model::ParameterSet const& TrainingSession::start_parameters() const { return state_->start_parameters; }
 OptimizerState const& TrainingSession::start_optimizer_state() const { return state_->start_state; }
 std::vector<std::int64_t> const& TrainingSession::train_rows() const { return state_->train_rows; }
 std::vector<std::int64_t> const& TrainingSession::validation_rows() const { return state_->validation_rows; }
@@ -818,7 +819,7 @@ bool TrainingSession::record_validation(double loss, double raw_loss) {
   return best;
 }
 
-void TrainingSession::write_best(ParameterSet const& weights) {
+void TrainingSession::write_best(model::ParameterSet const& weights) {
   auto& s = *state_;
   ScopedRegion region("psgm::score::TrainingSession::write_best");
   s.best_weights = weights;
@@ -836,7 +837,7 @@ void TrainingSession::request_stop() { state_->stop_at = std::min(state_->stop_a
 
 bool TrainingSession::checkpoint_pending() const { return state_->checkpoint_step != state_->step; }
 
-void TrainingSession::write_checkpoint(ParameterSet const& theta, OptimizerState const& state) {
+void TrainingSession::write_checkpoint(model::ParameterSet const& theta, OptimizerState const& state) {
   auto& s = *state_;
   s.checkpoint_step = s.step;
   ScopedRegion region("psgm::score::TrainingSession::write_checkpoint");
@@ -855,12 +856,12 @@ void TrainingSession::write_checkpoint(ParameterSet const& theta, OptimizerState
   c.best_validation_loss = s.best_loss;
   // The checkpoint is itself a usable model: its /weights are the best so far
   // (or the current evaluated weights before any validation).
-  ParameterSet const& shown = s.best_step >= 0 ? s.best_weights
+  model::ParameterSet const& shown = s.best_step >= 0 ? s.best_weights
                                   : (state.ema.shapes.empty() ? theta : state.ema);
   io::write_model(checkpoint_path(s.options.output_path), s.description(shown), &c, s.series());
 }
 
-TrainingSummary TrainingSession::finish(ParameterSet const& final_evaluated_weights) {
+TrainingSummary TrainingSession::finish(model::ParameterSet const& final_evaluated_weights) {
   auto& s = *state_;
   ScopedRegion region("psgm::score::TrainingSession::finish");
   // Without a validation there is no "best": the model is the final one.

@@ -108,8 +108,8 @@ void gaussian_flow_map(GaussianMixtureSpec const& spec, SymmetricEigen const& ei
   }
 }
 
-score::Normalization identity_normalization() {
-  score::Normalization n;
+model::Normalization identity_normalization() {
+  model::Normalization n;
   n.field_mean = {0.0, 0.0};
   n.field_std = {1.0, 1.0};
   n.cond_min = {0.0, 0.0, 0.0};

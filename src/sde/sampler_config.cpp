@@ -127,7 +127,7 @@ void IntervalParameters::validate_interval(char const* name, DiffusionProcess co
   double const ts = start_time(process), te = end_time(process);
   double const lo = process.t_lo(), hi = process.t_hi();
   double const slack = 1e-12 * hi;
-  char const* tname = process.type == SdeType::edm ? "sigma" : "t";
+  char const* tname = process.type == model::SdeType::edm ? "sigma" : "t";
   require(std::isfinite(ts) && std::isfinite(te) && te < ts, name, ": the integration interval must run backwards, got ",
           tname, "_start = ", ts, ", ", tname, "_end = ", te, " (need ", tname, "_end < ", tname, "_start)");
   require(te >= lo - slack && ts <= hi + slack, name, ": the interval [", te, ", ", ts, "] leaves the ",

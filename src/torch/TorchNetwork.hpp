@@ -4,7 +4,7 @@
 // network evaluates the raw weights and their EMA copy alike.
 #pragma once
 
-#include <psgm/score/ModelConfig.hpp>
+#include <psgm/model/ModelDescription.hpp>
 
 #include <ATen/ATen.h>
 
@@ -22,20 +22,21 @@ constexpr at::ScalarType torch_dtype() {
 }
 
 /// Zero tensors of every weight of `config`, canonical order.
-std::vector<at::Tensor> zero_parameters(FilmCnnConfig const& config, at::ScalarType dtype);
+std::vector<at::Tensor> zero_parameters(model::FilmCnnConfig const& config, at::ScalarType dtype);
 /// Copies a ParameterSet (checked against `config`) into existing tensors
 /// (rounding to their dtype); works on tensors that require grad.
-void assign_parameters(std::vector<at::Tensor>& dst, ParameterSet const& src, FilmCnnConfig const& config);
+void assign_parameters(std::vector<at::Tensor>& dst, model::ParameterSet const& src,
+                       model::FilmCnnConfig const& config);
 /// The tensors' values as a ParameterSet of `config` (exact: float → double).
-ParameterSet to_parameter_set(std::vector<at::Tensor> const& src, FilmCnnConfig const& config);
+model::ParameterSet to_parameter_set(std::vector<at::Tensor> const& src, model::FilmCnnConfig const& config);
 
 /// Wraps a contiguous host array as a tensor without copying.
 at::Tensor wrap(void const* data, at::IntArrayRef sizes, at::ScalarType dtype);
 
 class TorchNetwork {
  public:
-  TorchNetwork(FilmCnnConfig const& config, at::ScalarType dtype);
-  FilmCnnConfig const& config() const { return config_; }
+  TorchNetwork(model::FilmCnnConfig const& config, at::ScalarType dtype);
+  model::FilmCnnConfig const& config() const { return config_; }
   at::ScalarType dtype() const { return dtype_; }
 
   /// [sin(ω_k t)]_k ++ [cos(ω_k t)]_k, ω_k = 2π 2^k, evaluated in float64 and
@@ -56,7 +57,7 @@ class TorchNetwork {
   at::Tensor linear(at::Tensor const& x, at::Tensor const& weight, at::Tensor const& bias) const;
 
  private:
-  FilmCnnConfig config_;
+  model::FilmCnnConfig config_;
   at::ScalarType dtype_;
   at::Tensor omega_;  // (1, F) float64
 };

@@ -31,13 +31,14 @@ at::Tensor wrap(void const* data, at::IntArrayRef sizes, at::ScalarType dtype) {
   return at::from_blob(const_cast<void*>(data), sizes, at::TensorOptions().dtype(dtype));
 }
 
-std::vector<at::Tensor> zero_parameters(FilmCnnConfig const& config, at::ScalarType dtype) {
+std::vector<at::Tensor> zero_parameters(model::FilmCnnConfig const& config, at::ScalarType dtype) {
   std::vector<at::Tensor> out;
   for (auto const& s : parameter_shapes(config)) out.push_back(at::zeros(s.shape, at::TensorOptions().dtype(dtype)));
   return out;
 }
 
-void assign_parameters(std::vector<at::Tensor>& dst, ParameterSet const& src, FilmCnnConfig const& config) {
+void assign_parameters(std::vector<at::Tensor>& dst, model::ParameterSet const& src,
+                       model::FilmCnnConfig const& config) {
   src.check_matches(config);
   require(dst.size() == src.values.size(), "assign_parameters: ", dst.size(), " tensors for ", src.values.size(),
           " weights");
@@ -46,8 +47,8 @@ void assign_parameters(std::vector<at::Tensor>& dst, ParameterSet const& src, Fi
     dst[i].copy_(wrap(src.values[i].data(), src.shapes[i].shape, at::kDouble));
 }
 
-ParameterSet to_parameter_set(std::vector<at::Tensor> const& src, FilmCnnConfig const& config) {
-  ParameterSet set = ParameterSet::zeros(config);
+model::ParameterSet to_parameter_set(std::vector<at::Tensor> const& src, model::FilmCnnConfig const& config) {
+  model::ParameterSet set = model::ParameterSet::zeros(config);
   require(src.size() == set.values.size(), "to_parameter_set: ", src.size(), " tensors for ", set.values.size(),
           " weights");
   set.dtype = src.empty() || src[0].scalar_type() == at::kFloat ? "float32" : "float64";
@@ -58,7 +59,7 @@ ParameterSet to_parameter_set(std::vector<at::Tensor> const& src, FilmCnnConfig 
   return set;
 }
 
-TorchNetwork::TorchNetwork(FilmCnnConfig const& config, at::ScalarType dtype) : config_(config), dtype_(dtype) {
+TorchNetwork::TorchNetwork(model::FilmCnnConfig const& config, at::ScalarType dtype) : config_(config), dtype_(dtype) {
   config_.validate();
   std::vector<double> omega(static_cast<std::size_t>(config_.num_frequencies));
   for (int k = 0; k < config_.num_frequencies; ++k) omega[k] = std::ldexp(2.0 * M_PI, k);  // 2π 2^k, exact scaling
@@ -112,11 +113,11 @@ at::Tensor TorchNetwork::forward(std::vector<at::Tensor> const& p, at::Tensor co
 
 // ================================================================== ScoreModel<LibTorch>
 struct TorchScoreModelState {
-  ModelDescription description;
+  model::ModelDescription description;
   TorchNetwork network;
   std::vector<at::Tensor> theta;
 
-  TorchScoreModelState(ModelDescription d, at::ScalarType dtype)
+  TorchScoreModelState(model::ModelDescription d, at::ScalarType dtype)
       : description(std::move(d)), network(description.architecture, dtype) {
     description.validate();
     theta = zero_parameters(description.architecture, dtype);
@@ -129,7 +130,7 @@ struct TorchScoreModelState {
 namespace {
 
 template <class X, class T, class Cond, class Out>
-void check_extents(FilmCnnConfig const& a, X const& x, T const& t, Cond const& cond, Out const& out,
+void check_extents(model::FilmCnnConfig const& a, X const& x, T const& t, Cond const& cond, Out const& out,
                    char const* call) {
   auto const B = x.extent(0);
   require(x.extent(1) == std::size_t(a.channels) && x.extent(2) == std::size_t(a.num_points), call, ": x is (",
@@ -148,7 +149,7 @@ void check_extents(FilmCnnConfig const& a, X const& x, T const& t, Cond const& c
 }  // namespace
 
 template <class Scalar>
-ScoreModel<LibTorch, Scalar>::ScoreModel(ModelDescription description) {
+ScoreModel<LibTorch, Scalar>::ScoreModel(model::ModelDescription description) {
   ScopedRegion region("psgm::score::ScoreModel<LibTorch>::ScoreModel");
   Impl::ensure_torch_threads();
   require(description.architecture.cond_dim >= 0, "ScoreModel: invalid cond_dim");
@@ -172,7 +173,7 @@ template <class Scalar>
 ScoreModel<LibTorch, Scalar>& ScoreModel<LibTorch, Scalar>::operator=(ScoreModel&&) noexcept = default;
 
 template <class Scalar>
-ModelDescription const& ScoreModel<LibTorch, Scalar>::description() const {
+model::ModelDescription const& ScoreModel<LibTorch, Scalar>::description() const {
   return state_->description;
 }
 
@@ -204,7 +205,7 @@ template <class Scalar>
 void ScoreModel<LibTorch, Scalar>::score(execution_space const& space, const_field_view x, const_time_view t,
                                          const_cond_view cond, field_view out) const {
   auto const& sde = state_->description.sde;
-  if (sde.type != sde::SdeType::edm) {
+  if (sde.type != model::SdeType::edm) {
     // VP and VE: the network is the score (spec §3).
     network(space, x, t, cond, out);
     return;

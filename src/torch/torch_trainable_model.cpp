@@ -24,7 +24,7 @@ struct TorchTrainableState {
   bool ema_on = false;
   mutable double gradient_norm = -1;  // cached ‖∇‖₂ of `grads`; < 0: not computed
 
-  TorchTrainableState(FilmCnnConfig const& config, at::ScalarType dtype) : network(config, dtype) {
+  TorchTrainableState(model::FilmCnnConfig const& config, at::ScalarType dtype) : network(config, dtype) {
     theta = zero_parameters(config, dtype);
     for (auto& p : theta) p.set_requires_grad(true);
     adam_m = zero_parameters(config, dtype);
@@ -61,7 +61,7 @@ struct TorchTrainableState {
 }  // namespace Impl
 
 template <class Scalar>
-TrainableModel<LibTorch, Scalar>::TrainableModel(FilmCnnConfig const& architecture) {
+TrainableModel<LibTorch, Scalar>::TrainableModel(model::FilmCnnConfig const& architecture) {
   ScopedRegion region("psgm::score::TrainableModel<LibTorch>::TrainableModel");
   Impl::ensure_torch_threads();
   state_ = std::make_unique<Impl::TorchTrainableState>(architecture, Impl::torch_dtype<Scalar>());
@@ -75,7 +75,7 @@ template <class Scalar>
 TrainableModel<LibTorch, Scalar>& TrainableModel<LibTorch, Scalar>::operator=(TrainableModel&&) noexcept = default;
 
 template <class Scalar>
-FilmCnnConfig const& TrainableModel<LibTorch, Scalar>::architecture() const {
+model::FilmCnnConfig const& TrainableModel<LibTorch, Scalar>::architecture() const {
   return state_->network.config();
 }
 
@@ -85,14 +85,14 @@ void TrainableModel<LibTorch, Scalar>::reserve(int max_batch) {
 }
 
 template <class Scalar>
-void TrainableModel<LibTorch, Scalar>::set_parameters(ParameterSet const& theta) {
+void TrainableModel<LibTorch, Scalar>::set_parameters(model::ParameterSet const& theta) {
   Impl::assign_parameters(state_->theta, theta, architecture());
   state_->grads.clear();
   state_->gradient_norm = -1;
 }
 
 template <class Scalar>
-ParameterSet TrainableModel<LibTorch, Scalar>::parameters() const {
+model::ParameterSet TrainableModel<LibTorch, Scalar>::parameters() const {
   return Impl::to_parameter_set(state_->theta, architecture());
 }
 
@@ -113,7 +113,7 @@ template <class Scalar>
 OptimizerState TrainableModel<LibTorch, Scalar>::optimizer_state() const {
   auto const& st = *state_;
   OptimizerState s{Impl::to_parameter_set(st.adam_m, architecture()),
-                   Impl::to_parameter_set(st.adam_v, architecture()), ParameterSet{}};
+                   Impl::to_parameter_set(st.adam_v, architecture()), model::ParameterSet{}};
   if (st.ema_on) s.ema = Impl::to_parameter_set(st.ema, architecture());
   return s;
 }
@@ -191,7 +191,7 @@ double TrainableModel<LibTorch, Scalar>::loss(DsmBatch const& batch, Weights whi
 }
 
 template <class Scalar>
-ParameterSet TrainableModel<LibTorch, Scalar>::gradient() const {
+model::ParameterSet TrainableModel<LibTorch, Scalar>::gradient() const {
   require(!state_->grads.empty(), "TrainableModel<LibTorch>::gradient: no gradient (call loss_and_gradient first)");
   return Impl::to_parameter_set(state_->grads, architecture());
 }

@@ -86,7 +86,7 @@ psgm::score::TrainerOptions residual_options(std::string const& data, std::strin
   o.architecture.num_frequencies = 6;
   o.architecture.film_hidden = 64;
   o.architecture.film_layers = 2;
-  o.sde.type = psgm::sde::SdeType::edm;
+  o.sde.type = psgm::model::SdeType::edm;
   o.sde.edm.noise_scale = 1.0 / 16;
   o.batch_size = 256;
   o.steps = 2500;
@@ -141,7 +141,7 @@ TEST_CASE("model_files/whitened models and the emulator round-trip and an untrai
   auto options = residual_options(data, (dir / "emulator.h5").string());
   auto const emulator = psgm::score::fit_gaussian_emulator(HostSpace(), options);
   auto const read_back = psgm::io::read_model((dir / "emulator.h5").string());
-  REQUIRE(read_back.kind == psgm::score::ModelKind::gaussian_emulator);
+  REQUIRE(read_back.kind == psgm::model::ModelKind::gaussian_emulator);
   REQUIRE(read_back.whitening);
   auto const& w0 = *emulator.whitening;
   auto const& w1 = *read_back.whitening;
@@ -159,14 +159,14 @@ TEST_CASE("model_files/whitened models and the emulator round-trip and an untrai
   CHECK(s0 == s1);
 
   // A whitened network with every weight zero: F = 0, D(x; σ) = x / (1 + σ²).
-  psgm::score::ModelDescription m;
+  psgm::model::ModelDescription m;
   m.whitening = w0;
   m.architecture = options.architecture;
   m.architecture.channels = w0.components;
   m.architecture.num_points = 1;
   m.architecture.cond_dim = 3;
   m.sde = options.sde;
-  m.weights = psgm::score::ParameterSet::zeros(m.architecture);
+  m.weights = psgm::model::ParameterSet::zeros(m.architecture);
   m.weights.dtype = "float32";
   psgm::io::write_model((dir / "zero.h5").string(), m);
   NativeModel model(HostSpace(), psgm::io::read_model((dir / "zero.h5").string()));

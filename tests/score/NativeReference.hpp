@@ -1,10 +1,10 @@
 // An independent host reference of the FiLM-CNN (docs/design.md §5) for the
 // native backend's tests: plain loops in double over the canonical weights
-// of psgm::score::parameter_shapes, written from the spec, sharing nothing
+// of psgm::model::parameter_shapes, written from the spec, sharing nothing
 // with the kernels (no padding, no packing, no tiles, no row tables).
 #pragma once
 
-#include <psgm/score/ModelConfig.hpp>
+#include <psgm/model/ModelDescription.hpp>
 #include <psgm/score/impl/NativeNetwork.hpp>
 
 #include <Kokkos_Core.hpp>
@@ -24,9 +24,9 @@ namespace psgm_test {
 /// PyTorch, but with FiLM's last layer and the output affine at a scale of
 /// 0.3 instead of ~0, so γ, β, the gains and offsets are not negligible.
 /// Values are rounded to `dtype` ("float32"/"float64").
-inline psgm::score::ParameterSet native_random_parameters(psgm::score::FilmCnnConfig const& config, std::uint64_t seed,
+inline psgm::model::ParameterSet native_random_parameters(psgm::model::FilmCnnConfig const& config, std::uint64_t seed,
                                                    std::string const& dtype) {
-  auto set = psgm::score::ParameterSet::zeros(config);
+  auto set = psgm::model::ParameterSet::zeros(config);
   set.dtype = dtype;
   std::mt19937_64 rng(seed);
   for (std::size_t p = 0; p < set.shapes.size(); ++p) {
@@ -59,7 +59,7 @@ inline double silu_d(double x) {
 }
 
 /// F(x, t, cond) of one sample: x (C, N) row-major, cond (cond_dim); returns (C, N).
-inline std::vector<double> reference_forward(psgm::score::FilmCnnConfig const& c, psgm::score::ParameterSet const& p,
+inline std::vector<double> reference_forward(psgm::model::FilmCnnConfig const& c, psgm::model::ParameterSet const& p,
                                              double const* x, double t, double const* cond) {
   int const C = c.channels, N = c.num_points, W = c.width, K = c.kernel_size, pad = (K - 1) / 2, F = c.num_frequencies;
   int const Z = c.z_dim();
@@ -142,7 +142,7 @@ struct ReferenceBatch {
   int B = 0, C = 0, N = 0, cond_dim = 0;
   std::vector<double> x, t, cond, a, y;
 
-  ReferenceBatch(psgm::score::FilmCnnConfig const& c, int batch, std::uint64_t seed, bool round_to_float)
+  ReferenceBatch(psgm::model::FilmCnnConfig const& c, int batch, std::uint64_t seed, bool round_to_float)
       : B(batch), C(c.channels), N(c.num_points), cond_dim(c.cond_dim) {
     std::mt19937_64 rng(seed);
     std::normal_distribution<double> normal;
@@ -155,7 +155,7 @@ struct ReferenceBatch {
     for (int i = 0; i < B * cond_dim; ++i) cond.push_back(r(uniform(rng)));
   }
 
-  std::vector<double> forward(psgm::score::FilmCnnConfig const& c, psgm::score::ParameterSet const& p) const {
+  std::vector<double> forward(psgm::model::FilmCnnConfig const& c, psgm::model::ParameterSet const& p) const {
     std::vector<double> out;
     for (int b = 0; b < B; ++b) {
       auto const o = reference_forward(c, p, x.data() + std::size_t(b) * C * N, t[b], cond.data() + b * cond_dim);
@@ -164,7 +164,7 @@ struct ReferenceBatch {
     return out;
   }
   /// The unified DSM loss mean (a F − y)² (psgm/score/Trainer.hpp).
-  double loss(psgm::score::FilmCnnConfig const& c, psgm::score::ParameterSet const& p) const {
+  double loss(psgm::model::FilmCnnConfig const& c, psgm::model::ParameterSet const& p) const {
     auto const F = forward(c, p);
     double s = 0;
     for (int b = 0; b < B; ++b)
@@ -196,9 +196,9 @@ std::vector<psgm::score::NativeKernels> native_kernel_paths() {
     return {psgm::score::NativeKernels::portable};
 }
 
-inline std::vector<psgm::score::FilmCnnConfig> native_test_configs() {
-  std::vector<psgm::score::FilmCnnConfig> cs;
-  psgm::score::FilmCnnConfig a;  // small, everything a multiple of nothing
+inline std::vector<psgm::model::FilmCnnConfig> native_test_configs() {
+  std::vector<psgm::model::FilmCnnConfig> cs;
+  psgm::model::FilmCnnConfig a;  // small, everything a multiple of nothing
   a.num_points = 11;
   a.width = 20;
   a.num_blocks = 2;
@@ -207,7 +207,7 @@ inline std::vector<psgm::score::FilmCnnConfig> native_test_configs() {
   a.film_hidden = 24;
   a.film_layers = 3;
   cs.push_back(a);
-  psgm::score::FilmCnnConfig b;  // the reference's kernel and depth of FiLM, narrow
+  psgm::model::FilmCnnConfig b;  // the reference's kernel and depth of FiLM, narrow
   b.num_points = 13;
   b.width = 16;
   b.num_blocks = 3;
@@ -216,7 +216,7 @@ inline std::vector<psgm::score::FilmCnnConfig> native_test_configs() {
   b.film_hidden = 32;
   b.film_layers = 4;
   cs.push_back(b);
-  psgm::score::FilmCnnConfig c;  // replicate padding wider than the grid, one FiLM layer, 3 channels
+  psgm::model::FilmCnnConfig c;  // replicate padding wider than the grid, one FiLM layer, 3 channels
   c.channels = 3;
   c.num_points = 4;
   c.width = 9;
@@ -227,7 +227,7 @@ inline std::vector<psgm::score::FilmCnnConfig> native_test_configs() {
   c.film_hidden = 8;
   c.film_layers = 1;
   cs.push_back(c);
-  psgm::score::FilmCnnConfig d;  // 1x1 convolutions, no blocks
+  psgm::model::FilmCnnConfig d;  // 1x1 convolutions, no blocks
   d.num_points = 5;
   d.width = 6;
   d.num_blocks = 0;

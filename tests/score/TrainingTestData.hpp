@@ -5,7 +5,7 @@
 
 #include <psgm/core/Random.hpp>
 #include <psgm/io/Dataset.hpp>
-#include <psgm/score/ModelConfig.hpp>
+#include <psgm/model/ModelDescription.hpp>
 
 #include <Kokkos_Core.hpp>
 
@@ -70,8 +70,8 @@ struct SyntheticData {
 };
 
 /// A small architecture for fast tests (every feature of the reference kept).
-inline psgm::score::FilmCnnConfig tiny_architecture(int num_points = 16) {
-  psgm::score::FilmCnnConfig a;
+inline psgm::model::FilmCnnConfig tiny_architecture(int num_points = 16) {
+  psgm::model::FilmCnnConfig a;
   a.num_points = num_points;
   a.width = 8;
   a.num_blocks = 2;
@@ -84,9 +84,9 @@ inline psgm::score::FilmCnnConfig tiny_architecture(int num_points = 16) {
 
 /// Weights with every tensor random (also the zero-initialised ones), so
 /// that every path of the network matters in comparisons.
-inline psgm::score::ParameterSet random_parameters(psgm::score::FilmCnnConfig const& a, std::uint64_t seed,
+inline psgm::model::ParameterSet random_parameters(psgm::model::FilmCnnConfig const& a, std::uint64_t seed,
                                                    std::string const& dtype, double scale = 0.2) {
-  auto set = psgm::score::ParameterSet::zeros(a);
+  auto set = psgm::model::ParameterSet::zeros(a);
   set.dtype = dtype;
   for (std::size_t p = 0; p < set.values.size(); ++p) {
     auto g = psgm::random::make_generator<Kokkos::DefaultHostExecutionSpace>(seed, 77, p);
@@ -100,9 +100,9 @@ inline psgm::score::ParameterSet random_parameters(psgm::score::FilmCnnConfig co
 }
 
 /// A valid description around `weights`.
-inline psgm::score::ModelDescription make_description(psgm::score::FilmCnnConfig const& a,
-                                                      psgm::score::ParameterSet weights) {
-  psgm::score::ModelDescription m;
+inline psgm::model::ModelDescription make_description(psgm::model::FilmCnnConfig const& a,
+                                                      psgm::model::ParameterSet weights) {
+  psgm::model::ModelDescription m;
   m.architecture = a;
   m.weights = std::move(weights);
   m.normalization.field_mean = {1000.0, 0.01};

@@ -20,7 +20,7 @@ using psgm_test::error_message;
 
 namespace {
 
-psgm::score::ModelDescription sample_model(std::string const& dtype = "float32") {
+psgm::model::ModelDescription sample_model(std::string const& dtype = "float32") {
   auto const a = psgm_test::tiny_architecture(16);
   auto m = psgm_test::make_description(a, psgm_test::random_parameters(a, 3, dtype));
   m.training.dataset_path = "/data/set.h5";
@@ -40,7 +40,7 @@ psgm::score::ModelDescription sample_model(std::string const& dtype = "float32")
   return m;
 }
 
-void require_equal(psgm::score::ModelDescription const& a, psgm::score::ModelDescription const& b) {
+void require_equal(psgm::model::ModelDescription const& a, psgm::model::ModelDescription const& b) {
   REQUIRE(a.architecture == b.architecture);
   REQUIRE(a.normalization.field_mean == b.normalization.field_mean);
   REQUIRE(a.normalization.field_std == b.normalization.field_std);
@@ -108,18 +108,18 @@ TEST_CASE("model file: every field survives a round trip, weights bitwise", "[sc
   auto const dir = psgm_test::scratch_dir("model_file_round_trip");
   for (std::string dtype : {"float32", "float64"}) {
     auto m = sample_model(dtype);
-    for (auto type : {psgm::sde::SdeType::vp, psgm::sde::SdeType::ve, psgm::sde::SdeType::edm}) {
+    for (auto type : {psgm::model::SdeType::vp, psgm::model::SdeType::ve, psgm::model::SdeType::edm}) {
       m.sde.type = type;
       m.sde.vp.beta_max = 19.5;
       m.sde.ve.sigma_max = 80;
       m.sde.edm.p_mean = -1.1;
-      std::string const path = (dir / ("m_" + dtype + "_" + psgm::sde::to_string(type) + ".h5")).string();
+      std::string const path = (dir / ("m_" + dtype + "_" + psgm::model::to_string(type) + ".h5")).string();
       psgm::io::write_model(path, m);
       auto const back = psgm::io::read_model(path);
       require_equal(m, back);
-      REQUIRE(back.sde.vp.beta_max == (type == psgm::sde::SdeType::vp ? 19.5 : 20.0));
-      REQUIRE(back.sde.ve.sigma_max == (type == psgm::sde::SdeType::ve ? 80.0 : 50.0));
-      REQUIRE(back.sde.edm.p_mean == (type == psgm::sde::SdeType::edm ? -1.1 : -1.2));
+      REQUIRE(back.sde.vp.beta_max == (type == psgm::model::SdeType::vp ? 19.5 : 20.0));
+      REQUIRE(back.sde.ve.sigma_max == (type == psgm::model::SdeType::ve ? 80.0 : 50.0));
+      REQUIRE(back.sde.edm.p_mean == (type == psgm::model::SdeType::edm ? -1.1 : -1.2));
       REQUIRE_FALSE(psgm::io::has_checkpoint(path));
     }
   }

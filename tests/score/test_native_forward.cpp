@@ -15,8 +15,8 @@
 
 namespace {
 
-using psgm::score::FilmCnnConfig;
-using psgm::score::ModelDescription;
+using psgm::model::FilmCnnConfig;
+using psgm::model::ModelDescription;
 using psgm::score::NativeKernels;
 
 ModelDescription make_description(FilmCnnConfig const& c, std::uint64_t seed, std::string const& dtype) {
@@ -112,7 +112,7 @@ PSGM_BACKEND_TEST_CASE("native model: the reference architecture, weights round 
                        "[score][native]") {
   using Model = psgm::score::ScoreModel<psgm::score::Native<TestType>, double>;
   FilmCnnConfig const c;  // the reference: 1 116 626 weights
-  REQUIRE(psgm::score::parameter_count(c) == 1116626);
+  REQUIRE(psgm::model::parameter_count(c) == 1116626);
   auto desc = make_description(c, 42, "float64");
   desc.normalization.field_mean = {1000.0, -0.1};
   desc.training.backend = "libtorch";
@@ -134,7 +134,7 @@ PSGM_BACKEND_TEST_CASE("native model: the reference architecture, weights round 
 
   // EDM: t is σ; score = (c_skip x + c_out F(c_in x, c_noise(σ)) - x) / σ².
   auto edm = desc;
-  edm.sde.type = psgm::sde::SdeType::edm;
+  edm.sde.type = psgm::model::SdeType::edm;
   Model edm_model(TestType(), edm);
   edm_model.score(TestType(), batch.x, batch.t, batch.cond, batch.out);
   auto const got = batch.result();

@@ -19,9 +19,9 @@
 namespace {
 
 using psgm::score::DsmBatch;
-using psgm::score::FilmCnnConfig;
+using psgm::model::FilmCnnConfig;
 using psgm::score::NativeKernels;
-using psgm::score::ParameterSet;
+using psgm::model::ParameterSet;
 
 DsmBatch make_batch(psgm_test::ReferenceBatch const& r) {
   DsmBatch b;

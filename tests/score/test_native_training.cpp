@@ -32,7 +32,7 @@ psgm::score::TrainerOptions small_run(std::filesystem::path const& dir, psgm_tes
   return o;
 }
 
-void require_same(psgm::score::ParameterSet const& a, psgm::score::ParameterSet const& b) {
+void require_same(psgm::model::ParameterSet const& a, psgm::model::ParameterSet const& b) {
   REQUIRE(a.values.size() == b.values.size());
   for (std::size_t i = 0; i < a.values.size(); ++i) {
     INFO(a.shapes[i].name);

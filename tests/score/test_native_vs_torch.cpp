@@ -24,11 +24,11 @@
 namespace {
 
 using psgm::score::DsmBatch;
-using psgm::score::FilmCnnConfig;
+using psgm::model::FilmCnnConfig;
 using psgm::score::LibTorch;
-using psgm::score::ModelDescription;
+using psgm::model::ModelDescription;
 using psgm::score::NativeKernels;
-using psgm::score::ParameterSet;
+using psgm::model::ParameterSet;
 using Host = Kokkos::DefaultHostExecutionSpace;
 
 template <class S>
@@ -120,7 +120,7 @@ void compare_networks(double tolerance) {
       worst = std::max(worst, err);
       // EDM: t is σ, preconditioning around the network.
       auto e = d;
-      e.sde.type = psgm::sde::SdeType::edm;
+      e.sde.type = psgm::model::SdeType::edm;
       psgm::score::ScoreModel<psgm::score::Native<Space>, S> native_edm(Space(), e, k);
       psgm::score::ScoreModel<LibTorch, S> torch_edm(e);
       for (int i = 0; i < B; ++i) a.t(i) = b.t(i) = S(0.01 + 3.0 * i);  // σ from 0.01 to 15

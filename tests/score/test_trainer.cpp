@@ -43,7 +43,7 @@ struct Fixture {
   }
 
   /// Normalised fields of every ok sample, by file row.
-  std::map<std::int64_t, std::vector<double>> normalised(psgm::score::Normalization const& n) const {
+  std::map<std::int64_t, std::vector<double>> normalised(psgm::model::Normalization const& n) const {
     psgm::io::DatasetReader reader(data_path);
     Kokkos::View<double***, Kokkos::LayoutRight, Kokkos::HostSpace> f("f", reader.size(), 2, data.N);
     reader.read_fields(0, f);
@@ -72,7 +72,7 @@ std::int64_t find_row(std::map<std::int64_t, std::vector<double>> const& rows, s
 }  // namespace
 
 TEST_CASE("trainer: initial weights follow PyTorch's default initialisation", "[score][trainer]") {
-  psgm::score::FilmCnnConfig const a;  // reference
+  psgm::model::FilmCnnConfig const a;  // reference
   auto const p = psgm::score::initial_parameters(a, 1, "float32");
   auto const q = psgm::score::initial_parameters(a, 1, "float32");
   auto const r = psgm::score::initial_parameters(a, 2, "float32");
@@ -208,7 +208,7 @@ TEST_CASE("trainer: VP batches are x = m(t) x0 + s(t) z of training samples, eac
 
 TEST_CASE("trainer: VE batches are x = x0 + sigma(t) z of training samples", "[score][trainer]") {
   Fixture f("trainer_ve_batches");
-  f.options.sde.type = psgm::sde::SdeType::ve;
+  f.options.sde.type = psgm::model::SdeType::ve;
   HostSpace space;
   TrainingSession s(space, f.options, "", "test", "float32");
   auto const rows = f.normalised(s.normalization());
@@ -233,7 +233,7 @@ TEST_CASE("trainer: VE batches are x = x0 + sigma(t) z of training samples", "[s
 
 TEST_CASE("trainer: EDM batches invert to training samples with log-normal sigma", "[score][trainer]") {
   Fixture f("trainer_edm_batches");
-  f.options.sde.type = psgm::sde::SdeType::edm;
+  f.options.sde.type = psgm::model::SdeType::edm;
   HostSpace space;
   TrainingSession s(space, f.options, "", "test", "float64");
   auto const rows = f.normalised(s.normalization());

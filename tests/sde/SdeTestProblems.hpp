@@ -4,7 +4,7 @@
 // measure their moments in units of the Monte-Carlo error.
 #pragma once
 
-#include <psgm/score/ModelConfig.hpp>
+#include <psgm/model/ModelDescription.hpp>
 #include <psgm/sde/AnalyticScore.hpp>
 #include <psgm/sde/Sampler.hpp>
 
@@ -90,8 +90,8 @@ struct GaussianProblem {
 
 /// A normalisation that is not the identity, so that the tests see the
 /// condition and field maps act: l is log-transformed and min-max scaled.
-inline psgm::score::Normalization test_normalization() {
-  psgm::score::Normalization n;
+inline psgm::model::Normalization test_normalization() {
+  psgm::model::Normalization n;
   n.field_mean = {1000.0, 2e-3};
   n.field_std = {5.0, 3e-3};
   n.cond_min = {std::log(2e-6), -0.2, 0.0};
@@ -144,7 +144,7 @@ inline MomentCheck whitened_moments(GaussianProblem const& p, std::vector<std::v
 template <class Sampler>
 std::vector<std::vector<double>> draw(typename Sampler::execution_space const& space, Sampler& sampler,
                                       std::vector<std::array<double, 3>> const& conditions, std::uint64_t seed,
-                                      psgm::score::Normalization const& norm, psgm::sde::SampleReport* report = nullptr,
+                                      psgm::model::Normalization const& norm, psgm::sde::SampleReport* report = nullptr,
                                       std::int64_t first = 0) {
   using field_view = typename Sampler::field_view;
   int const n = static_cast<int>(conditions.size());

@@ -15,8 +15,8 @@
 
 namespace {
 
-using psgm::sde::SdeConfig;
-using psgm::sde::SdeType;
+using psgm::model::SdeConfig;
+using psgm::model::SdeType;
 using Matrix = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
 SdeConfig sde_of(SdeType type) {
@@ -170,7 +170,7 @@ PSGM_BACKEND_TEST_CASE("EDM network(): c_skip x + c_out F(c_in x, c_noise) = x +
   ExecSpace space;
   psgm_test::GaussianProblem const p;
   psgm::sde::AnalyticScore<ExecSpace, double> model(space, p.spec(), sde_of(SdeType::edm));
-  auto const edm = psgm::sde::EdmConfig{};
+  auto const edm = psgm::model::EdmConfig{};
   std::array<double, 3> const c{0.5, 0.5, 0.5};
   std::vector<Eigen::VectorXd> xs, scaled;
   std::vector<double> sigmas, noise;

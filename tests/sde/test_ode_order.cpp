@@ -26,8 +26,8 @@ namespace {
 
 using psgm::sde::SamplerConfig;
 using psgm::sde::SamplerKind;
-using psgm::sde::SdeConfig;
-using psgm::sde::SdeType;
+using psgm::model::SdeConfig;
+using psgm::model::SdeType;
 
 template <class ExecSpace>
 using GaussianSampler = psgm::sde::Sampler<psgm::sde::AnalyticScore<ExecSpace, double>>;

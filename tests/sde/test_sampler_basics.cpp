@@ -20,8 +20,8 @@ namespace {
 
 using psgm::sde::SamplerConfig;
 using psgm::sde::SamplerKind;
-using psgm::sde::SdeConfig;
-using psgm::sde::SdeType;
+using psgm::model::SdeConfig;
+using psgm::model::SdeType;
 using psgm::sde::TimeGrid;
 
 SdeConfig sde_of(SdeType type) {
@@ -60,7 +60,7 @@ struct CountingModel {
   std::int64_t calls = 0;
   int largest_batch = 0;
 
-  psgm::score::ModelDescription const& description() const { return inner->description(); }
+  psgm::model::ModelDescription const& description() const { return inner->description(); }
   void reserve(int b) { inner->reserve(b); }
   void score(ExecSpace const& space, const_field_view x, const_time_view t, const_cond_view c, field_view out) {
     ++calls;
@@ -213,7 +213,7 @@ PSGM_BACKEND_TEST_CASE("the reported NFE is the number of score evaluations", "[
   for (auto type : {SdeType::vp, SdeType::ve, SdeType::edm}) {
     psgm::sde::AnalyticScore<ExecSpace, double> inner(space, p.spec(), sde_of(type), psgm_test::test_normalization());
     for (auto config : all_configs()) {
-      INFO("sampler " << config.describe() << " on " << psgm::sde::to_string(type));
+      INFO("sampler " << config.describe() << " on " << psgm::model::to_string(type));
       CountingModel<ExecSpace> model{&inner};
       psgm::sde::Sampler<CountingModel<ExecSpace>> sampler(space, model, config, 8);
       Kokkos::View<double**, Kokkos::LayoutRight, Kokkos::HostSpace> cond("psgm::test::cond", 6, 3);

@@ -24,8 +24,8 @@ namespace {
 
 using psgm::sde::SamplerConfig;
 using psgm::sde::SamplerKind;
-using psgm::sde::SdeConfig;
-using psgm::sde::SdeType;
+using psgm::model::SdeConfig;
+using psgm::model::SdeType;
 
 constexpr double bound = 4.5;  // standard errors
 

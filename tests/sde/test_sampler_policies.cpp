@@ -44,8 +44,8 @@ TEST_CASE("each method composes with a model at compile time and draws what the 
   using Model = psgm::sde::AnalyticScore<ExecSpace, double>;
   ExecSpace space;
   psgm_test::GaussianProblem const p;
-  psgm::sde::SdeConfig sde;
-  sde.type = psgm::sde::SdeType::edm;
+  psgm::model::SdeConfig sde;
+  sde.type = psgm::model::SdeType::edm;
   Model model(space, p.spec(), sde, psgm_test::test_normalization());
   psgm::sde::Impl::for_each_method([&](auto method) {
     using Method = decltype(method);

@@ -30,8 +30,8 @@ namespace {
 
 using psgm::sde::SamplerConfig;
 using psgm::sde::SamplerKind;
-using psgm::sde::SdeConfig;
-using psgm::sde::SdeType;
+using psgm::model::SdeConfig;
+using psgm::model::SdeType;
 using psgm::sde::TimeGrid;
 
 struct Case {
@@ -111,7 +111,7 @@ std::string run_case(Case const& c, SdeType type) {
   auto const hs = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace{}, status);
   std::ostringstream os;
   char buf[64];
-  os << c.name << ' ' << psgm::sde::to_string(type) << ' ' << (sizeof(Scalar) == 4 ? "float" : "double") << ' '
+  os << c.name << ' ' << psgm::model::to_string(type) << ' ' << (sizeof(Scalar) == 4 ? "float" : "double") << ' '
      << r.nfe << ' ' << r.steps << ' ' << r.accepted_steps << ' ' << r.rejected_steps << ' ';
   std::snprintf(buf, sizeof buf, "%a", r.mean_nfe_per_sample);
   os << buf << ' ' << r.max_nfe_per_sample << ' ' << r.num_failed << " |";

@@ -29,7 +29,7 @@ struct Inputs {
   typename Model::field_view x, out;
   typename Model::time_view t;
   typename Model::cond_view cond;
-  Inputs(int B, psgm::score::FilmCnnConfig const& a, std::uint64_t seed)
+  Inputs(int B, psgm::model::FilmCnnConfig const& a, std::uint64_t seed)
       : x("psgm::test::x", B, a.channels, a.num_points),
         out("psgm::test::out", B, a.channels, a.num_points),
         t("psgm::test::t", B),
@@ -47,7 +47,7 @@ struct Inputs {
 template <class Scalar>
 void compare_with_python(std::string const& dtype, double tolerance) {
   auto const dir = psgm_test::scratch_dir("torch_vs_python_" + dtype);
-  psgm::score::FilmCnnConfig const a;  // the reference architecture, N = 100
+  psgm::model::FilmCnnConfig const a;  // the reference architecture, N = 100
   auto const desc = psgm_test::make_description(a, psgm_test::random_parameters(a, 21, dtype, 0.5));
   std::string const path = (dir / "model.h5").string();
   psgm::io::write_model(path, desc);
@@ -87,7 +87,7 @@ TEST_CASE("LibTorch score: VP and VE return the network, EDM its preconditioned 
   auto desc = psgm_test::make_description(a, psgm_test::random_parameters(a, 5, "float64", 0.5));
   int const B = 5;
   Inputs<double> in(B, a, 9);
-  for (auto type : {psgm::sde::SdeType::vp, psgm::sde::SdeType::ve}) {
+  for (auto type : {psgm::model::SdeType::vp, psgm::model::SdeType::ve}) {
     desc.sde.type = type;
     psgm::score::ScoreModel<LibTorch, double> model(desc);
     Inputs<double> s(B, a, 9);
@@ -95,7 +95,7 @@ TEST_CASE("LibTorch score: VP and VE return the network, EDM its preconditioned 
     model.score(Space(), s.x, s.t, s.cond, s.out);
     for (std::size_t i = 0; i < in.out.size(); ++i) REQUIRE(s.out.data()[i] == in.out.data()[i]);
   }
-  desc.sde.type = psgm::sde::SdeType::edm;
+  desc.sde.type = psgm::model::SdeType::edm;
   psgm::score::ScoreModel<LibTorch, double> model(desc);
   auto const& e = desc.sde.edm;
   double const sigmas[B] = {0.002, 0.1, 1.0, 7.0, 80.0};
@@ -140,8 +140,8 @@ TEST_CASE("LibTorch uses Kokkos' host thread count", "[torch]") {
 }
 
 TEST_CASE("the reference network has exactly 1 116 626 parameters", "[torch]") {
-  psgm::score::FilmCnnConfig const reference;
-  REQUIRE(psgm::score::parameter_count(reference) == 1116626);
+  psgm::model::FilmCnnConfig const reference;
+  REQUIRE(psgm::model::parameter_count(reference) == 1116626);
   psgm::score::TrainableModel<LibTorch, float> model(reference);
   auto const p = model.parameters();
   std::int64_t total = 0;

@@ -49,7 +49,7 @@ struct TrainingFixture {
   std::string path(std::string const& name) const { return (dir / name).string(); }
 };
 
-void require_same_sets(psgm::score::ParameterSet const& a, psgm::score::ParameterSet const& b) {
+void require_same_sets(psgm::model::ParameterSet const& a, psgm::model::ParameterSet const& b) {
   REQUIRE(a.values.size() == b.values.size());
   for (std::size_t i = 0; i < a.values.size(); ++i) {
     INFO(a.shapes[i].name);
@@ -62,7 +62,7 @@ void require_same_sets(psgm::score::ParameterSet const& a, psgm::score::Paramete
 #ifdef PSGM_TEST_PYTHON
 TEST_CASE("one LibTorch training step equals PyTorch's Adam step on the Python definition", "[torch][python]") {
   auto const dir = psgm_test::scratch_dir("torch_step_vs_python");
-  psgm::score::FilmCnnConfig const a;  // reference, N = 100
+  psgm::model::FilmCnnConfig const a;  // reference, N = 100
   auto const desc = psgm_test::make_description(a, psgm_test::random_parameters(a, 31, "float32", 0.5));
   std::string const before = (dir / "before.h5").string(), after_py = (dir / "after_python.h5").string();
   psgm::io::write_model(before, desc);
@@ -82,7 +82,7 @@ TEST_CASE("one LibTorch training step equals PyTorch's Adam step on the Python d
 
   Model model(a);
   model.set_parameters(desc.weights);
-  auto zero = psgm::score::ParameterSet::zeros(a);
+  auto zero = psgm::model::ParameterSet::zeros(a);
   model.set_optimizer_state({zero, zero, {}});
   double const loss = model.loss_and_gradient(batch);
   double const norm = model.gradient_norm();
@@ -103,7 +103,7 @@ TEST_CASE("one LibTorch training step equals PyTorch's Adam step on the Python d
   psgm_test::run_python_reference("adam-step '" + before + "' '" + prefix + "'" + args + "'" + after_py + "'");
   auto const py = psgm::io::read_model(after_py).weights;
   auto const py_loss = psgm_test::read_raw<double>(prefix + ".loss", 2);
-  auto const py_grad = psgm_test::read_raw<double>(prefix + ".grad", std::size_t(psgm::score::parameter_count(a)));
+  auto const py_grad = psgm_test::read_raw<double>(prefix + ".grad", std::size_t(psgm::model::parameter_count(a)));
 
   WARN("loss psgm " << loss << " python " << py_loss[0] << "; gradient norm psgm " << norm << " python "
                     << py_loss[1]);
@@ -142,13 +142,13 @@ TEST_CASE("one LibTorch training step equals PyTorch's Adam step on the Python d
   REQUIRE(max_any <= 2.0001 * lr);
   REQUIRE(max_step == Approx(lr).epsilon(0.01));  // Adam's first step moves by about lr
   REQUIRE(max_diff <= 1e-3 * lr);
-  REQUIRE(ill_defined < std::size_t(psgm::score::parameter_count(a)) / 4);  // the comparison is not vacuous
+  REQUIRE(ill_defined < std::size_t(psgm::model::parameter_count(a)) / 4);  // the comparison is not vacuous
 }
 #endif
 
 TEST_CASE("LibTorch training with the EDM and VE formulations lowers their losses too", "[torch][training]") {
-  for (auto type : {psgm::sde::SdeType::edm, psgm::sde::SdeType::ve}) {
-    TrainingFixture f(std::string("torch_training_loss_") + psgm::sde::to_string(type));
+  for (auto type : {psgm::model::SdeType::edm, psgm::model::SdeType::ve}) {
+    TrainingFixture f(std::string("torch_training_loss_") + psgm::model::to_string(type));
     f.options.output_path = f.path("model.h5");
     f.options.sde.type = type;
     f.options.epochs = 0;
@@ -159,7 +159,7 @@ TEST_CASE("LibTorch training with the EDM and VE formulations lowers their losse
     REQUIRE(m.sde.type == type);
     auto const& v = m.training.validation_loss;
     REQUIRE(v.size() == 2);
-    WARN(psgm::sde::to_string(type) << ": validation loss " << v[0] << " -> " << v[1] << " in 80 steps");
+    WARN(psgm::model::to_string(type) << ": validation loss " << v[0] << " -> " << v[1] << " in 80 steps");
     REQUIRE(v[1] < 0.8 * v[0]);
   }
 }

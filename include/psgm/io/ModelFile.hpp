@@ -11,7 +11,7 @@
 // the training schedule); see ModelCheckpoint.
 #pragma once
 
-#include <psgm/score/ModelConfig.hpp>
+#include <psgm/model/ModelDescription.hpp>
 
 #include <cstdint>
 #include <map>
@@ -29,12 +29,12 @@ inline constexpr int model_format_version = 2;
 
 /// Everything needed to resume training exactly where it stopped (the
 /// /checkpoint group). Parameter sets use the canonical names and order of
-/// psgm::score::parameter_shapes; an unused set (e.g. no EMA) has no shapes.
+/// psgm::model::parameter_shapes; an unused set (e.g. no EMA) has no shapes.
 struct ModelCheckpoint {
-  score::ParameterSet weights;      ///< raw weights (the model's /weights may hold the EMA copy)
-  score::ParameterSet ema_weights;  ///< EMA of the weights; empty when EMA is off
-  score::ParameterSet adam_m;       ///< Adam first moments
-  score::ParameterSet adam_v;       ///< Adam second moments
+  model::ParameterSet weights;      ///< raw weights (the model's /weights may hold the EMA copy)
+  model::ParameterSet ema_weights;  ///< EMA of the weights; empty when EMA is off
+  model::ParameterSet adam_m;       ///< Adam first moments
+  model::ParameterSet adam_v;       ///< Adam second moments
   std::int64_t step = 0;            ///< optimiser steps done
   std::int64_t epoch = 0;           ///< epoch the next step belongs to (0-based)
   std::int64_t batch_in_epoch = 0;  ///< batches of that epoch already done (position in its shuffled order)
@@ -55,7 +55,7 @@ using TrainingSeries = std::map<std::string, std::vector<double>>;
 /// crash never leaves a truncated model behind. Weights are stored in
 /// `model.weights.dtype` ("float32" or "float64"). Throws IoError if the
 /// directory is not writable, InvalidArgument if `model` is inconsistent.
-void write_model(std::string const& path, score::ModelDescription const& model,
+void write_model(std::string const& path, model::ModelDescription const& model,
                  ModelCheckpoint const* checkpoint = nullptr, TrainingSeries const& series = {});
 
 /// Reads and validates a model file. Throws IoError when the file is not an
@@ -64,14 +64,14 @@ void write_model(std::string const& path, score::ModelDescription const& model,
 /// weight, the shape found and the shape expected), and InvalidArgument (with
 /// the file named) when the SDE or normalisation it stores is unusable, e.g. a
 /// VP schedule that leaves more than 1e-2 of the signal at t = 1.
-score::ModelDescription read_model(std::string const& path);
+model::ModelDescription read_model(std::string const& path);
 
 /// Whether the model file holds a /checkpoint group.
 bool has_checkpoint(std::string const& path);
 
 /// Reads the /checkpoint group, checking every set against `architecture`
 /// and every field with check_checkpoint.
-ModelCheckpoint read_checkpoint(std::string const& path, score::FilmCnnConfig const& architecture);
+ModelCheckpoint read_checkpoint(std::string const& path, model::FilmCnnConfig const& architecture);
 
 /// A checkpoint is untrusted input: throws IoError naming the field unless
 /// 1 <= steps_per_epoch, 1 <= total_steps, 0 <= step <= total_steps,
@@ -81,7 +81,7 @@ ModelCheckpoint read_checkpoint(std::string const& path, score::FilmCnnConfig co
 void check_checkpoint(ModelCheckpoint const& checkpoint, std::string const& path);
 /// Throws IoError naming the weight and index of the first value that is not
 /// finite (or negative, when `non_negative`); `where` names the file and group.
-void check_parameters_finite(score::ParameterSet const& set, std::string const& where, bool non_negative);
+void check_parameters_finite(model::ParameterSet const& set, std::string const& where, bool non_negative);
 
 /// The extra curves under /training (every 1-D data set there that is not
 /// part of TrainingRecord).
@@ -90,7 +90,7 @@ TrainingSeries read_training_series(std::string const& path);
 /// Throws InvalidArgument unless a model made for `model.architecture` can be
 /// applied to fields with `channels` channels on `num_points` points; `what`
 /// names the data (a file or "the sampler's input") in the message.
-void check_model_matches_data(score::ModelDescription const& model, int channels, int num_points,
+void check_model_matches_data(model::ModelDescription const& model, int channels, int num_points,
                               std::string const& what);
 
 }  // namespace io

@@ -1,6 +1,6 @@
 // What the condition columns of a data set and a model mean: their names,
 // units and which of them enter every regression as a logarithm
-// (docs/design.md §8, "The model layer"). The schema is data, stored in model
+// (docs/design.md §10, "The model layer"). The schema is data, stored in model
 // files; nothing in the generic layers spells a column count.
 #pragma once
 

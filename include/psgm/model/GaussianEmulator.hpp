@@ -1,4 +1,4 @@
-// The conditional Gaussian emulator (spec sgm.md §1 and §6; docs/design.md §8):
+// The conditional Gaussian emulator (spec sgm.md §1 and §6; docs/design.md §10):
 //
 //   x = μ(u) + σ(u) ⊙ Σ_k v_k √λ_k a_k,   a ~ N(0, I_F)
 //

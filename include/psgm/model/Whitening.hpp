@@ -1,4 +1,4 @@
-// Condition-aware whitening (spec sgm.md §1, docs/design.md §8): a field x at
+// Condition-aware whitening (spec sgm.md §1, docs/design.md §10): a field x at
 // condition u is written
 //
 //   x = μ(u) + σ(u) ⊙ z,     z = Σ_k v_k √λ_k a_k

@@ -13,8 +13,8 @@
 
 #include <psgm/Config.hpp>
 #include <psgm/core/ExecutionSpaces.hpp>
+#include <psgm/model/ModelDescription.hpp>
 #include <psgm/score/Backend.hpp>
-#include <psgm/score/ModelConfig.hpp>
 #include <psgm/score/impl/NativeNetwork.hpp>
 
 #include <Kokkos_Core.hpp>
@@ -55,9 +55,9 @@ class ScoreModel<Native<ExecSpace>, Scalar> {
 
   /// Builds the network from a description (validated here); the weights are
   /// rounded to Scalar and copied to ExecSpace's memory on `space`.
-  ScoreModel(ExecSpace const& space, ModelDescription description,
+  ScoreModel(ExecSpace const& space, model::ModelDescription description,
              NativeKernels kernels = NativeKernels::automatic);
-  explicit ScoreModel(ModelDescription description, NativeKernels kernels = NativeKernels::automatic)
+  explicit ScoreModel(model::ModelDescription description, NativeKernels kernels = NativeKernels::automatic)
       : ScoreModel(ExecSpace(), std::move(description), kernels) {}
   ScoreModel(ScoreModel&&) = default;
   ScoreModel& operator=(ScoreModel&&) = default;
@@ -69,10 +69,10 @@ class ScoreModel<Native<ExecSpace>, Scalar> {
 #endif
 
   /// Architecture, normalisation, SDE and the weights as loaded (in double).
-  ModelDescription const& description() const { return description_; }
+  model::ModelDescription const& description() const { return description_; }
   /// The description with the weights this model evaluates, read back from
   /// ExecSpace's memory (exact: Scalar → double); dtype is Scalar's.
-  ModelDescription to_description() const;
+  model::ModelDescription to_description() const;
   /// The kernel path in use (host_tiles or portable).
   NativeKernels kernels() const { return net_.kernels(); }
 
@@ -90,7 +90,7 @@ class ScoreModel<Native<ExecSpace>, Scalar> {
  private:
   void check(char const* what, const_field_view x, const_time_view t, const_cond_view cond, field_view out) const;
 
-  ModelDescription description_;
+  model::ModelDescription description_;
   ExecSpace space_;
   Impl::NativeNetwork<ExecSpace, Scalar> net_;
 };

@@ -36,21 +36,21 @@ class TrainableModel<Native<ExecSpace>, Scalar> {
   static constexpr char const* dtype() { return std::is_same_v<Scalar, float> ? "float32" : "float64"; }
 
   /// θ starts at zero (set_parameters), Adam moments at zero, EMA off.
-  TrainableModel(ExecSpace const& space, FilmCnnConfig const& architecture,
+  TrainableModel(ExecSpace const& space, model::FilmCnnConfig const& architecture,
                  NativeKernels kernels = NativeKernels::automatic);
-  explicit TrainableModel(FilmCnnConfig const& architecture, NativeKernels kernels = NativeKernels::automatic)
+  explicit TrainableModel(model::FilmCnnConfig const& architecture, NativeKernels kernels = NativeKernels::automatic)
       : TrainableModel(ExecSpace(), architecture, kernels) {}
   TrainableModel(TrainableModel&&) = default;
   TrainableModel& operator=(TrainableModel&&) = default;
   TrainableModel(TrainableModel const&) = delete;
   TrainableModel& operator=(TrainableModel const&) = delete;
 
-  FilmCnnConfig const& architecture() const { return net_.config(); }
+  model::FilmCnnConfig const& architecture() const { return net_.config(); }
   NativeKernels kernels() const { return net_.kernels(); }
   /// Sizes the training workspace for batches up to max_batch.
   void reserve(int max_batch);
-  void set_parameters(ParameterSet const& theta);
-  ParameterSet parameters() const;
+  void set_parameters(model::ParameterSet const& theta);
+  model::ParameterSet parameters() const;
   void set_optimizer_state(OptimizerState const& state);
   OptimizerState optimizer_state() const;
   /// L(θ) = mean_{i,c,n} (a_i F(x_i, t_i, cond_i) − y_i)², keeping ∇θ L.
@@ -67,7 +67,7 @@ class TrainableModel<Native<ExecSpace>, Scalar> {
   /// ∇θ L of the last loss_and_gradient, canonical order (parameter_shapes), in ExecSpace's memory.
   vector_view gradient() const { return net_.gradient(); }
   /// The same as a ParameterSet (host, exact).
-  ParameterSet gradient_set() const { return net_.to_parameter_set(space_, net_.gradient()); }
+  model::ParameterSet gradient_set() const { return net_.to_parameter_set(space_, net_.gradient()); }
 
  private:
   int stage(DsmBatch const& batch) const;

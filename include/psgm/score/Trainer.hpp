@@ -22,9 +22,9 @@
 #include <psgm/core/Error.hpp>
 #include <psgm/core/KokkosCompat.hpp>
 #include <psgm/io/ModelFile.hpp>
-#include <psgm/score/Backend.hpp>
+#include <psgm/model/ModelDescription.hpp>
 #include <psgm/model/Whitening.hpp>
-#include <psgm/score/ModelConfig.hpp>
+#include <psgm/score/Backend.hpp>
 
 #include <Kokkos_Core.hpp>
 
@@ -92,9 +92,9 @@ struct AdamSettings {
 
 /// Optimiser state besides θ. `ema` has no shapes when EMA is off.
 struct OptimizerState {
-  ParameterSet adam_m;
-  ParameterSet adam_v;
-  ParameterSet ema;
+  model::ParameterSet adam_m;
+  model::ParameterSet adam_v;
+  model::ParameterSet ema;
 };
 
 /// One mini-batch of denoising score matching on the host, in the unified form
@@ -125,7 +125,8 @@ struct DsmBatch {
 /// U(−1/√fan_in, 1/√fan_in), the last FiLM layer N(0, 10⁻⁶) with zero bias, the
 /// output affine zero. Values are rounded to `dtype` ("float32"/"float64"). Both
 /// backends start from these, so equal seeds give equal starting points.
-ParameterSet initial_parameters(FilmCnnConfig const& architecture, std::uint64_t seed, std::string const& dtype);
+model::ParameterSet initial_parameters(model::FilmCnnConfig const& architecture, std::uint64_t seed,
+                                       std::string const& dtype);
 
 // ================================================================== options
 struct TrainerOptions {
@@ -135,8 +136,8 @@ struct TrainerOptions {
   std::int64_t max_memory_bytes = std::int64_t(2) << 30;  ///< load the samples into memory below this,
                                                           ///< else stream each mini-batch from the file
   // ---- model
-  FilmCnnConfig architecture;          ///< channels and num_points are taken from the data
-  sde::SdeConfig sde;                  ///< VP (reference), VE or EDM
+  model::FilmCnnConfig architecture;          ///< channels and num_points are taken from the data
+  model::SdeConfig sde;                  ///< VP (reference), VE or EDM
   /// Condition-aware whitening (model/Whitening.hpp): the network learns the
   /// leading whitening.components coordinates of x = μ(u) + σ(u) ⊙ z, fitted
   /// on the training part; architecture.channels, num_points and cond_dim
@@ -178,7 +179,7 @@ struct TrainerOptions {
 /// network trained with these options (so both see the same training
 /// conditions), and writes it to options.output_path (atomically). Only the
 /// data and whitening options matter; every coordinate is kept.
-ModelDescription fit_gaussian_emulator(Kokkos::DefaultHostExecutionSpace const& space, TrainerOptions options);
+model::ModelDescription fit_gaussian_emulator(Kokkos::DefaultHostExecutionSpace const& space, TrainerOptions options);
 
 /// "<dir>/<stem>.checkpoint.h5" for "<dir>/<stem>.h5".
 std::string checkpoint_path(std::string const& output_path);
@@ -227,16 +228,16 @@ class TrainingSession {
   TrainingSession(TrainingSession const&) = delete;
   TrainingSession& operator=(TrainingSession const&) = delete;
 
-  FilmCnnConfig const& architecture() const;
+  model::FilmCnnConfig const& architecture() const;
   TrainerOptions const& options() const;
-  Normalization const& normalization() const;
+  model::Normalization const& normalization() const;
   /// The fitted (or resumed) whitening of a whitened model; empty otherwise.
   std::optional<model::Whitening> const& whitening() const;
   /// What the run records about its data and configuration.
-  TrainingRecord const& record() const;
+  model::TrainingRecord const& record() const;
   bool resumed() const;
   /// Initial θ (fresh run) or the checkpoint's θ; and the optimiser state.
-  ParameterSet const& start_parameters() const;
+  model::ParameterSet const& start_parameters() const;
   OptimizerState const& start_optimizer_state() const;
 
   /// Rows of the data set file used for training / validation (status ok;
@@ -271,17 +272,17 @@ class TrainingSession {
   /// weights when EMA is on); returns true when it is the best so far.
   bool record_validation(double loss, double raw_loss);
   /// Writes the best model (`weights` are the evaluated ones: EMA or raw).
-  void write_best(ParameterSet const& weights);
+  void write_best(model::ParameterSet const& weights);
   bool checkpoint_due() const;
   /// Ends the run after the current step (e.g. on Ctrl-C): done() becomes
   /// true, and the trainer writes a checkpoint to resume from.
   void request_stop();
   /// Whether the state after the last step is not yet in a checkpoint.
   bool checkpoint_pending() const;
-  void write_checkpoint(ParameterSet const& theta, OptimizerState const& state);
+  void write_checkpoint(model::ParameterSet const& theta, OptimizerState const& state);
   /// Writes the final record into the best-model file (and it if there was no
   /// validation), returns the summary.
-  TrainingSummary finish(ParameterSet const& final_evaluated_weights);
+  TrainingSummary finish(model::ParameterSet const& final_evaluated_weights);
   TrainingProgress progress() const;
 
  private:

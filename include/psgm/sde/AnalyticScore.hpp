@@ -24,7 +24,7 @@
 
 #include <psgm/core/ExecutionSpaces.hpp>
 #include <psgm/core/KokkosCompat.hpp>
-#include <psgm/score/ModelConfig.hpp>
+#include <psgm/model/ModelDescription.hpp>
 #include <psgm/sde/DiffusionProcess.hpp>
 
 #include <Kokkos_Core.hpp>
@@ -82,7 +82,7 @@ void gaussian_flow_map(GaussianMixtureSpec const& spec, SymmetricEigen const& ei
 
 /// The normalisation that leaves fields and conditions as they are (field
 /// mean 0, std 1; conditions neither shifted, scaled nor log-transformed).
-score::Normalization identity_normalization();
+model::Normalization identity_normalization();
 
 /// Closed-form score of a Gaussian mixture under a forward process: a
 /// ScoreModel (docs/design.md §6) on execution space ExecSpace.
@@ -101,10 +101,10 @@ class AnalyticScore {
 
   /// Diagonalises every covariance on the host and copies the mixture to
   /// `space`'s memory. InvalidArgument for an inconsistent spec or SDE.
-  AnalyticScore(ExecSpace const& space, GaussianMixtureSpec const& spec, SdeConfig const& sde,
-                score::Normalization const& normalization = identity_normalization());
+  AnalyticScore(ExecSpace const& space, GaussianMixtureSpec const& spec, model::SdeConfig const& sde,
+                model::Normalization const& normalization = identity_normalization());
 
-  score::ModelDescription const& description() const { return description_; }
+  model::ModelDescription const& description() const { return description_; }
   GaussianMixtureSpec const& spec() const { return spec_; }
   SymmetricEigen const& eigen(int component) const { return eigen_.at(component); }
   DiffusionProcess const& process() const { return process_; }
@@ -130,7 +130,7 @@ class AnalyticScore {
   GaussianMixtureSpec spec_;
   std::vector<SymmetricEigen> eigen_;
   DiffusionProcess process_;
-  score::ModelDescription description_;
+  model::ModelDescription description_;
   int reserved_ = 0;
   Kokkos::View<double*, memory_space> log_weights_;                          // (K)
   Kokkos::View<double**, Kokkos::LayoutRight, memory_space> means_;          // (K, d)

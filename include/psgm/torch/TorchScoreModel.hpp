@@ -10,8 +10,8 @@
 #pragma once
 
 #include <psgm/Config.hpp>
+#include <psgm/model/ModelDescription.hpp>
 #include <psgm/score/Backend.hpp>
-#include <psgm/score/ModelConfig.hpp>
 
 #include <Kokkos_Core.hpp>
 
@@ -59,7 +59,7 @@ class ScoreModel<LibTorch, Scalar> {
   using const_cond_view = Kokkos::View<const Scalar**, Kokkos::LayoutRight, memory_space>;
 
   /// Builds the network from a validated description (weights converted to Scalar).
-  explicit ScoreModel(ModelDescription description);
+  explicit ScoreModel(model::ModelDescription description);
   /// Reads a model file (psgm::io::read_model) and builds the network.
   static ScoreModel load(std::string const& path);
   ~ScoreModel();
@@ -68,7 +68,7 @@ class ScoreModel<LibTorch, Scalar> {
   ScoreModel(ScoreModel const&) = delete;
   ScoreModel& operator=(ScoreModel const&) = delete;
 
-  ModelDescription const& description() const;
+  model::ModelDescription const& description() const;
 
   /// out = F(x, t, cond): the raw network.
   void network(execution_space const& space, const_field_view x, const_time_view t, const_cond_view cond,

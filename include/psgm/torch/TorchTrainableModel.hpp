@@ -27,17 +27,17 @@ class TrainableModel<LibTorch, Scalar> {
   using scalar_type = Scalar;
   static constexpr char const* dtype() { return std::is_same_v<Scalar, float> ? "float32" : "float64"; }
 
-  explicit TrainableModel(FilmCnnConfig const& architecture);
+  explicit TrainableModel(model::FilmCnnConfig const& architecture);
   ~TrainableModel();
   TrainableModel(TrainableModel&&) noexcept;
   TrainableModel& operator=(TrainableModel&&) noexcept;
   TrainableModel(TrainableModel const&) = delete;
   TrainableModel& operator=(TrainableModel const&) = delete;
 
-  FilmCnnConfig const& architecture() const;
+  model::FilmCnnConfig const& architecture() const;
   void reserve(int max_batch);
-  void set_parameters(ParameterSet const& theta);
-  ParameterSet parameters() const;
+  void set_parameters(model::ParameterSet const& theta);
+  model::ParameterSet parameters() const;
   void set_optimizer_state(OptimizerState const& state);
   OptimizerState optimizer_state() const;
   double loss_and_gradient(DsmBatch const& batch);
@@ -47,7 +47,7 @@ class TrainableModel<LibTorch, Scalar> {
   double loss(DsmBatch const& batch, Weights which) const;
   /// ∇θ L of the last loss_and_gradient (before clipping); beyond the
   /// concept, for checks and diagnostics.
-  ParameterSet gradient() const;
+  model::ParameterSet gradient() const;
 
  private:
   std::unique_ptr<Impl::TorchTrainableState> state_;

@@ -1,5 +1,5 @@
 // Where the native backend keeps things: the canonical flat weight vector
-// (the order of psgm::score::parameter_shapes, i.e. the PyTorch state_dict),
+// (the order of psgm::model::parameter_shapes, i.e. the PyTorch state_dict),
 // the packed copies the kernels read, and the padded activation buffers.
 //
 // Activations are stored position-major, channels contiguous: h(b, n, o) at
@@ -18,7 +18,7 @@
 // columns [ldw, ldw + W) of its padded output, so both are padded rows.
 #pragma once
 
-#include <psgm/score/ModelConfig.hpp>
+#include <psgm/model/ModelDescription.hpp>
 
 #include <Kokkos_Core.hpp>
 
@@ -43,7 +43,7 @@ struct NativeLayout {
   int Nx = 0;   ///< rows per sample of the extended gradient buffers: N + 2K + 1
 
   NativeLayout() = default;
-  NativeLayout(FilmCnnConfig const& c, int lanes)
+  NativeLayout(model::FilmCnnConfig const& c, int lanes)
       : C(c.channels), N(c.num_points), W(c.width), K(c.kernel_size), pad((c.kernel_size - 1) / 2),
         F(c.num_frequencies), cond_dim(c.cond_dim), Z(c.z_dim()), H(c.film_hidden), L(c.film_layers),
         nb(c.num_blocks) {

@@ -6,7 +6,7 @@
 #pragma once
 
 #include <psgm/core/ExecutionSpaces.hpp>
-#include <psgm/score/ModelConfig.hpp>
+#include <psgm/model/ModelDescription.hpp>
 #include <psgm/score/impl/NativeLayout.hpp>
 
 #include <Kokkos_Core.hpp>
@@ -38,19 +38,19 @@ class NativeNetwork {
 
   static constexpr bool host_space = std::is_same_v<memory_space, Kokkos::HostSpace>;
 
-  NativeNetwork(ExecSpace const& space, FilmCnnConfig const& config, NativeKernels kernels);
+  NativeNetwork(ExecSpace const& space, model::FilmCnnConfig const& config, NativeKernels kernels);
 
-  FilmCnnConfig const& config() const { return config_; }
+  model::FilmCnnConfig const& config() const { return config_; }
   NativeLayout const& layout() const { return lay_; }
   NativeKernels kernels() const { return use_host_ ? NativeKernels::host_tiles : NativeKernels::portable; }
 
   // ---------------------------------------------------------------- weights
   /// θ, canonical order (parameter_shapes). After writing into it, call pack().
   vector_view parameters() const { return params_; }
-  void set_parameters(ExecSpace const& space, ParameterSet const& theta);
+  void set_parameters(ExecSpace const& space, model::ParameterSet const& theta);
   /// θ (or another vector of the same layout) on the host; fences `space`.
-  ParameterSet to_parameter_set(ExecSpace const& space, vector_view values) const;
-  void set_vector(ExecSpace const& space, vector_view dst, ParameterSet const& src) const;
+  model::ParameterSet to_parameter_set(ExecSpace const& space, vector_view values) const;
+  void set_vector(ExecSpace const& space, vector_view dst, model::ParameterSet const& src) const;
   /// Copies `weights` (θ by default) into the packed layouts the kernels read.
   void pack(ExecSpace const& space) const { pack(space, params_); }
   void pack(ExecSpace const& space, vector_view weights) const;
@@ -63,7 +63,7 @@ class NativeNetwork {
   void forward(ExecSpace const& space, int B, Scalar const* x, Scalar const* t, double const* td, Scalar const* cond,
                Scalar* out, native_index out_sb, native_index out_sc) const;
   /// EDM preconditioning around forward(): out = (c_skip x + c_out F(c_in x, c_noise(σ)) − x) / σ².
-  void edm_score(ExecSpace const& space, int B, sde::EdmConfig const& edm, Scalar const* x, Scalar const* sigma,
+  void edm_score(ExecSpace const& space, int B, model::EdmConfig const& edm, Scalar const* x, Scalar const* sigma,
                  Scalar const* cond, Scalar* out) const;
 
   // ---------------------------------------------------------------- training
@@ -85,7 +85,7 @@ class NativeNetwork {
   void film_forward(ExecSpace const& space, int B, Scalar const* z, Scalar* const* pre, Scalar* const* post) const;
 
   ExecSpace space_;  ///< the construction instance: workspaces are allocated on it
-  FilmCnnConfig config_;
+  model::FilmCnnConfig config_;
   NativeLayout lay_;
   bool use_host_ = false;
   int capacity_ = 0, train_capacity_ = 0;

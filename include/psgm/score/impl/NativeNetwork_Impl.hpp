@@ -21,7 +21,7 @@ namespace Impl {
 inline constexpr int native_weight_grad_chunk = 16;
 
 template <class ExecSpace, class Scalar>
-NativeNetwork<ExecSpace, Scalar>::NativeNetwork(ExecSpace const& space, FilmCnnConfig const& config,
+NativeNetwork<ExecSpace, Scalar>::NativeNetwork(ExecSpace const& space, model::FilmCnnConfig const& config,
                                                 NativeKernels kernels)
     : space_(space), config_(config), lay_(config, native_host::pad_lanes<Scalar>()) {
   config.validate();
@@ -67,7 +67,7 @@ NativeNetwork<ExecSpace, Scalar>::NativeNetwork(ExecSpace const& space, FilmCnnC
 
 template <class ExecSpace, class Scalar>
 void NativeNetwork<ExecSpace, Scalar>::set_vector(ExecSpace const& space, vector_view dst,
-                                                  ParameterSet const& src) const {
+                                                  model::ParameterSet const& src) const {
   src.check_matches(config_);
   auto host = Kokkos::create_mirror_view(dst);
   std::size_t at = 0;
@@ -78,17 +78,18 @@ void NativeNetwork<ExecSpace, Scalar>::set_vector(ExecSpace const& space, vector
 }
 
 template <class ExecSpace, class Scalar>
-void NativeNetwork<ExecSpace, Scalar>::set_parameters(ExecSpace const& space, ParameterSet const& theta) {
+void NativeNetwork<ExecSpace, Scalar>::set_parameters(ExecSpace const& space, model::ParameterSet const& theta) {
   set_vector(space, params_, theta);
   pack(space);
 }
 
 template <class ExecSpace, class Scalar>
-ParameterSet NativeNetwork<ExecSpace, Scalar>::to_parameter_set(ExecSpace const& space, vector_view values) const {
+model::ParameterSet NativeNetwork<ExecSpace, Scalar>::to_parameter_set(ExecSpace const& space,
+                                                                       vector_view values) const {
   auto host = Kokkos::create_mirror_view(values);
   Kokkos::deep_copy(space, host, values);
   space.fence();  // the host reads the copy
-  ParameterSet set = ParameterSet::zeros(config_);
+  model::ParameterSet set = model::ParameterSet::zeros(config_);
   set.dtype = std::is_same_v<Scalar, float> ? "float32" : "float64";
   std::size_t at = 0;
   for (auto& v : set.values)
@@ -253,17 +254,17 @@ void NativeNetwork<ExecSpace, Scalar>::forward(ExecSpace const& space, int B, Sc
 }
 
 template <class ExecSpace, class Scalar>
-void NativeNetwork<ExecSpace, Scalar>::edm_score(ExecSpace const& space, int B, sde::EdmConfig const& edm,
+void NativeNetwork<ExecSpace, Scalar>::edm_score(ExecSpace const& space, int B, model::EdmConfig const& edm,
                                                  Scalar const* x, Scalar const* sigma, Scalar const* cond,
                                                  Scalar* out) const {
   if (B <= 0) return;
   if (B > capacity_) const_cast<NativeNetwork*>(this)->reserve(B);
   NativeLayout const& l = lay_;
   Kokkos::parallel_for("psgm::score::native::edm_precondition", Kokkos::RangePolicy<ExecSpace>(space, 0, B),
-                       EdmInputFunctor<Scalar, sde::EdmConfig>{edm, l.C, l.N, x, sigma, xin_.data(), tin_.data()});
+                       EdmInputFunctor<Scalar, model::EdmConfig>{edm, l.C, l.N, x, sigma, xin_.data(), tin_.data()});
   forward(space, B, xin_.data(), nullptr, tin_.data(), cond, out, native_index(l.C) * l.N, l.N);
   Kokkos::parallel_for("psgm::score::native::edm_score", Kokkos::RangePolicy<ExecSpace>(space, 0, B),
-                       EdmScoreFunctor<Scalar, sde::EdmConfig>{edm, l.C, l.N, x, sigma, out});
+                       EdmScoreFunctor<Scalar, model::EdmConfig>{edm, l.C, l.N, x, sigma, out});
 }
 
 // ====================================================================== training

@@ -16,7 +16,7 @@ namespace psgm {
 namespace score {
 
 template <class ExecSpace, class Scalar>
-ScoreModel<Native<ExecSpace>, Scalar>::ScoreModel(ExecSpace const& space, ModelDescription description,
+ScoreModel<Native<ExecSpace>, Scalar>::ScoreModel(ExecSpace const& space, model::ModelDescription description,
                                                   NativeKernels kernels)
     : description_((description.validate(), std::move(description))),
       space_(space),
@@ -35,9 +35,9 @@ ScoreModel<Native<ExecSpace>, Scalar> ScoreModel<Native<ExecSpace>, Scalar>::loa
 #endif
 
 template <class ExecSpace, class Scalar>
-ModelDescription ScoreModel<Native<ExecSpace>, Scalar>::to_description() const {
+model::ModelDescription ScoreModel<Native<ExecSpace>, Scalar>::to_description() const {
   ScopedRegion region("psgm::score::ScoreModel<Native>::to_description");
-  ModelDescription d = description_;
+  model::ModelDescription d = description_;
   d.weights = net_.to_parameter_set(space_, net_.parameters());
   return d;
 }
@@ -86,7 +86,7 @@ void ScoreModel<Native<ExecSpace>, Scalar>::score(execution_space const& space, 
   check("ScoreModel<Native>::score", x, t, cond, out);
   int const B = static_cast<int>(x.extent(0));
   auto const& a = description_.architecture;
-  if (description_.sde.type != sde::SdeType::edm) {
+  if (description_.sde.type != model::SdeType::edm) {
     // VP and VE: the network is the score (spec sgm.md §3).
     net_.forward(space, B, x.data(), t.data(), nullptr, cond.data(), out.data(),
                  Impl::native_index(a.channels) * a.num_points, a.num_points);

@@ -56,7 +56,8 @@ struct SquaredNormFunctor {
 }  // namespace Impl
 
 template <class ExecSpace, class Scalar>
-TrainableModel<Native<ExecSpace>, Scalar>::TrainableModel(ExecSpace const& space, FilmCnnConfig const& architecture,
+TrainableModel<Native<ExecSpace>, Scalar>::TrainableModel(ExecSpace const& space,
+                                                          model::FilmCnnConfig const& architecture,
                                                           NativeKernels kernels)
     : space_(space), net_(space, architecture, kernels) {
   ScopedRegion region("psgm::score::TrainableModel<Native>::TrainableModel");
@@ -93,14 +94,14 @@ void TrainableModel<Native<ExecSpace>, Scalar>::reserve(int max_batch) {
 }
 
 template <class ExecSpace, class Scalar>
-void TrainableModel<Native<ExecSpace>, Scalar>::set_parameters(ParameterSet const& theta) {
+void TrainableModel<Native<ExecSpace>, Scalar>::set_parameters(model::ParameterSet const& theta) {
   ScopedRegion region("psgm::score::TrainableModel<Native>::set_parameters");
   net_.set_parameters(space_, theta);
   have_gradient_ = false;
 }
 
 template <class ExecSpace, class Scalar>
-ParameterSet TrainableModel<Native<ExecSpace>, Scalar>::parameters() const {
+model::ParameterSet TrainableModel<Native<ExecSpace>, Scalar>::parameters() const {
   ScopedRegion region("psgm::score::TrainableModel<Native>::parameters");
   return net_.to_parameter_set(space_, net_.parameters());
 }
@@ -128,7 +129,8 @@ void TrainableModel<Native<ExecSpace>, Scalar>::set_optimizer_state(OptimizerSta
 template <class ExecSpace, class Scalar>
 OptimizerState TrainableModel<Native<ExecSpace>, Scalar>::optimizer_state() const {
   ScopedRegion region("psgm::score::TrainableModel<Native>::optimizer_state");
-  OptimizerState s{net_.to_parameter_set(space_, adam_m_), net_.to_parameter_set(space_, adam_v_), ParameterSet{}};
+  OptimizerState s{net_.to_parameter_set(space_, adam_m_), net_.to_parameter_set(space_, adam_v_),
+                   model::ParameterSet{}};
   if (ema_on_) s.ema = net_.to_parameter_set(space_, ema_);
   return s;
 }

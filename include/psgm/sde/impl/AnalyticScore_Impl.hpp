@@ -11,7 +11,7 @@ namespace sde {
 
 template <class ExecSpace, class Scalar>
 AnalyticScore<ExecSpace, Scalar>::AnalyticScore(ExecSpace const& space, GaussianMixtureSpec const& spec,
-                                                 SdeConfig const& sde, score::Normalization const& normalization)
+                                                 model::SdeConfig const& sde, model::Normalization const& normalization)
     : spec_(spec), process_(sde) {
   ScopedRegion region("psgm::sde::AnalyticScore::AnalyticScore");
   spec_.validate();
@@ -69,7 +69,7 @@ void AnalyticScore<ExecSpace, Scalar>::reserve(int max_batch) {
   auto const init = Kokkos::WithoutInitializing;
   projection_ = decltype(projection_)(Kokkos::view_alloc(init, "psgm::sde::analytic::projection"), max_batch, kc, d);
   log_density_ = decltype(log_density_)(Kokkos::view_alloc(init, "psgm::sde::analytic::log_density"), max_batch, kc);
-  if (process_.type == SdeType::edm) {
+  if (process_.type == model::SdeType::edm) {
     edm_input_ = field_view(Kokkos::view_alloc(init, "psgm::sde::analytic::edm_input"), max_batch, spec_.channels,
                             spec_.num_points);
     edm_sigma_ = time_view(Kokkos::view_alloc(init, "psgm::sde::analytic::edm_sigma"), max_batch);
@@ -160,7 +160,7 @@ template <class ExecSpace, class Scalar>
 void AnalyticScore<ExecSpace, Scalar>::network(ExecSpace const& space, const_field_view x, const_time_view t,
                                                const_cond_view cond, field_view out) const {
   ScopedRegion region("psgm::sde::AnalyticScore::network");
-  if (process_.type != SdeType::edm) {
+  if (process_.type != model::SdeType::edm) {
     score(space, x, t, cond, out);
     return;
   }

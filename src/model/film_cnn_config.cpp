@@ -1,10 +1,8 @@
 #include <psgm/core/Error.hpp>
-#include <psgm/score/ModelConfig.hpp>
-
-#include <cmath>
+#include <psgm/model/FilmCnnConfig.hpp>
 
 namespace psgm {
-namespace score {
+namespace model {
 
 void FilmCnnConfig::validate() const {
   require(channels >= 1, "FilmCnnConfig: channels = ", channels, " must be >= 1");
@@ -111,83 +109,5 @@ void ParameterSet::check_matches(FilmCnnConfig const& config) const {
             "', expected '", expected[i].name, "' (canonical order)");
 }
 
-std::array<double, 3> Normalization::normalise_condition(std::array<double, 3> const& physical) const {
-  std::array<double, 3> out{};
-  for (int k = 0; k < 3; ++k) {
-    double v = physical[k];
-    if (cond_log[k]) {
-      require(v > 0, "condition ", k, " = ", v, " must be > 0 (it is log-transformed)");
-      v = std::log(v);
-    }
-    double const span = cond_max[k] - cond_min[k];
-    out[k] = span > 0 ? (v - cond_min[k]) / span : 0.5;
-  }
-  return out;
-}
-
-bool Normalization::is_in_training_range(std::array<double, 3> const& physical, double tolerance) const {
-  auto const n = normalise_condition(physical);
-  for (double v : n)
-    if (v < -tolerance || v > 1 + tolerance) return false;
-  return true;
-}
-
-void Normalization::validate() const {
-  for (int f = 0; f < 2; ++f)
-    require(std::isfinite(field_mean[f]) && std::isfinite(field_std[f]) && field_std[f] > 0,
-            "normalisation: field ", f, " has mean ", field_mean[f], " and std ", field_std[f],
-            " (need finite values and std > 0)");
-  for (int k = 0; k < 3; ++k)
-    require(std::isfinite(cond_min[k]) && std::isfinite(cond_max[k]) && cond_max[k] >= cond_min[k],
-            "normalisation: condition ", k, " has range [", cond_min[k], ", ", cond_max[k], "]");
-}
-
-char const* to_string(ModelKind kind) {
-  switch (kind) {
-    case ModelKind::score_network: return "score_network";
-    case ModelKind::gaussian_emulator: return "gaussian_emulator";
-  }
-  return "unknown";
-}
-
-ModelKind model_kind_from_string(std::string const& name) {
-  if (name == "score_network") return ModelKind::score_network;
-  if (name == "gaussian_emulator") return ModelKind::gaussian_emulator;
-  throw InvalidArgument("unknown model kind '" + name + "': expected 'score_network' or 'gaussian_emulator'");
-}
-
-std::vector<std::string> ModelDescription::field_channel_names() const {
-  if (whitening && !whitening->channel_names.empty()) return whitening->channel_names;
-  int const C = field_channels();
-  if (C == 2) return {"c", "phi"};
-  std::vector<std::string> names;
-  for (int c = 0; c < C; ++c) names.push_back("channel_" + std::to_string(c));
-  return names;
-}
-
-void ModelDescription::validate() const {
-  if (kind == ModelKind::gaussian_emulator) {
-    require(whitening.has_value(), "model: a Gaussian emulator needs its whitening (mean, spread and basis)");
-    whitening->validate();
-    require(whitening->components == whitening->num_free(), "model: a Gaussian emulator draws every one of the ",
-            whitening->num_free(), " whitened coordinates, but its whitening keeps ", whitening->components);
-    return;
-  }
-  architecture.validate();
-  normalization.validate();
-  sde.validate();
-  weights.check_matches(architecture);
-  if (whitening) {
-    whitening->validate();
-    require(architecture.channels == whitening->components && architecture.num_points == 1,
-            "model: a whitened score network takes its ", whitening->components,
-            " latent coordinates as channels on one point, but the architecture has ", architecture.channels,
-            " channels on ", architecture.num_points, " points");
-    require(architecture.cond_dim == whitening->num_conditions(), "model: the architecture takes ",
-            architecture.cond_dim, " condition inputs but the whitening's schema has ", whitening->num_conditions(),
-            " columns");
-  }
-}
-
-}  // namespace score
+}  // namespace model
 }  // namespace psgm

@@ -1,6 +1,8 @@
-// Forward noising processes (docs/sgm.md §2, spec sgm.md §2). Device-callable
-// value types shared by the trainers (denoising score matching) and the
-// samplers (reverse-time SDE / probability-flow ODE).
+// Forward noising processes (docs/sgm.md §2, spec sgm.md §2): the SDE a model
+// is trained with, part of its description (model/ModelDescription.hpp).
+// Device-callable value types shared by the trainers (denoising score
+// matching) and the samplers (reverse-time SDE / probability-flow ODE,
+// sde/DiffusionProcess.hpp).
 //
 //   x_t = m(t) x_0 + s(t) z,  z ~ N(0, I),  s(t)^2 = v(t)
 //   dx  = f(t) x dt + g(t) dW
@@ -19,7 +21,7 @@
 #include <string>
 
 namespace psgm {
-namespace sde {
+namespace model {
 
 enum class SdeType { vp, ve, edm };
 
@@ -151,5 +153,5 @@ struct SdeConfig {
   }
 };
 
-}  // namespace sde
+}  // namespace model
 }  // namespace psgm
