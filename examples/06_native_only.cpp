@@ -86,8 +86,9 @@ int main(int argc, char* argv[]) {
       KOKKOS_LAMBDA(int r, int f, int i) { model_fields(r, f, i) = samples(r, f, i); });
 
   // 4. Against fresh PDE ensembles; and the untrained network for contrast.
-  auto const pde = example::solve_ensemble(electrode, {cond}, n, seed + 1, 0);
-  auto const floor = example::solve_ensemble(electrode, {cond}, n, seed + 1, n);
+  auto const gp_porosity = psgm::workflow::PorositySource::gaussian_process(psgm::gp::PorosityModel{});
+  auto const pde = psgm::workflow::solve_ensemble(space, electrode, gp_porosity, {cond}, n, {seed + 1, 0, 0});
+  auto const floor = psgm::workflow::solve_ensemble(space, electrode, gp_porosity, {cond}, n, {seed + 1, n, 0});
   auto const d_pde = Kokkos::create_mirror_view_and_copy(Space::memory_space{}, pde.fields);
   auto const d_floor = Kokkos::create_mirror_view_and_copy(Space::memory_space{}, floor.fields);
   psgm::stats::MetricsOptions metrics;

@@ -29,6 +29,7 @@
 #include <psgm/stats/Metrics.hpp>
 #include <psgm/stats/Pointwise.hpp>
 #include <psgm/stats/Report.hpp>
+#include <psgm/workflow/EnsembleGenerator.hpp>
 #if PSGM_HAS_HDF5
 #include <psgm/stats/Evaluation.hpp>
 #include <psgm/stats/EvaluationFile.hpp>
