@@ -18,8 +18,6 @@
 //      weights): training must have moved the model towards the PDE.
 #include <psgm/psgm.hpp>
 
-#include "common/Ensemble.hpp"
-
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -37,8 +35,14 @@ int main(int argc, char* argv[]) {
 
   // 1. Training data.
   auto const conditions = psgm::pde::random_conditions(psgm::pde::ConditionRanges::reference(electrode.L), 40, seed);
-  example::write_dataset("06_native_only.data.h5", electrode, conditions,
-                         example::solve_ensemble(electrode, conditions, 25, seed), seed);
+  psgm::workflow::GenerateOptions generate;  // what `psgm generate` runs: GP draws, solves, the file
+  generate.pde = electrode;
+  generate.conditions = conditions;
+  generate.realisations = 25;
+  generate.seed = seed;
+  generate.output = "06_native_only.data.h5";
+  generate.writer.overwrite = true;
+  psgm::workflow::generate(space, generate);
 
   // 2. Native training: TrainableModel<Native<Space>, float>.
   psgm::score::TrainerOptions options;

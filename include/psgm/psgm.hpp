@@ -30,6 +30,7 @@
 #include <psgm/stats/Pointwise.hpp>
 #include <psgm/stats/Report.hpp>
 #include <psgm/workflow/EnsembleGenerator.hpp>
+#include <psgm/workflow/Shard.hpp>
 #if PSGM_HAS_HDF5
 #include <psgm/stats/Evaluation.hpp>
 #include <psgm/stats/EvaluationFile.hpp>
@@ -40,6 +41,7 @@
 #include <psgm/io/ModelFile.hpp>
 #include <psgm/score/Trainer.hpp>
 #include <psgm/score/NativeTrainableModel.hpp>
+#include <psgm/workflow/Generate.hpp>
 #endif
 #if PSGM_HAS_TORCH
 #include <psgm/torch/TorchScoreModel.hpp>
