@@ -41,6 +41,7 @@
 #include <psgm/io/ModelFile.hpp>
 #include <psgm/score/Trainer.hpp>
 #include <psgm/score/NativeTrainableModel.hpp>
+#include <psgm/workflow/Evaluate.hpp>
 #include <psgm/workflow/Generate.hpp>
 #endif
 #if PSGM_HAS_TORCH
