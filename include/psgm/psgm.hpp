@@ -43,6 +43,7 @@
 #include <psgm/score/NativeTrainableModel.hpp>
 #include <psgm/workflow/Evaluate.hpp>
 #include <psgm/workflow/Generate.hpp>
+#include <psgm/workflow/Merge.hpp>
 #endif
 #if PSGM_HAS_TORCH
 #include <psgm/torch/TorchScoreModel.hpp>

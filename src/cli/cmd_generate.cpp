@@ -369,19 +369,29 @@ psgm::cli::RegisterCommand generate_command(
       CLI::Option* seed_option = app.add_option("--seed", *seed, "random seed (same as --set run.seed=SEED)");
       app.add_flag("-q,--quiet", options->quiet, "no progress on stderr");
       app.add_flag("--print-config", options->print_config, "print the effective configuration and exit");
+      auto shard = std::make_shared<std::string>();
+      app.add_option("--shard", *shard,
+                     "i/n: write only part i (0 ... n-1) of n contiguous parts of the samples; psgm merge joins "
+                     "the n files into the file of one run (docs/workflow.md)");
       app.footer(
           "Examples:\n"
           "  psgm generate --preset small -o small.h5\n"
           "  psgm generate -o reference.h5                      # the reference data set (1000 x 25)\n"
           "  psgm generate --preset small -o bv.h5 --set pde.kinetics=butler_volmer --set pde.time_integration=steady\n"
           "  psgm generate -o mine.h5 --set conditions.source=list --set 'conditions.list=[[1e-5, 0.0, 25.0]]'\n"
+          "  psgm generate -o part0.h5 --shard 0/4                # part 0 of 4 (then: psgm merge part*.h5 -o all.h5)\n"
           "See docs/data.md for every option and the file format.");
-      return [config, options, seed, seed_option]() {
+      return [config, options, seed, seed_option, shard]() {
         auto overrides = config->overrides;
         if (seed_option->count() > 0) overrides.push_back("run.seed=" + std::to_string(*seed));
         Config cfg = Config::load(config->preset, presets(), config->file, overrides);
         Settings const settings = read_settings(cfg);
         cfg.reject_unknown_keys();
+        if (!shard->empty()) try {
+          options->shard = psgm::workflow::Shard::parse(*shard);
+        } catch (psgm::InvalidArgument const& e) {
+          throw psgm::InvalidArgument(std::string("psgm generate: --shard: ") + e.what());
+        }
         if (options->print_config) {
           std::cout << cfg.to_toml() << '\n';
           return 0;

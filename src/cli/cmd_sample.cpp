@@ -376,6 +376,10 @@ psgm::cli::RegisterCommand sample_command(
           app.add_option("--backend", *backend, "score backend: native or libtorch (same as --set sample.backend=NAME)");
       app.add_flag("-q,--quiet", options->quiet, "no progress on stderr");
       app.add_flag("--print-config", options->print_config, "print the effective configuration and exit");
+      auto shard = std::make_shared<std::string>();
+      app.add_option("--shard", *shard,
+                     "i/n: write only part i (0 ... n-1) of n contiguous parts of the samples; psgm merge joins "
+                     "the n files into the file of one run (docs/workflow.md)");
       app.footer(
           "Examples:\n"
           "  psgm sample -m model.h5 -o samples.h5                     # reference sampler, reference condition\n"
@@ -401,6 +405,11 @@ psgm::cli::RegisterCommand sample_command(
           for (auto const& k : settings.sampler.parameter_names()) keys += (keys.empty() ? "" : ", ") + k;
           throw psgm::InvalidArgument(what + " (sampler " + psgm::sde::to_string(settings.sampler.kind) +
                                       " takes " + keys + ")");
+        }
+        if (!shard->empty()) try {
+          options->shard = psgm::workflow::Shard::parse(*shard);
+        } catch (psgm::InvalidArgument const& e) {
+          throw psgm::InvalidArgument(std::string("psgm sample: --shard: ") + e.what());
         }
         if (options->print_config) {
           std::cout << cfg.to_toml() << '\n';

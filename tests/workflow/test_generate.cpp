@@ -1,8 +1,10 @@
 // psgm::workflow::generate: the file of a run, whatever its batch size, and
-// the shards of a run, which concatenate to it bit for bit.
+// the shards of a run, which concatenate to it bit for bit and which
+// merge_shards joins into it.
 #include <psgm/core/Error.hpp>
 #include <psgm/io/Dataset.hpp>
 #include <psgm/workflow/Generate.hpp>
+#include <psgm/workflow/Merge.hpp>
 
 #include "WorkflowTest.hpp"
 #include <psgm_test.hpp>
@@ -96,6 +98,27 @@ PSGM_BACKEND_TEST_CASE("generate: 3 shards concatenate to the one-process file, 
   CHECK(one.index == joined.index);
   CHECK(one.status == joined.status);
   CHECK_FALSE(psgm::io::DatasetReader(whole_options.output).info().attributes.contains("shard"));
+
+  // merge_shards: the file of the one-process run, by content; refusals name the problem.
+  psgm::workflow::MergeOptions merge;
+  for (int i : {2, 0, 1}) merge.inputs.push_back((dir / ("shard" + std::to_string(i) + ".h5")).string());
+  merge.output = (dir / "merged.h5").string();
+  auto const merged = psgm::workflow::merge_shards(merge);
+  CHECK(merged.shards == 3);
+  CHECK(merged.samples == 20);
+  CHECK(psgm::io::DatasetReader(merge.output).content_sha256() ==
+        psgm::io::DatasetReader(whole_options.output).content_sha256());
+  merge.output = (dir / "merged2.h5").string();
+  merge.inputs.pop_back();
+  CHECK_THROWS_WITH(psgm::workflow::merge_shards(merge), Catch::Contains("1 of the 3 shards are missing: 1/3"));
+  merge.inputs.push_back(merge.inputs.front());
+  CHECK_THROWS_WITH(psgm::workflow::merge_shards(merge), Catch::Contains("are both shard 2/3"));
+  merge.inputs = {whole_options.output};
+  CHECK_THROWS_WITH(psgm::workflow::merge_shards(merge), Catch::Contains("is not a shard"));
+  merge.inputs = {(dir / "shard0.h5").string()};
+  merge.output = merge.inputs.front();
+  CHECK_THROWS_WITH(psgm::workflow::merge_shards(merge), Catch::Contains("is also an input"));
+  CHECK_FALSE(std::filesystem::exists(dir / "merged2.h5"));
 }
 
 PSGM_BACKEND_TEST_CASE("generate: bad options are refused before any file exists", "[workflow]") {
