@@ -18,8 +18,6 @@
 //      fell. Examples 04 and 05 sample the model written here.
 #include <psgm/psgm.hpp>
 
-#include "common/Ensemble.hpp"
-
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -41,9 +39,15 @@ int main(int argc, char* argv[]) {
   psgm::pde::ElectrodeParameters electrode;  // reference physics, N = 100
   auto const conditions =
       psgm::pde::random_conditions(psgm::pde::ConditionRanges::reference(electrode.L), num_conditions, seed);
-  auto const ensemble = example::solve_ensemble(electrode, conditions, 25, seed);
   std::string const data_path = model_path + ".data.h5";
-  example::write_dataset(data_path, electrode, conditions, ensemble, seed);
+  psgm::workflow::GenerateOptions generate;  // what `psgm generate` runs: GP draws, solves, the file
+  generate.pde = electrode;
+  generate.conditions = conditions;
+  generate.realisations = 25;
+  generate.seed = seed;
+  generate.output = data_path;
+  generate.writer.overwrite = true;
+  psgm::workflow::generate(Kokkos::DefaultExecutionSpace(), generate);
   std::printf("training data: %d conditions x 25 fields -> %s\n", num_conditions, data_path.c_str());
 
   // 2-3. The trainer. A network much smaller than the reference (1.1 M

@@ -17,8 +17,6 @@
 //      good as the data allows when it sits at the floor.
 #include <psgm/psgm.hpp>
 
-#include "common/Ensemble.hpp"
-
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -55,9 +53,11 @@ int main(int argc, char* argv[]) {
       "example::to_double", Kokkos::MDRangePolicy<Space, Kokkos::Rank<3>>(space, {0, 0, 0}, {n, 2, electrode.N}),
       KOKKOS_LAMBDA(int r, int f, int i) { model_fields(r, f, i) = samples(r, f, i); });
 
-  // 2. Two independent PDE ensembles (disjoint porosity items).
-  auto const pde = example::solve_ensemble(electrode, {cond}, n, /*seed=*/6, /*first_item=*/0);
-  auto const floor = example::solve_ensemble(electrode, {cond}, n, /*seed=*/6, /*first_item=*/n);
+  // 2. Two independent PDE ensembles: GP porosity draws, then solves
+  //    (psgm::workflow::solve_ensemble), on disjoint porosity items 0..n-1 and n..2n-1.
+  auto const gp_porosity = psgm::workflow::PorositySource::gaussian_process(psgm::gp::PorosityModel{});
+  auto const pde = psgm::workflow::solve_ensemble(space, electrode, gp_porosity, {cond}, n, {/*seed=*/6, 0, 0});
+  auto const floor = psgm::workflow::solve_ensemble(space, electrode, gp_porosity, {cond}, n, {/*seed=*/6, n, 0});
   auto const d_pde = Kokkos::create_mirror_view_and_copy(Space::memory_space{}, pde.fields);
   auto const d_floor = Kokkos::create_mirror_view_and_copy(Space::memory_space{}, floor.fields);
 

@@ -18,8 +18,6 @@
 //      weights): training must have moved the model towards the PDE.
 #include <psgm/psgm.hpp>
 
-#include "common/Ensemble.hpp"
-
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -37,8 +35,14 @@ int main(int argc, char* argv[]) {
 
   // 1. Training data.
   auto const conditions = psgm::pde::random_conditions(psgm::pde::ConditionRanges::reference(electrode.L), 40, seed);
-  example::write_dataset("06_native_only.data.h5", electrode, conditions,
-                         example::solve_ensemble(electrode, conditions, 25, seed), seed);
+  psgm::workflow::GenerateOptions generate;  // what `psgm generate` runs: GP draws, solves, the file
+  generate.pde = electrode;
+  generate.conditions = conditions;
+  generate.realisations = 25;
+  generate.seed = seed;
+  generate.output = "06_native_only.data.h5";
+  generate.writer.overwrite = true;
+  psgm::workflow::generate(space, generate);
 
   // 2. Native training: TrainableModel<Native<Space>, float>.
   psgm::score::TrainerOptions options;
@@ -86,8 +90,9 @@ int main(int argc, char* argv[]) {
       KOKKOS_LAMBDA(int r, int f, int i) { model_fields(r, f, i) = samples(r, f, i); });
 
   // 4. Against fresh PDE ensembles; and the untrained network for contrast.
-  auto const pde = example::solve_ensemble(electrode, {cond}, n, seed + 1, 0);
-  auto const floor = example::solve_ensemble(electrode, {cond}, n, seed + 1, n);
+  auto const gp_porosity = psgm::workflow::PorositySource::gaussian_process(psgm::gp::PorosityModel{});
+  auto const pde = psgm::workflow::solve_ensemble(space, electrode, gp_porosity, {cond}, n, {seed + 1, 0, 0});
+  auto const floor = psgm::workflow::solve_ensemble(space, electrode, gp_porosity, {cond}, n, {seed + 1, n, 0});
   auto const d_pde = Kokkos::create_mirror_view_and_copy(Space::memory_space{}, pde.fields);
   auto const d_floor = Kokkos::create_mirror_view_and_copy(Space::memory_space{}, floor.fields);
   psgm::stats::MetricsOptions metrics;

@@ -19,8 +19,7 @@
 // Sampling pays off where that ratio is below 1, and only after training has
 // been paid for (docs/results.md). Nothing is asserted on times.
 #include <psgm/core/Runtime.hpp>
-#include <psgm/gp/PorositySampler.hpp>
-#include <psgm/pde/EnsembleSolver.hpp>
+#include <psgm/workflow/EnsembleGenerator.hpp>
 #include <psgm/score/NativeScoreModel.hpp>
 #include <psgm/score/Trainer.hpp>
 #include <psgm/sde/Sampler.hpp>
@@ -40,7 +39,6 @@
 namespace {
 
 using Space = Kokkos::DefaultHostExecutionSpace;
-using Mem = Space::memory_space;
 using Clock = std::chrono::steady_clock;
 
 using psgm_bench::parse_list;
@@ -59,22 +57,15 @@ double median_time(double seconds, std::function<void()> const& f) {
   return t[t.size() / 2];
 }
 
-/// Seconds per field of the PDE route: GP draw + solve, B fields at once.
+/// Seconds per field of the PDE route: GP draw + solve, B fields at once
+/// (psgm::workflow::EnsembleGenerator, what psgm generate runs per batch).
 double pde_seconds_per_field(psgm::pde::ElectrodeParameters const& p, int B, double seconds) {
   Space space;
-  psgm::gp::PorositySampler<Space> sampler(space, psgm::gp::PorosityModel{}, p.cell_centres());
-  psgm::pde::EnsembleSolver<Space> solver(space, p, B);
-  Kokkos::View<double**, Kokkos::LayoutRight, Mem> eps("psgm::bench_cost::eps", B, p.N);
-  Kokkos::View<double*, Mem> U0("psgm::bench_cost::U0", B), F("psgm::bench_cost::F", B);
-  Kokkos::deep_copy(U0, 0.05);
-  Kokkos::deep_copy(F, 25.0);
-  Kokkos::View<double***, Kokkos::LayoutRight, Mem> fields("psgm::bench_cost::fields", B, 2, p.N);
-  Kokkos::View<psgm::SolveStatus*, Mem> status("psgm::bench_cost::status", B);
-  std::uint64_t draw = 0;
+  psgm::workflow::EnsembleGenerator<Space> generator(
+      space, p, psgm::workflow::PorositySource::gaussian_process(psgm::gp::PorosityModel{}), {2024, 0, B}, B);
+  std::int64_t draw = 0;  // fresh porosity items every time: realisations of one long run
   return median_time(seconds, [&] {
-           sampler.sample(space, p.L / 10, 2024, draw, eps);
-           draw += B;
-           solver.solve(space, eps, U0, F, fields, status);
+           generator.generate(space, {{{p.L / 10, 0.05, 25.0}, draw++, 0, B}});
            space.fence();
          }) /
          B;

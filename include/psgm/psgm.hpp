@@ -36,6 +36,8 @@
 #include <psgm/stats/Metrics.hpp>
 #include <psgm/stats/Pointwise.hpp>
 #include <psgm/stats/Report.hpp>
+#include <psgm/workflow/EnsembleGenerator.hpp>
+#include <psgm/workflow/Shard.hpp>
 #if PSGM_HAS_HDF5
 #include <psgm/stats/Evaluation.hpp>
 #include <psgm/stats/EvaluationFile.hpp>
@@ -46,6 +48,9 @@
 #include <psgm/io/ModelFile.hpp>
 #include <psgm/score/Trainer.hpp>
 #include <psgm/score/NativeTrainableModel.hpp>
+#include <psgm/workflow/Evaluate.hpp>
+#include <psgm/workflow/Generate.hpp>
+#include <psgm/workflow/Merge.hpp>
 #endif
 #if PSGM_HAS_TORCH
 #include <psgm/torch/TorchScoreModel.hpp>

@@ -1,7 +1,8 @@
 // `psgm evaluate`: model samples against a PDE data set, every metric beside
 // its noise floor (spec sgm.md §6; docs/metrics.md). Writes metrics.md,
-// metrics.csv, qoi.csv and evaluation.h5 into the output directory, and with
-// --figures the PNG figures drawn from evaluation.h5.
+// metrics.csv, qoi.csv and evaluation.h5 into the output directory (the
+// library call psgm::workflow::evaluate), and with --figures the PNG figures
+// drawn from evaluation.h5.
 #include "Command.hpp"
 #include "OutputPolicy.hpp"
 
@@ -9,6 +10,7 @@
 #include <psgm/stats/Evaluation.hpp>
 #include <psgm/stats/EvaluationFile.hpp>
 #include <psgm/stats/Report.hpp>
+#include <psgm/workflow/Evaluate.hpp>
 
 #include <Kokkos_Core.hpp>
 
@@ -138,14 +140,18 @@ int evaluate(psgm::stats::EvaluationRequest const& request, Options const& optio
     if (!progress) progress = std::make_unique<psgm::cli::Progress>("evaluate", total, "conditions", !options.quiet);
     progress->update(done, what);
   };
-  psgm::stats::EvaluationResult result = psgm::stats::evaluate_files(space, request, report);
+  // The evaluation and its outputs (psgm::workflow::evaluate). A signal that
+  // came after the last condition stops it at the last progress report:
+  // still nothing written.
+  psgm::workflow::EvaluateOptions run;
+  run.request = request;
+  run.output = options.output;
+  run.overwrite = options.overwrite;
+  run.config_toml = config_toml;
+  auto const evaluated = psgm::workflow::evaluate(space, run, report);
+  auto const& result = evaluated.result;
+  auto const& files = evaluated.files;
   if (progress) progress->finish();
-  // A signal that came after the last condition: still nothing written.
-  if (psgm::cli::InterruptScope::interrupted())
-    throw psgm::cli::Interrupted("psgm evaluate stopped after evaluating every condition, before writing; no output "
-                                 "was written");
-  result.provenance.config_toml = config_toml;
-  auto const files = psgm::stats::write_evaluation_outputs(options.output, result, request.metrics, options.overwrite);
   psgm::cli::Manifest manifest(options.output);
   manifest.add(files);
   // Each output is written whole (under a temporary name, then renamed); a

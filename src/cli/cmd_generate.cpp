@@ -1,20 +1,19 @@
 // `psgm generate`: porosity fields in, an HDF5 data set of (c, φ) fields out
-// (spec model.md; docs/data.md). Conditions are processed in batches on
-// Kokkos' default execution space: per condition, R porosity fields are drawn
-// (GP, or taken from a user file), then the whole batch is solved at once and
-// streamed to the file. Every realisation is stored with its status.
+// (spec model.md; docs/data.md). This file reads the configuration, states
+// the output policy and reports; the run itself is the library call
+// psgm::workflow::generate (docs/workflow.md) on Kokkos' default execution
+// space: per condition, R porosity fields are drawn (GP, or taken from a
+// user file), solved in batches and streamed to the file. Every realisation
+// is stored with its status.
 #include "Command.hpp"
 #include "OutputPolicy.hpp"
 
 #include <psgm/core/Error.hpp>
-#include <psgm/core/KokkosCompat.hpp>
-#include <psgm/core/Status.hpp>
-#include <psgm/gp/PorositySampler.hpp>
 #include <psgm/io/Dataset.hpp>
 #include <psgm/io/DatasetAttributes.hpp>
 #include <psgm/io/PorosityFile.hpp>
 #include <psgm/pde/Conditions.hpp>
-#include <psgm/pde/EnsembleSolver.hpp>
+#include <psgm/workflow/Generate.hpp>
 
 #include <Kokkos_Core.hpp>
 
@@ -249,25 +248,32 @@ Settings read_settings(Config const& cfg) {
 // ------------------------------------------------------------------ the run
 struct Options {
   std::string output;
+  psgm::workflow::Shard shard;
   bool overwrite = false;
   bool quiet = false;
   bool print_config = false;
 };
 
+/// The library call (psgm::workflow::generate) with this command's
+/// configuration, progress, interrupts and summary.
 template <class ExecSpace>
 int generate(Settings const& s, Options const& options, std::string const& config_toml) {
-  psgm::ScopedRegion region("psgm::cli::generate");
-  using memory_space = typename ExecSpace::memory_space;
-  using Sampler = psgm::gp::PorositySampler<ExecSpace>;
-  using Solver = psgm::pde::EnsembleSolver<ExecSpace>;
   ExecSpace space;
-  auto const t_start = std::chrono::steady_clock::now();
-
+  psgm::workflow::GenerateOptions o;
+  o.pde = s.pde;
+  o.conditions = s.conditions;
+  o.realisations = s.realisations;
+  o.seed = static_cast<std::uint64_t>(s.seed);
+  o.batch_size = s.batch_size;
+  o.memory_budget_mb = s.memory_budget_mb;
+  o.output = options.output;
+  o.writer.overwrite = options.overwrite;
+  o.writer.chunk_samples = s.chunk_samples;
+  o.writer.deflate_level = s.deflate_level;
+  o.shard = options.shard;
   int const N = s.pde.N;
   std::int64_t const M = static_cast<std::int64_t>(s.conditions.size());
   std::int64_t const R = s.realisations;
-  std::int64_t const total = M * R;
-  std::vector<double> const x = s.pde.cell_centres();
 
   // User porosity fields (validated: finite, in (0, 1), N cells).
   psgm::io::PorosityFields user_fields;
@@ -277,163 +283,46 @@ int generate(Settings const& s, Options const& options, std::string const& confi
       std::cerr << "psgm generate: note: " << R << " realisations per condition cycle through the "
                 << user_fields.count << " porosity field(s) of '" << s.porosity_file
                 << "' (set conditions.realisations = " << user_fields.count << " to use each once)\n";
+    o.porosity = psgm::workflow::PorositySource::from_fields(psgm::workflow::PorositySource::host_fields_view(
+        user_fields.values.data(), user_fields.count, N));
+    o.attributes.set("porosity_file", s.porosity_file);
+    o.attributes.set("porosity_dataset", s.porosity_dataset);
+  } else {
+    o.porosity = psgm::workflow::PorositySource::gaussian_process(s.porosity);
   }
+  o.attributes.set("conditions_source", s.conditions_source);
+  o.attributes.set("generator", "psgm generate");
+  o.attributes.set("config_toml", config_toml);
 
-  // Batch size, in whole conditions: at most memory_budget_mb of device
-  // memory (a generous 32 N doubles per realisation covers porosity, fields,
-  // the solver's and the GP's workspaces), and otherwise about 1/20 of the run
-  // so that progress is reported, but never fewer realisations than keep the
-  // execution space busy (64 per unit of concurrency).
-  double const bytes_per_item = 32.0 * 8.0 * N;
-  // Sizes that cannot fit are refused before anything is allocated or
-  // written, with what they would need: the GP's N x N covariance and its
-  // factor, one condition's realisations (a batch holds whole conditions),
-  // and the file on its disk.
-  double const budget_bytes = s.memory_budget_mb * 1048576.0;
-  if (s.porosity_source == "gp")
-    require(3.0 * 8.0 * double(N) * N <= budget_bytes, "psgm generate: pde.N = ", N, " needs ",
-            psgm::cli::format_mib(3.0 * 8.0 * double(N) * N / 1048576.0),
-            " for the Gaussian process's N x N covariance and factor, more than run.memory_budget_mb = ",
-            s.memory_budget_mb, " MiB");
-  require(double(R) * bytes_per_item <= budget_bytes, "psgm generate: conditions.realisations = ", R, " needs ",
-          psgm::cli::format_mib(double(R) * bytes_per_item / 1048576.0),
-          " for one condition's batch (batches hold whole conditions), more than run.memory_budget_mb = ",
-          s.memory_budget_mb, " MiB; at most ", std::int64_t(budget_bytes / bytes_per_item),
-          " realisations per condition fit (raise the budget, or lower conditions.realisations)");
-  psgm::cli::require_disk_space("psgm generate", options.output, double(total) * (3.0 * N + 2.0) * 8.0);
-  auto const memory_items = static_cast<std::int64_t>(s.memory_budget_mb * 1024 * 1024 / bytes_per_item);
-  std::int64_t items = s.batch_size;
-  if (items == 0) {
-    std::int64_t const busy = 64 * static_cast<std::int64_t>(space.concurrency());
-    items = std::max<std::int64_t>((total + 19) / 20, busy);
-    items = std::min(items, std::max<std::int64_t>(memory_items, 1));
-  }
-  std::int64_t const conditions_per_batch = std::clamp<std::int64_t>(items / R, 1, M);
-  std::int64_t const max_batch = conditions_per_batch * R;
-  require(max_batch <= std::numeric_limits<int>::max(), "batch of ", max_batch, " realisations is too large");
+  // Sizes that cannot fit are refused before anything is written (the
+  // library's memory checks, then the disk).
+  psgm::workflow::GeneratePlan const plan = psgm::workflow::plan_generate(space, o);
+  psgm::cli::require_disk_space("psgm generate", options.output, double(plan.size()) * (3.0 * N + 2.0) * 8.0);
+  std::string const part =
+      o.shard.is_whole() ? std::string() : ", shard " + o.shard.to_string() + ": samples " +
+                                               std::to_string(plan.first) + " to " + std::to_string(plan.last - 1);
+  if (!options.quiet)
+    std::cerr << "psgm generate: " << M << " conditions x " << R << " realisations = " << plan.total
+              << " realisations" << part << " (N = " << N << ", " << psgm::pde::to_string(s.pde.kinetics)
+              << " kinetics, " << psgm::pde::to_string(s.pde.mode) << ") on " << ExecSpace::name()
+              << " (concurrency " << space.concurrency() << "), batches of " << plan.max_batch << " -> "
+              << options.output << '\n';
 
-  // Attributes: the physics, the provenance, the configuration.
-  psgm::io::AttributeMap attributes = psgm::io::physics_attributes(s.pde, s.porosity);
-  attributes.set("seed", s.seed);
-  attributes.set("kokkos_backend", ExecSpace::name());
-  attributes.set("kokkos_concurrency", static_cast<std::int64_t>(space.concurrency()));
-  attributes.set("realisations_per_condition", R);
-  attributes.set("porosity_source", s.porosity_source);
-  if (s.porosity_source == "file") {
-    attributes.set("porosity_file", s.porosity_file);
-    attributes.set("porosity_dataset", s.porosity_dataset);
-  }
-  attributes.set("conditions_source", s.conditions_source);
-  attributes.set("generator", "psgm generate");
-  attributes.set("config_toml", config_toml);
-  psgm::io::DatasetWriterOptions wopts;
-  wopts.overwrite = options.overwrite;
-  wopts.chunk_samples = s.chunk_samples;
-  wopts.deflate_level = s.deflate_level;
   // Signals are caught from before the temporary output exists: a Ctrl-C
   // at any point from here on removes it instead of leaving it behind.
   InterruptScope signals;
-  psgm::io::DatasetWriter writer(options.output, x, s.conditions, attributes, wopts);
-
-  // Device and host buffers, allocated once for the largest batch.
-  std::unique_ptr<Sampler> sampler;
-  if (s.porosity_source == "gp") sampler = std::make_unique<Sampler>(space, s.porosity, x);
-  Solver solver(space, s.pde, static_cast<int>(max_batch));
-  typename Sampler::field_view porosity(
-      Kokkos::view_alloc(space, Kokkos::WithoutInitializing, "psgm::cli::generate::porosity"), max_batch, N);
-  Kokkos::View<double*, memory_space> U0(Kokkos::view_alloc(space, Kokkos::WithoutInitializing, "psgm::cli::generate::U0"),
-                                         max_batch);
-  Kokkos::View<double*, memory_space> F_right(
-      Kokkos::view_alloc(space, Kokkos::WithoutInitializing, "psgm::cli::generate::F_right"), max_batch);
-  typename Solver::fields_view fields(
-      Kokkos::view_alloc(space, Kokkos::WithoutInitializing, "psgm::cli::generate::fields"), max_batch, 2, N);
-  typename Solver::status_view status(
-      Kokkos::view_alloc(space, Kokkos::WithoutInitializing, "psgm::cli::generate::status"), max_batch);
-  auto h_porosity = Kokkos::create_mirror_view(porosity);
-  auto h_U0 = Kokkos::create_mirror_view(U0);
-  auto h_F_right = Kokkos::create_mirror_view(F_right);
-  auto h_fields = Kokkos::create_mirror_view(fields);
-  auto h_status = Kokkos::create_mirror_view(status);
-  Kokkos::View<std::int64_t*, Kokkos::HostSpace> h_index("psgm::cli::generate::condition_index", max_batch);
-
-  if (!options.quiet)
-    std::cerr << "psgm generate: " << M << " conditions x " << R << " realisations = " << total
-              << " realisations (N = " << N << ", " << psgm::pde::to_string(s.pde.kinetics) << " kinetics, "
-              << psgm::pde::to_string(s.pde.mode) << ") on " << ExecSpace::name() << " (concurrency "
-              << space.concurrency() << "), batches of " << max_batch << " -> " << options.output << '\n';
-
-  psgm::cli::Progress progress("generate", total, "realisations", !options.quiet);
-  std::vector<std::int64_t> counts(psgm::num_solve_statuses, 0);
-  double compute_s = 0, write_s = 0;
-  auto status_text = [&] {
-    std::ostringstream os;
-    for (int k = 0; k < psgm::num_solve_statuses; ++k)
-      if (k == 0 || counts[k] > 0)
-        os << (k ? ", " : "") << psgm::to_string(static_cast<psgm::SolveStatus>(k)) << ' ' << counts[k];
-    return os.str();
-  };
-
-  for (std::int64_t m0 = 0; m0 < M; m0 += conditions_per_batch) {
+  std::unique_ptr<psgm::cli::Progress> progress;
+  auto const report = [&](std::int64_t done, std::int64_t total, std::string const& statuses) {
     if (InterruptScope::interrupted())
-      throw psgm::cli::Interrupted("psgm generate stopped after " + std::to_string(writer.size()) + " of " +
+      throw psgm::cli::Interrupted("psgm generate stopped after " + std::to_string(done) + " of " +
                                    std::to_string(total) + " realisations; no file was written to '" +
                                    options.output + "'");
-    auto const t0 = std::chrono::steady_clock::now();
-    std::int64_t const m1 = std::min(M, m0 + conditions_per_batch);
-    std::int64_t const B = (m1 - m0) * R;
-    auto const rows = std::make_pair(std::int64_t(0), B);
-    for (std::int64_t m = m0; m < m1; ++m)
-      for (std::int64_t r = 0; r < R; ++r) {
-        std::int64_t const b = (m - m0) * R + r;
-        h_U0(b) = s.conditions[m].U0;
-        h_F_right(b) = s.conditions[m].F_right;
-        h_index(b) = m;
-      }
-    Kokkos::deep_copy(space, Kokkos::subview(U0, rows), Kokkos::subview(h_U0, rows));
-    Kokkos::deep_copy(space, Kokkos::subview(F_right, rows), Kokkos::subview(h_F_right, rows));
-    // Porosity: realisation r of condition m is item m R + r of the porosity
-    // stream, so a field depends on (seed, m, r) only, not on the batching.
-    if (sampler) {
-      for (std::int64_t m = m0; m < m1; ++m) {
-        auto const mine = std::make_pair((m - m0) * R, (m - m0 + 1) * R);
-        sampler->sample(space, s.conditions[m].l, static_cast<std::uint64_t>(s.seed), m * R,
-                        Kokkos::subview(porosity, mine, Kokkos::ALL));
-      }
-    } else {
-      for (std::int64_t b = 0; b < B; ++b) {
-        std::int64_t const field = (b % R) % user_fields.count;
-        for (int i = 0; i < N; ++i) h_porosity(b, i) = user_fields(field, i);
-      }
-      Kokkos::deep_copy(space, Kokkos::subview(porosity, rows, Kokkos::ALL), Kokkos::subview(h_porosity, rows, Kokkos::ALL));
-    }
-    solver.solve(space, Kokkos::subview(porosity, rows, Kokkos::ALL), Kokkos::subview(U0, rows),
-                 Kokkos::subview(F_right, rows), Kokkos::subview(fields, rows, Kokkos::ALL, Kokkos::ALL),
-                 Kokkos::subview(status, rows));
-    Kokkos::deep_copy(space, Kokkos::subview(h_fields, rows, Kokkos::ALL, Kokkos::ALL),
-                      Kokkos::subview(fields, rows, Kokkos::ALL, Kokkos::ALL));
-    Kokkos::deep_copy(space, Kokkos::subview(h_status, rows), Kokkos::subview(status, rows));
-    if (sampler)
-      Kokkos::deep_copy(space, Kokkos::subview(h_porosity, rows, Kokkos::ALL), Kokkos::subview(porosity, rows, Kokkos::ALL));
-    space.fence();  // the host writes this batch next
-    auto const t1 = std::chrono::steady_clock::now();
-    writer.append(Kokkos::subview(h_fields, rows, Kokkos::ALL, Kokkos::ALL), Kokkos::subview(h_index, rows),
-                  Kokkos::subview(h_status, rows), Kokkos::subview(h_porosity, rows, Kokkos::ALL));
-    for (std::int64_t b = 0; b < B; ++b) ++counts[static_cast<int>(h_status(b))];
-    auto const t2 = std::chrono::steady_clock::now();
-    compute_s += std::chrono::duration<double>(t1 - t0).count();
-    write_s += std::chrono::duration<double>(t2 - t1).count();
-    progress.update(writer.size(), status_text());
-  }
-  if (InterruptScope::interrupted())
-    throw psgm::cli::Interrupted("psgm generate stopped after " + std::to_string(writer.size()) + " of " +
-                                 std::to_string(total) + " realisations; no file was written to '" + options.output +
-                                 "'");
-  double const wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
-  psgm::io::AttributeMap timing;
-  timing.set("wall_time_s", wall);
-  writer.set_attributes(timing);
-  writer.commit();
-  progress.finish(status_text());
+    if (!progress) progress = std::make_unique<psgm::cli::Progress>("generate", total, "realisations", !options.quiet);
+    progress->update(done, statuses);
+  };
+  psgm::workflow::GenerateResult const result = psgm::workflow::generate(space, o, report);
+  std::string const statuses = psgm::workflow::status_summary(result.status_counts);
+  if (progress) progress->finish(statuses);
   if (InterruptScope::interrupted())
     throw psgm::cli::Interrupted("psgm generate: the signal came as '" + options.output +
                                  "' was being completed; it is complete and kept");
@@ -444,17 +333,26 @@ int generate(Settings const& s, Options const& options, std::string const& confi
   auto const bytes = std::filesystem::file_size(options.output, ec);
   char size[32];
   std::snprintf(size, sizeof size, "%.2f MiB", ec ? 0.0 : bytes / 1048576.0);
-  std::cout << "psgm generate: wrote " << total << " realisations (" << M << " conditions x " << R << ", N = " << N
-            << ") to " << options.output << " (" << size << ")\n"
-            << "  status: " << status_text() << '\n';
-  std::int64_t const not_ok = total - counts[0];
+  std::int64_t const written = plan.size();
+  std::cout << "psgm generate: wrote " << written << " realisations (";
+  if (o.shard.is_whole())
+    std::cout << M << " conditions x " << R;
+  else
+    std::cout << "shard " << o.shard.to_string() << " of " << M << " conditions x " << R << ": samples "
+              << plan.first << " to " << plan.last - 1;
+  std::cout << ", N = " << N << ") to " << options.output << " (" << size << ")\n"
+            << "  status: " << statuses << '\n';
+  std::int64_t const not_ok = written - result.status_counts[0];
   if (not_ok > 0)
     std::cout << "  " << not_ok << " realisation(s) are not ok; they are stored with their status "
               << "(training reads only status == ok)\n";
   char line[256];
   std::snprintf(line, sizeof line, "  %.3g s wall (porosity + solve %.3g s, write %.3g s): %.4g realisations/s on %s\n",
-                wall, compute_s, write_s, total / wall, ExecSpace::name());
+                result.wall_s, result.compute_s, result.write_s, written / result.wall_s, ExecSpace::name());
   std::cout << line << "  content sha256: " << sha << '\n';
+  if (!o.shard.is_whole())
+    std::cout << "  (the sha256 of this shard's content; psgm merge joins the " << o.shard.count
+              << " shards into the file of one run)\n";
   return 0;
 }
 
@@ -471,19 +369,29 @@ psgm::cli::RegisterCommand generate_command(
       CLI::Option* seed_option = app.add_option("--seed", *seed, "random seed (same as --set run.seed=SEED)");
       app.add_flag("-q,--quiet", options->quiet, "no progress on stderr");
       app.add_flag("--print-config", options->print_config, "print the effective configuration and exit");
+      auto shard = std::make_shared<std::string>();
+      app.add_option("--shard", *shard,
+                     "i/n: write only part i (0 ... n-1) of n contiguous parts of the samples; psgm merge joins "
+                     "the n files into the file of one run (docs/workflow.md)");
       app.footer(
           "Examples:\n"
           "  psgm generate --preset small -o small.h5\n"
           "  psgm generate -o reference.h5                      # the reference data set (1000 x 25)\n"
           "  psgm generate --preset small -o bv.h5 --set pde.kinetics=butler_volmer --set pde.time_integration=steady\n"
           "  psgm generate -o mine.h5 --set conditions.source=list --set 'conditions.list=[[1e-5, 0.0, 25.0]]'\n"
+          "  psgm generate -o part0.h5 --shard 0/4                # part 0 of 4 (then: psgm merge part*.h5 -o all.h5)\n"
           "See docs/data.md for every option and the file format.");
-      return [config, options, seed, seed_option]() {
+      return [config, options, seed, seed_option, shard]() {
         auto overrides = config->overrides;
         if (seed_option->count() > 0) overrides.push_back("run.seed=" + std::to_string(*seed));
         Config cfg = Config::load(config->preset, presets(), config->file, overrides);
         Settings const settings = read_settings(cfg);
         cfg.reject_unknown_keys();
+        if (!shard->empty()) try {
+          options->shard = psgm::workflow::Shard::parse(*shard);
+        } catch (psgm::InvalidArgument const& e) {
+          throw psgm::InvalidArgument(std::string("psgm generate: --shard: ") + e.what());
+        }
         if (options->print_config) {
           std::cout << cfg.to_toml() << '\n';
           return 0;

@@ -18,12 +18,9 @@
 #include <psgm/io/ModelFile.hpp>
 #include <psgm/pde/Conditions.hpp>
 #include <psgm/pde/ElectrodeParameters.hpp>
-#include <psgm/score/NativeScoreModel.hpp>
+#include <psgm/sde/DiffusionProcess.hpp>
 #include <psgm/sde/SamplerConfig.hpp>
-#include <psgm/sde/impl/Sampler_Impl.hpp>
-#if PSGM_HAS_TORCH
-#include <psgm/torch/TorchScoreModel.hpp>
-#endif
+#include <psgm/workflow/Sample.hpp>
 
 #include <Kokkos_Core.hpp>
 
@@ -180,6 +177,7 @@ void resolve_conditions(Settings& s, Config const& cfg, psgm::model::ModelDescri
 
 struct Options {
   std::string model_path, output;
+  psgm::workflow::Shard shard;
   bool overwrite = false;
   bool quiet = false;
   bool print_config = false;
@@ -229,80 +227,32 @@ GridInfo grid_for(Settings const& s, psgm::model::ModelDescription const& model,
 }
 
 // ------------------------------------------------------------------ the run
-/// psgm sample's view of the conditional Gaussian emulator: the interface of
-/// psgm::sde::Sampler that run() uses, with exact draws and no network.
-template <class ExecSpace>
-class EmulatorDraws {
- public:
-  using execution_space = ExecSpace;
-  using scalar_type = double;
-  using field_view = Kokkos::View<double***, Kokkos::LayoutRight, typename ExecSpace::memory_space>;
-  using status_view = Kokkos::View<psgm::SolveStatus*, typename ExecSpace::memory_space>;
-  using host_condition_view = Kokkos::View<const double**, Kokkos::LayoutRight, Kokkos::HostSpace>;
-
-  explicit EmulatorDraws(psgm::model::Whitening const& w) : emulator_(w) {}
-  psgm::sde::SampleReport sample(ExecSpace const& space, host_condition_view conditions, std::uint64_t seed,
-                                 std::int64_t first, field_view out, status_view status) {
-    emulator_.sample(space, conditions, seed, first, out);
-    Kokkos::deep_copy(space, status, psgm::SolveStatus::ok);
-    psgm::sde::SampleReport r;
-    r.num_samples = static_cast<std::int64_t>(out.extent(0));
-    return r;
-  }
-  void on_evaluation(std::function<void(std::int64_t)>) {}
-
- private:
-  psgm::model::GaussianEmulator<ExecSpace> emulator_;
-};
-
-/// Marks every sample of `fields` (B, C, N) whose status is ok but which
-/// holds a NaN or Inf non_finite; returns how many it marked.
-template <class Fields, class Statuses>
-std::int64_t mark_non_finite(Fields const& fields, Statuses const& status) {
-  std::int64_t marked = 0;
-  for (std::size_t i = 0; i < status.extent(0); ++i) {
-    if (status(i) != psgm::SolveStatus::ok) continue;
-    bool finite = true;
-    for (std::size_t c = 0; c < fields.extent(1) && finite; ++c)
-      for (std::size_t k = 0; k < fields.extent(2) && finite; ++k) finite = std::isfinite(fields(i, c, k));
-    if (!finite) {
-      status(i) = psgm::SolveStatus::non_finite;
-      ++marked;
-    }
-  }
-  return marked;
-}
-
-/// Samples the model into the output file. `make_draws(space, batch)` makes
-/// what draws a batch: a psgm::sde::Sampler, or EmulatorDraws.
-template <class ExecSpace, class MakeDraws>
+/// The library call (psgm::workflow::sample) with this command's settings,
+/// progress, interrupts and summary.
 int run(Settings const& s, Options const& options, std::string const& config_toml,
-        psgm::model::ModelDescription const& description, char const* backend_name, char const* dtype_name,
-        MakeDraws const& make_draws) {
-  psgm::ScopedRegion region("psgm::cli::sample");
-  using execution_space = ExecSpace;
+        psgm::model::ModelDescription const& description) {
+  using execution_space = Kokkos::DefaultExecutionSpace;
   execution_space space;
-  auto const t_start = std::chrono::steady_clock::now();
   bool const emulator = description.kind == psgm::model::ModelKind::gaussian_emulator;
   int const N = description.field_points(), C = description.field_channels();
   // C and K come from the model (its training data's schema, docs/data.md §7).
   psgm::io::DatasetSchema const schema{description.field_channel_names(), description.condition_schema()};
   int const K = schema.num_condition_columns();
   GridInfo const grid = grid_for(s, description, options.quiet);
-  std::vector<double> conditions = s.condition_table;
+  psgm::workflow::SampleOptions o;
+  o.conditions = s.condition_table;
   if (s.conditions_source == "reference") {
     require(schema.conditions == psgm::model::ConditionSchema::porous_electrode(), "psgm sample: conditions.source = ",
             "'reference' is the porous electrode's reference condition, but the model takes other conditions (",
             K, " columns); give conditions.source = 'list' or 'file'");
     auto const c = psgm::pde::reference_evaluation_condition(grid.physics.get_double("L"));
-    conditions = {c.l, c.U0, c.F_right};
+    o.conditions = {c.l, c.U0, c.F_right};
   }
-  std::int64_t const M = static_cast<std::int64_t>(conditions.size()) / K;
-  std::int64_t const total = M * s.samples;
+  std::int64_t const M = static_cast<std::int64_t>(o.conditions.size()) / K;
 
   // Conditions outside the training range are extrapolation: say so.
   for (std::int64_t m = 0; m < M; ++m) {
-    double const* physical = conditions.data() + m * K;
+    double const* physical = o.conditions.data() + m * K;
     bool const inside = description.whitening
                             ? description.whitening->is_in_training_range(physical)
                             : description.normalization.is_in_training_range({physical[0], physical[1], physical[2]});
@@ -313,174 +263,82 @@ int run(Settings const& s, Options const& options, std::string const& config_tom
     }
   }
 
-  // Batch size: what fits memory_budget_mb (sampler workspaces, about 12
-  // fields, and the network's activations, about 16 x width per point).
-  auto const& arch = description.architecture;
-  double const bytes_per_sample =
-      emulator ? 3.0 * sizeof(double) * C * N
-               : double(sizeof(double)) * arch.num_points * (12.0 * arch.channels + 16.0 * arch.width) +
-                     3.0 * sizeof(double) * C * N;
-  std::int64_t batch = s.batch_size;
-  if (batch == 0) batch = std::max<std::int64_t>(1, static_cast<std::int64_t>(s.memory_budget_mb * 1048576.0 / bytes_per_sample));
-  batch = std::min(batch, total);
-  require(batch <= std::numeric_limits<int>::max(), "psgm sample: a batch of ", batch, " samples is too large");
-  psgm::cli::require_disk_space("psgm sample", options.output, double(total) * (2.0 * C * N + 2.0) * 8.0);
+  o.seed = s.seed;
+  o.samples = s.samples;
+  o.batch_size = s.batch_size;
+  o.memory_budget_mb = s.memory_budget_mb;
+  o.sampler = s.sampler;
+  o.x = grid.x;
+  o.output = options.output;
+  o.writer.overwrite = options.overwrite;
+  o.shard = options.shard;
+  o.attributes = grid.physics;
+  o.attributes.set("grid_source", grid.source);
+  o.attributes.set("model_path", std::filesystem::absolute(options.model_path).string());
+  o.attributes.set("generator", "psgm sample");
+  o.attributes.set("config_toml", config_toml);
+  std::string const dtype = s.dtype == "model" ? description.weights.dtype : s.dtype;
+  std::string const backend_name = emulator ? "none" : s.backend;
+  std::string const dtype_name = emulator ? "float64" : dtype;
 
-  psgm::io::AttributeMap attributes = grid.physics;
-  attributes.set("grid_source", grid.source);
-  attributes.set("seed", static_cast<std::int64_t>(s.seed));
-  attributes.set("kokkos_backend", execution_space::name());
-  attributes.set("kokkos_concurrency", static_cast<std::int64_t>(space.concurrency()));
-  attributes.set("score_backend", backend_name);
-  attributes.set("dtype", dtype_name);
-  attributes.set("model_path", std::filesystem::absolute(options.model_path).string());
-  attributes.set("model_kind", psgm::model::to_string(description.kind));
-  attributes.set("model_sde", emulator ? "none" : psgm::model::to_string(description.sde.type));
-  attributes.set("sampler", emulator ? "exact" : psgm::sde::to_string(s.sampler.kind));
-  attributes.set("sampler_config", emulator ? std::string("exact Gaussian draws (no sampler)") : s.sampler.to_toml());
-  attributes.set("samples_per_condition", s.samples);
-  attributes.set("batch_size", batch);
-  attributes.set("generator", "psgm sample");
-  attributes.set("config_toml", config_toml);
-  psgm::io::DatasetWriterOptions wopts;
-  wopts.overwrite = options.overwrite;
-  wopts.store_porosity = false;
+  psgm::workflow::SamplePlan const plan = psgm::workflow::plan_sample(description, o);
+  psgm::cli::require_disk_space("psgm sample", options.output, double(plan.size()) * (2.0 * C * N + 2.0) * 8.0);
+  std::int64_t const planned = emulator ? 0 : s.sampler.planned_nfe();
+  std::string const method = emulator ? std::string("exact draws") : s.sampler.describe();
+  std::string const part =
+      o.shard.is_whole() ? std::string() : ", shard " + o.shard.to_string() + ": samples " +
+                                               std::to_string(plan.first) + " to " + std::to_string(plan.last - 1);
+  if (!options.quiet)
+    std::cerr << "psgm sample: " << M << " condition(s) x " << s.samples << " samples = " << plan.total << part
+              << " (N = " << N << ", "
+              << (emulator ? std::string("Gaussian emulator") : std::string(psgm::model::to_string(description.sde.type)) + " model")
+              << ") with " << method
+              << (planned > 0 ? " (" + std::to_string(planned) + " NFE)" : std::string(emulator ? "" : " (adaptive NFE)")) << ", "
+              << backend_name << " " << dtype_name << " on " << execution_space::name() << ", batches of " << plan.batch
+              << " -> " << options.output << '\n';
+
   // Signals are caught from before the temporary output exists: a Ctrl-C
   // at any point from here on removes it instead of leaving it behind.
   InterruptScope signals;
-  psgm::io::DatasetWriter writer(options.output, grid.x, schema, conditions, attributes, wopts);
-
-  auto sampler = make_draws(space, static_cast<int>(batch));
-  using Sampler = decltype(sampler);
-  typename Sampler::field_view fields(
-      Kokkos::view_alloc(space, Kokkos::WithoutInitializing, std::string("psgm::cli::sample::fields")), batch, C, N);
-  typename Sampler::status_view status(
-      Kokkos::view_alloc(space, Kokkos::WithoutInitializing, std::string("psgm::cli::sample::status")), batch);
-  auto h_fields = Kokkos::create_mirror_view(fields);
-  auto h_status = Kokkos::create_mirror_view(status);
-  Kokkos::View<double**, Kokkos::LayoutRight, Kokkos::HostSpace> h_cond("psgm::cli::sample::conditions", batch, K);
-  Kokkos::View<std::int64_t*, Kokkos::HostSpace> h_index("psgm::cli::sample::condition_index", batch);
-  Kokkos::View<double***, Kokkos::LayoutRight, Kokkos::HostSpace> h_out("psgm::cli::sample::output", batch, C, N);
-
-  std::int64_t const planned = emulator ? 0 : s.sampler.planned_nfe();
-  std::string const method = emulator ? std::string("exact draws") : s.sampler.describe();
-  if (!options.quiet)
-    std::cerr << "psgm sample: " << M << " condition(s) x " << s.samples << " samples = " << total << " (N = " << N
-              << ", " << (emulator ? std::string("Gaussian emulator") : std::string(psgm::model::to_string(description.sde.type)) + " model")
-              << ") with " << method
-              << (planned > 0 ? " (" + std::to_string(planned) + " NFE)" : std::string(emulator ? "" : " (adaptive NFE)")) << ", "
-              << backend_name << " " << dtype_name << " on " << execution_space::name() << ", batches of " << batch
-              << " -> " << options.output << '\n';
-
-  // Progress in sample-evaluations when the NFE is known (ETA within a batch), else in samples.
-  std::int64_t const units = planned > 0 ? total * planned : total;
+  // Progress in sample-evaluations when the NFE is known (it moves within a batch), else in samples.
+  std::int64_t const units = planned > 0 ? plan.size() * planned : plan.size();
   psgm::cli::Progress progress("sample", units, planned > 0 ? "sample-NFE" : "samples", !options.quiet);
-  std::int64_t done = 0, failed = 0, batches = 0, nfe_max = 0, nfe_total = 0;
-  double nfe_mean_sum = 0;
-  std::int64_t current_batch = 0;
-  if (planned > 0)
-    sampler.on_evaluation([&](std::int64_t nfe) { progress.update(done * planned + current_batch * nfe); });
-  for (std::int64_t first = 0; first < total; first += batch) {
+  std::int64_t written = 0;
+  auto const report = [&](std::int64_t done, std::int64_t total, std::string const& extra) {
     if (InterruptScope::interrupted())
-      throw psgm::cli::Interrupted("psgm sample stopped after " + std::to_string(writer.size()) + " of " +
+      throw psgm::cli::Interrupted("psgm sample stopped after " + std::to_string(done) + " of " +
                                    std::to_string(total) + " samples; no file was written to '" + options.output +
                                    "'");
-    std::int64_t const b = std::min(batch, total - first);
-    current_batch = b;
-    for (std::int64_t i = 0; i < b; ++i) {
-      std::int64_t const m = (first + i) / s.samples;
-      for (int k = 0; k < K; ++k) h_cond(i, k) = conditions[std::size_t(m * K + k)];
-      h_index(i) = m;
-    }
-    // The first b rows of each buffer (LayoutRight: contiguous).
-    typename Sampler::field_view out(fields.data(), b, C, N);
-    typename Sampler::status_view st(status.data(), b);
-    decltype(h_fields) h_f(h_fields.data(), b, C, N);
-    decltype(h_status) h_st(h_status.data(), b);
-    auto const report =
-        sampler.sample(space, typename Sampler::host_condition_view(h_cond.data(), b, K), s.seed, first, out, st);
-    Kokkos::deep_copy(space, h_f, out);
-    Kokkos::deep_copy(space, h_st, st);
-    space.fence();  // the host converts and writes this batch next
-    for (std::int64_t i = 0; i < b; ++i)
-      for (int c = 0; c < C; ++c)
-        for (int k = 0; k < N; ++k) h_out(i, c, k) = static_cast<double>(h_f(i, c, k));
-    // Nothing is stored as ok unless every value is finite, whatever the
-    // draws reported (the emulator reports none of its own).
-    std::int64_t const not_finite = mark_non_finite(h_out, h_st);
-    writer.append(psgm::io::DatasetWriter::host_fields_view(h_out.data(), b, C, N),
-                  psgm::io::DatasetWriter::host_index_view(h_index.data(), b),
-                  psgm::io::DatasetWriter::host_status_view(h_st.data(), b));
-    done += b;
-    failed += report.num_failed + not_finite;
-    ++batches;
-    nfe_total += report.nfe;
-    nfe_max = std::max(nfe_max, report.max_nfe_per_sample);
-    nfe_mean_sum += report.mean_nfe_per_sample * b;
-    std::ostringstream extra;
-    if (failed > 0) extra << failed << " failed";
-    progress.update(planned > 0 ? done * planned : done, extra.str());
-  }
-  if (InterruptScope::interrupted())
-    throw psgm::cli::Interrupted("psgm sample stopped after " + std::to_string(writer.size()) + " of " +
-                                 std::to_string(total) + " samples; no file was written to '" + options.output + "'");
-  double const wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
-  psgm::io::AttributeMap result;
-  result.set("nfe", nfe_max);  // evaluations each sample received (adaptive: the most any sample needed)
-  result.set("nfe_mean_per_sample", nfe_mean_sum / total);
-  result.set("network_evaluations", nfe_total);  // batched evaluations over all batches
-  result.set("wall_time_s", wall);
-  result.set("samples_per_second", total / wall);
-  result.set("num_failed", failed);
-  writer.set_attributes(result);
-  writer.commit();
+    written = done;
+    progress.update(planned > 0 ? done * planned : done, extra);
+  };
+  psgm::workflow::EvaluationHook within_batch;
+  if (planned > 0)
+    within_batch = [&](std::int64_t nfe) {
+      progress.update(written * planned + std::min(plan.batch, plan.size() - written) * nfe);
+    };
+  psgm::workflow::SampleResult const result =
+      psgm::workflow::sample(space, description, s.backend, dtype, o, report, within_batch);
   progress.finish();
   if (InterruptScope::interrupted())
     throw psgm::cli::Interrupted("psgm sample: the signal came as '" + options.output +
                                  "' was being completed; it is complete and kept");
 
+  std::int64_t const n = plan.size();
   char line[512];
   std::snprintf(line, sizeof line,
-                "psgm sample: wrote %lld samples (%lld condition(s) x %lld, N = %d) to %s\n"
+                "psgm sample: wrote %lld samples (%lld condition(s) x %lld%s, N = %d) to %s\n"
                 "  %s, NFE %lld per sample, %lld batch(es) of <= %lld; %.3g s wall, %.4g samples/s (%s %s on %s)\n",
-                (long long)total, (long long)M, (long long)s.samples, N, options.output.c_str(),
-                method.c_str(), (long long)nfe_max, (long long)batches, (long long)batch, wall,
-                total / wall, backend_name, dtype_name, execution_space::name());
+                (long long)n, (long long)M, (long long)s.samples,
+                o.shard.is_whole() ? "" : (", shard " + o.shard.to_string()).c_str(), N, options.output.c_str(),
+                method.c_str(), (long long)result.nfe_max, (long long)result.batches, (long long)plan.batch,
+                result.wall_s, n / result.wall_s, backend_name.c_str(), dtype_name.c_str(), execution_space::name());
   std::cout << line;
-  if (failed > 0)
-    std::cout << "  " << failed << " sample(s) are not finite or did not converge; they are stored with their status\n";
+  if (result.failed > 0)
+    std::cout << "  " << result.failed
+              << " sample(s) are not finite or did not converge; they are stored with their status\n";
+  std::cout << "  content sha256: " << psgm::io::DatasetReader(options.output).content_sha256() << '\n';
   return 0;
-}
-
-template <class Model>
-int run_model(Settings const& s, Options const& options, std::string const& config_toml, Model& model,
-              char const* backend_name, char const* dtype) {
-  using Space = typename Model::execution_space;
-  return run<Space>(s, options, config_toml, model.description(), backend_name, dtype,
-                    [&](Space const& space, int batch) { return psgm::sde::Sampler<Model>(space, model, s.sampler, batch); });
-}
-
-template <class Scalar>
-int run_backend(Settings const& s, Options const& options, std::string const& config_toml,
-                psgm::model::ModelDescription description) {
-  char const* dtype = std::is_same_v<Scalar, float> ? "float32" : "float64";
-  if (description.kind == psgm::model::ModelKind::gaussian_emulator) {
-    using Space = Kokkos::DefaultExecutionSpace;
-    return run<Space>(s, options, config_toml, description, "none", "float64",
-                      [&](Space const&, int) { return EmulatorDraws<Space>(*description.whitening); });
-  }
-  if (s.backend == "libtorch") {
-#if PSGM_HAS_TORCH
-    psgm::score::ScoreModel<psgm::score::LibTorch, Scalar> model(std::move(description));
-    return run_model(s, options, config_toml, model, "libtorch", dtype);
-#else
-    require(false, "psgm sample: backend 'libtorch' is not built into this psgm (configured with "
-            "-DPSGM_ENABLE_TORCH=OFF); reconfigure with -DPSGM_ENABLE_TORCH=ON or use --backend native");
-#endif
-  }
-  using Space = Kokkos::DefaultExecutionSpace;
-  psgm::score::ScoreModel<psgm::score::Native<Space>, Scalar> model(Space(), std::move(description));
-  return run_model(s, options, config_toml, model, "native", dtype);
 }
 
 std::string toml_string(std::string const& v) {
@@ -518,6 +376,10 @@ psgm::cli::RegisterCommand sample_command(
           app.add_option("--backend", *backend, "score backend: native or libtorch (same as --set sample.backend=NAME)");
       app.add_flag("-q,--quiet", options->quiet, "no progress on stderr");
       app.add_flag("--print-config", options->print_config, "print the effective configuration and exit");
+      auto shard = std::make_shared<std::string>();
+      app.add_option("--shard", *shard,
+                     "i/n: write only part i (0 ... n-1) of n contiguous parts of the samples; psgm merge joins "
+                     "the n files into the file of one run (docs/workflow.md)");
       app.footer(
           "Examples:\n"
           "  psgm sample -m model.h5 -o samples.h5                     # reference sampler, reference condition\n"
@@ -544,6 +406,11 @@ psgm::cli::RegisterCommand sample_command(
           throw psgm::InvalidArgument(what + " (sampler " + psgm::sde::to_string(settings.sampler.kind) +
                                       " takes " + keys + ")");
         }
+        if (!shard->empty()) try {
+          options->shard = psgm::workflow::Shard::parse(*shard);
+        } catch (psgm::InvalidArgument const& e) {
+          throw psgm::InvalidArgument(std::string("psgm sample: --shard: ") + e.what());
+        }
         if (options->print_config) {
           std::cout << cfg.to_toml() << '\n';
           return 0;
@@ -565,9 +432,7 @@ psgm::cli::RegisterCommand sample_command(
           throw psgm::InvalidArgument(std::string("configuration [sampler] for the model '") + options->model_path +
                                       "': " + e.what());
         }
-        std::string const dtype = settings.dtype == "model" ? description.weights.dtype : settings.dtype;
-        return dtype == "float64" ? run_backend<double>(settings, *options, cfg.to_toml(), std::move(description))
-                                  : run_backend<float>(settings, *options, cfg.to_toml(), std::move(description));
+        return run(settings, *options, cfg.to_toml(), description);
       };
     });
 

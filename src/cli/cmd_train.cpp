@@ -11,6 +11,7 @@
 #include <psgm/io/ModelFile.hpp>
 #include <psgm/score/Trainer.hpp>
 #include <psgm/score/NativeTrainableModel.hpp>
+#include <psgm/workflow/ScoreBackends.hpp>
 #if PSGM_HAS_TORCH
 #include <psgm/torch/TorchTrainableModel.hpp>
 #endif
@@ -440,23 +441,11 @@ int fit_emulator(Settings const& s, Options const& options) {
 
 template <class Scalar>
 int train_with_backend(Settings const& s, Options const& options) {
-  if (s.backend == "libtorch") {
-#if PSGM_HAS_TORCH
-    return train<psgm::score::TrainableModel<psgm::score::LibTorch, Scalar>>(s, options);
-#else
-    require(false, "psgm train: backend 'libtorch' is not built into this psgm (configured with "
-            "-DPSGM_ENABLE_TORCH=OFF); reconfigure with -DPSGM_ENABLE_TORCH=ON or use another backend");
-#endif
-  }
-  if (s.backend == "native") {
-    // psgm's own kernels (docs/native_backend.md) on Kokkos' default execution
-    // space: the GPU when psgm is built for one.
-    return train<psgm::score::TrainableModel<psgm::score::Native<Kokkos::DefaultExecutionSpace>, Scalar>>(s, options);
-  }
-  // Further backends plug in here: train<TrainableModel<Backend, Scalar>>(s, options).
-  require(false, "psgm train: unknown backend '", s.backend, "' (training.backend / --backend); this psgm has: ",
-          PSGM_HAS_TORCH ? "native, libtorch" : "native");
-  return 2;
+  // The backend by name (psgm::workflow::with_score_backend): the one table of psgm's backends.
+  return psgm::workflow::with_score_backend(
+      s.backend,
+      [&](auto backend) { return train<psgm::score::TrainableModel<decltype(backend), Scalar>>(s, options); },
+      "psgm train");
 }
 
 psgm::cli::RegisterCommand train_command(

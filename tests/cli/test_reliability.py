@@ -254,7 +254,7 @@ def sizes():
     expect("a realisation count beyond run.memory_budget_mb is refused with the size it needs",
            run("generate", "--preset", "small", "-q", "-o", w("huge.h5"), "--set", "conditions.count=2",
                "--set", "conditions.realisations=100000000"),
-           2, ["conditions.realisations = 100000000 needs", "for one condition's batch", "realisations per condition fit"])
+           2, ["realisations = 100000000 needs", "for one condition's batch", "realisations per condition fit"])
     expect("an integer beyond its type is refused",
            run("generate", "--preset", "small", "-q", "-o", w("huge.h5"), "--set", "pde.N=10000000000"),
            2, ["'pde.N' = 10000000000 is out of range", "2147483647"])

@@ -7,11 +7,16 @@
 // noise-floor PDE ensemble of the model's size: read from a third file, or
 // generated on the fly with the physics stored in the PDE data set
 // (psgm::io::electrode_parameters_from / porosity_model_from) and fresh
-// porosity draws that no data set of that seed uses. Available when psgm is
+// porosity draws that no data set of that seed uses, by the FloorEnsemble
+// the caller gives (psgm::workflow::evaluate's draws and solves). Available when psgm is
 // built with PSGM_ENABLE_HDF5.
 #pragma once
 
 #include <psgm/core/ExecutionSpaces.hpp>
+#include <psgm/core/Status.hpp>
+#include <psgm/gp/PorosityModel.hpp>
+#include <psgm/pde/Conditions.hpp>
+#include <psgm/pde/ElectrodeParameters.hpp>
 #include <psgm/stats/Metrics.hpp>
 #include <psgm/stats/Report.hpp>
 
@@ -66,13 +71,38 @@ struct EvaluationResult {
   std::vector<std::string> notes;               ///< warnings worth showing the user (also in metrics.md)
 };
 
+/// What a generated noise floor of one condition is: `count` fresh PDE
+/// realisations at `condition` (data row `row`) with the data set's physics
+/// and porosity model, porosity items floor_item_offset + row · 2^20 + r of
+/// `seed`; at most `max_count` per condition in the whole evaluation.
+struct FloorEnsembleRequest {
+  pde::ElectrodeParameters params;
+  gp::PorosityModel porosity;
+  std::vector<double> x;  ///< the data set's grid
+  std::uint64_t seed = 0;
+  std::int64_t max_count = 0;
+  pde::Condition condition;
+  std::int64_t row = 0;
+  std::int64_t count = 0;
+};
+/// Draws and solves such an ensemble into `fields` (count, C, N) and
+/// `status` (count), on the device, asynchronously on `space`.
+/// psgm::workflow::evaluate supplies it (workflow::EnsembleGenerator, the
+/// layer above this one).
+template <class ExecSpace>
+using FloorEnsemble = std::function<void(
+    ExecSpace const&, FloorEnsembleRequest const&,
+    Kokkos::View<double***, Kokkos::LayoutRight, typename ExecSpace::memory_space>,
+    Kokkos::View<SolveStatus*, typename ExecSpace::memory_space>)>;
+
 /// Runs the evaluation on `space`. psgm::IoError for unreadable files;
 /// psgm::InvalidArgument for different grids, no matching condition, too few
-/// samples at a condition (< 2 after dropping failed ones), or a data set
-/// whose porosity came from a file when the floor must be generated.
+/// samples at a condition (< 2 after dropping failed ones), a data set whose
+/// porosity came from a file when the floor must be generated, or no floor
+/// file and no `floor` to generate one (psgm::workflow::evaluate gives one).
 template <class ExecSpace>
 EvaluationResult evaluate_files(ExecSpace const& space, EvaluationRequest const& request,
-                                EvaluationProgress const& progress = {});
+                                EvaluationProgress const& progress = {}, FloorEnsemble<ExecSpace> const& floor = {});
 
 /// The files write_evaluation_outputs() writes into `directory`:
 /// metrics.md, metrics.csv, qoi.csv, evaluation.h5 (in that order).
@@ -102,6 +132,7 @@ FiguresResult draw_report_figures(std::string const& evaluation_file, std::strin
 
 #define PSGM_STATS_EVALUATION_ETI(Space)                                                                   \
   extern template psgm::stats::EvaluationResult psgm::stats::evaluate_files<Space>(                        \
-      Space const&, psgm::stats::EvaluationRequest const&, psgm::stats::EvaluationProgress const&);
+      Space const&, psgm::stats::EvaluationRequest const&, psgm::stats::EvaluationProgress const&,         \
+      psgm::stats::FloorEnsemble<Space> const&);
 PSGM_FOR_EACH_EXECUTION_SPACE(PSGM_STATS_EVALUATION_ETI)
 #undef PSGM_STATS_EVALUATION_ETI

@@ -1,11 +1,10 @@
 // psgm::stats::evaluate_files (docs/metrics.md §4): host bookkeeping in
 // src/stats/evaluation.cpp, device work in the comparator and, for a
-// generated noise floor, in the porosity sampler and the ensemble solver.
+// generated noise floor, in the FloorEnsemble the caller gives.
 #pragma once
 
 #include <psgm/core/Error.hpp>
 #include <psgm/core/KokkosCompat.hpp>
-#include <psgm/gp/PorositySampler.hpp>
 #include <psgm/io/Dataset.hpp>
 #include <psgm/io/DatasetAttributes.hpp>
 #include <psgm/pde/EnsembleSolver.hpp>
@@ -62,7 +61,7 @@ std::string describe(io::DatasetInfo const& info, std::vector<double> const& val
 
 template <class ExecSpace>
 EvaluationResult evaluate_files(ExecSpace const& space, EvaluationRequest const& request,
-                                EvaluationProgress const& progress) {
+                                EvaluationProgress const& progress, FloorEnsemble<ExecSpace> const& floor) {
   ScopedRegion region("psgm::stats::evaluate_files");
   using memory_space = typename ExecSpace::memory_space;
   using device_fields = Kokkos::View<double***, Kokkos::LayoutRight, memory_space>;
@@ -224,11 +223,7 @@ EvaluationResult evaluate_files(ExecSpace const& space, EvaluationRequest const&
   }
 
   // ---- the generated noise floor: the data set's physics, fresh porosity items
-  std::unique_ptr<gp::PorositySampler<ExecSpace>> sampler;
-  std::unique_ptr<pde::EnsembleSolver<ExecSpace>> solver;
-  std::uint64_t floor_seed = 0;
-  typename gp::PorositySampler<ExecSpace>::field_view porosity;
-  Kokkos::View<double*, memory_space> U0, F_right;
+  FloorEnsembleRequest floor_request;
   typename pde::EnsembleSolver<ExecSpace>::status_view status;
   typename pde::EnsembleSolver<ExecSpace>::status_view::host_mirror_type h_status;
   if (floor_file) {
@@ -243,22 +238,20 @@ EvaluationResult evaluate_files(ExecSpace const& space, EvaluationRequest const&
             "evaluation: the PDE data set '", request.data_path,
             "' was solved on porosity fields from a file, so a noise floor cannot be drawn from the GP; "
             "give a second PDE ensemble of the same fields with the floor file option");
-    pde::ElectrodeParameters const params = io::electrode_parameters_from(attributes);
-    gp::PorosityModel const model = io::porosity_model_from(attributes);
-    require(params.N == N, "evaluation: the PDE data set's attribute N = ", params.N, " disagrees with its grid (",
-            N, " points)");
-    floor_seed = request.floor_seed ? *request.floor_seed : std::uint64_t(attributes.get_int("seed"));
-    sampler = std::make_unique<gp::PorositySampler<ExecSpace>>(space, model, data_index.info.x);
-    solver = std::make_unique<pde::EnsembleSolver<ExecSpace>>(space, params, int(n_floor));
-    porosity = decltype(porosity)(Kokkos::view_alloc(space, Kokkos::WithoutInitializing, "psgm::stats::floor_porosity"),
-                                  n_floor, N);
-    U0 = decltype(U0)(Kokkos::view_alloc(space, "psgm::stats::floor_U0"), n_floor);
-    F_right = decltype(F_right)(Kokkos::view_alloc(space, "psgm::stats::floor_F_right"), n_floor);
+    require(bool(floor), "evaluation: no noise-floor file and nothing to generate the floor with; give a floor file "
+            "or evaluate with psgm::workflow::evaluate, which draws and solves it");
+    floor_request.params = io::electrode_parameters_from(attributes);
+    floor_request.porosity = io::porosity_model_from(attributes);
+    require(floor_request.params.N == N, "evaluation: the PDE data set's attribute N = ", floor_request.params.N,
+            " disagrees with its grid (", N, " points)");
+    floor_request.x = data_index.info.x;
+    floor_request.seed = request.floor_seed ? *request.floor_seed : std::uint64_t(attributes.get_int("seed"));
+    floor_request.max_count = n_floor;
     status = decltype(status)(Kokkos::view_alloc(space, "psgm::stats::floor_status"), n_floor);
     h_status = Kokkos::create_mirror_view(status);
     std::ostringstream os;
     os << "generated: " << (request.floor_samples > 0 ? std::to_string(request.floor_samples) : "as many as the model has")
-       << " fresh PDE realisations per condition with the data set's physics (seed " << floor_seed
+       << " fresh PDE realisations per condition with the data set's physics (seed " << floor_request.seed
        << ", porosity items from 2^40)";
     result.provenance.floor_source = os.str();
   }
@@ -302,14 +295,10 @@ EvaluationResult evaluate_files(ExecSpace const& space, EvaluationRequest const&
     } else {
       std::int64_t const want = floor_count(m);
       auto const r = rows(want);
-      sampler->sample(space, condition.l, floor_seed,
-                      std::int64_t(floor_item_offset) + m.data_row * max_floor_samples,
-                      Kokkos::subview(porosity, r, Kokkos::ALL));
-      Kokkos::deep_copy(space, Kokkos::subview(U0, r), condition.U0);
-      Kokkos::deep_copy(space, Kokkos::subview(F_right, r), condition.F_right);
-      solver->solve(space, Kokkos::subview(porosity, r, Kokkos::ALL), Kokkos::subview(U0, r),
-                    Kokkos::subview(F_right, r), Kokkos::subview(d_floor, r, Kokkos::ALL, Kokkos::ALL),
-                    Kokkos::subview(status, r));
+      floor_request.condition = condition;
+      floor_request.row = m.data_row;
+      floor_request.count = want;
+      floor(space, floor_request, Kokkos::subview(d_floor, r, Kokkos::ALL, Kokkos::ALL), Kokkos::subview(status, r));
       // Keep the ok realisations only: compact them on the host (N·n values).
       Kokkos::deep_copy(space, Kokkos::subview(h_status, r), Kokkos::subview(status, r));
       Kokkos::deep_copy(space, Kokkos::subview(h_floor, r, Kokkos::ALL, Kokkos::ALL),
