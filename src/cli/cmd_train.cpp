@@ -278,14 +278,35 @@ std::string scales(psgm::model::KernelRidge const& k) {
   return out + ")";
 }
 
+/// "length scales (a, b, c), ridge r (error e)" of every part of a regression,
+/// named by the channels when there is one part per channel.
+std::string ridge_summary(psgm::model::RidgeSet const& set, std::vector<std::string> const& channels,
+                          char const* error_unit) {
+  std::string out;
+  for (std::size_t i = 0; i < set.parts.size(); ++i) {
+    auto const& k = set.parts[i];
+    if (set.parts.size() > 1)
+      out += std::string(i ? "; " : "") + (set.parts.size() == channels.size() ? channels[i] : std::to_string(i)) + ": ";
+    out += "length scales " + scales(k) + ", ridge " + format_g(k.ridge, 3) + " (error " + format_g(k.cv_error, 3) +
+           error_unit + ")";
+  }
+  return out;
+}
+
+/// The whitening's channel names (c0, c1, ... when the file has none).
+std::vector<std::string> channel_labels(psgm::model::Whitening const& w) {
+  if (int(w.channel_names.size()) == w.channels) return w.channel_names;
+  std::vector<std::string> out;
+  for (int c = 0; c < w.channels; ++c) out.push_back("c" + std::to_string(c));
+  return out;
+}
+
 /// The spread regression(s) of a whitening, for the training log.
 std::string spread_summary(psgm::model::Whitening const& w) {
-  auto one = [](char const* what, psgm::model::KernelRidge const& k) {
-    return std::string(what) + ": length scales " + scales(k) + ", ridge " + format_g(k.ridge, 3) + " (error " +
-           format_g(k.cv_error, 3) + ")";
-  };
-  if (w.spread_form == psgm::model::SpreadForm::log_std) return one("log spread", w.log_std);
-  return one("spread level", w.spread_level) + "; spread shape" + one("", w.spread_shape);
+  auto const names = channel_labels(w);
+  if (w.spread_form == psgm::model::SpreadForm::log_std) return "log spread: " + ridge_summary(w.log_std, names, "");
+  return "spread level: " + ridge_summary(w.spread_level, names, "") + "\n  spread shape: " +
+         ridge_summary(w.spread_shape, names, "");
 }
 
 // ------------------------------------------------------------------ sizes
@@ -378,8 +399,8 @@ int train(Settings const& s, Options const& options) {
     if (auto const& w = session.whitening())
       std::cerr << "  whitened: the network learns " << w->components << " of " << w->num_free()
                 << " coordinates (" << format_g(100 * w->explained_variance(), 4)
-                << " % of the pooled variance; the rest are drawn from N(0, 1)); mean regression length scales "
-                << scales(w->mean) << ", ridge " << format_g(w->mean.ridge, 3) << "; " << spread_summary(*w) << '\n';
+                << " % of the pooled variance; the rest are drawn from N(0, 1))\n  mean regression: "
+                << ridge_summary(w->mean, channel_labels(*w), " spreads^2") << "\n  " << spread_summary(*w) << '\n';
   }
   InterruptScope signals;
   std::int64_t const start = session.step();
@@ -431,8 +452,8 @@ int fit_emulator(Settings const& s, Options const& options) {
   std::cout << "psgm train: Gaussian emulator fitted in " << psgm::cli::format_duration(seconds) << " on "
             << w.num_training_samples << " fields at " << w.num_training_conditions << " training conditions; "
             << w.num_free() << " of " << w.channels * w.num_points << " points free (the others pinned)\n"
-            << "  mean: length scales " << scales(w.mean) << ", ridge " << format_g(w.mean.ridge, 3)
-            << " (leave-one-condition-out error " << format_g(w.mean.cv_error, 3) << " spreads^2)\n"
+            << "  mean (leave-one-condition-out errors): " << ridge_summary(w.mean, channel_labels(w), " spreads^2")
+            << "\n"
             << "  " << spread_summary(w) << "\n"
             << "  model: " << s.trainer.output_path << '\n';
   (void)options;

@@ -145,6 +145,14 @@ void write_ridge(Writer const& w, hid_t g, std::string const& prefix, model::Ker
   w.series(g, prefix + "_offset", k.offset);
 }
 
+/// A RidgeSet: one part is written as before the per-channel split (prefix_*);
+/// several as prefix_parts = P and prefix_part<k>_* (docs/design.md §5).
+void write_ridge_set(Writer const& w, hid_t g, std::string const& prefix, model::RidgeSet const& set) {
+  if (set.parts.size() == 1) return write_ridge(w, g, prefix, set.parts.front());
+  w.attr(g, prefix + "_parts", std::int64_t(set.parts.size()));
+  for (std::size_t k = 0; k < set.parts.size(); ++k) write_ridge(w, g, prefix + "_part" + std::to_string(k), set.parts[k]);
+}
+
 /// /whitening (docs/design.md §5): everything in float64.
 void write_whitening(Writer const& w, hid_t file, model::Whitening const& wh) {
   Handle g = w.group(file, "whitening");
@@ -162,14 +170,14 @@ void write_whitening(Writer const& w, hid_t file, model::Whitening const& wh) {
   w.attr(g, "feature_scale", wh.feature_scale);
   std::vector<std::int64_t> const free(wh.free_points.begin(), wh.free_points.end());
   w.dataset(g, "free_points", {std::int64_t(free.size())}, free.data(), H5T_STD_I64LE);
-  write_ridge(w, g, "mean", wh.mean);
+  write_ridge_set(w, g, "mean", wh.mean);
   if (wh.spread_form == model::SpreadForm::log_std) {
     w.attr(g, "spread_form", std::string("log_std"));
-    write_ridge(w, g, "log_std", wh.log_std);
+    write_ridge_set(w, g, "log_std", wh.log_std);
   } else {
     w.attr(g, "spread_form", std::string("level_shape"));
-    write_ridge(w, g, "spread_level", wh.spread_level);
-    write_ridge(w, g, "spread_shape", wh.spread_shape);
+    write_ridge_set(w, g, "spread_level", wh.spread_level);
+    write_ridge_set(w, g, "spread_shape", wh.spread_shape);
     w.series(g, "shape_floor", wh.shape_floor);
   }
   std::int64_t const F = wh.num_free();
@@ -440,6 +448,19 @@ model::KernelRidge read_ridge(Reader const& r, AttributeMap const& a, std::strin
   return k;
 }
 
+model::RidgeSet read_ridge_set(Reader const& r, AttributeMap const& a, std::string const& prefix) {
+  model::RidgeSet set;
+  if (!a.contains(prefix + "_parts")) {
+    set.parts.push_back(read_ridge(r, a, prefix));
+    return set;
+  }
+  auto const parts = a.get_int(prefix + "_parts");
+  require<IoError>(parts >= 1 && parts <= 4096, "model file '", r.path(), "': /whitening ", prefix, "_parts = ", parts,
+                   "; expected 1 to 4096 (one per channel)");
+  for (std::int64_t k = 0; k < parts; ++k) set.parts.push_back(read_ridge(r, a, prefix + "_part" + std::to_string(k)));
+  return set;
+}
+
 model::Whitening read_whitening(Reader const& r) {
   auto const a = r.attributes("/whitening");
   model::Whitening w;
@@ -461,18 +482,18 @@ model::Whitening read_whitening(Reader const& r) {
   w.feature_mean = a.get_doubles("feature_mean");
   w.feature_scale = a.get_doubles("feature_scale");
   for (double v : r.doubles("/whitening/free_points")) w.free_points.push_back(static_cast<std::int32_t>(v));
-  w.mean = read_ridge(r, a, "mean");
+  w.mean = read_ridge_set(r, a, "mean");
   // Files without spread_form were written with the log_std form.
   std::string const form = a.contains("spread_form") ? a.get_string("spread_form") : std::string("log_std");
   if (form == "log_std") {
     w.spread_form = model::SpreadForm::log_std;
-    w.log_std = read_ridge(r, a, "log_std");
+    w.log_std = read_ridge_set(r, a, "log_std");
   } else {
     require<IoError>(form == "level_shape", "model file '", r.path(), "': /whitening spread_form = '", form,
                      "'; expected 'level_shape' or 'log_std'");
     w.spread_form = model::SpreadForm::level_shape;
-    w.spread_level = read_ridge(r, a, "spread_level");
-    w.spread_shape = read_ridge(r, a, "spread_shape");
+    w.spread_level = read_ridge_set(r, a, "spread_level");
+    w.spread_shape = read_ridge_set(r, a, "spread_shape");
     w.shape_floor = r.doubles("/whitening/shape_floor");
   }
   w.basis = r.doubles("/whitening/basis");

@@ -110,6 +110,28 @@ void KernelRidge::validate(std::string const& what) const {
   for (double v : offset) require(std::isfinite(v), what, ": a non-finite offset");
 }
 
+int RidgeSet::num_outputs() const {
+  int d = 0;
+  for (auto const& p : parts) d += p.num_outputs;
+  return d;
+}
+
+void RidgeSet::predict(double const* feature, double* out) const {
+  for (auto const& p : parts) {
+    p.predict(feature, out);
+    out += p.num_outputs;
+  }
+}
+
+void RidgeSet::validate(std::string const& what) const {
+  require(!parts.empty(), what, ": no regression");
+  for (std::size_t i = 0; i < parts.size(); ++i) {
+    parts[i].validate(parts.size() == 1 ? what : what + " (part " + std::to_string(i) + ")");
+    require(parts[i].num_features == parts.front().num_features, what, ": part ", i, " has ",
+            parts[i].num_features, " features, part 0 has ", parts.front().num_features);
+  }
+}
+
 namespace {
 
 Matrix rbf_kernel(Matrix const& a, Matrix const& b, std::vector<double> const& length_scales) {
@@ -311,12 +333,13 @@ std::vector<double> Whitening::features(double const* physical) const {
 
 bool Whitening::is_in_training_range(double const* physical, double tolerance) const {
   auto const f = features(physical);
-  std::int64_t const M = mean.num_centers();
+  auto const& centers = mean.parts.front();  // every part has the training conditions as centers
+  std::int64_t const M = centers.num_centers();
   int const K = num_conditions();
   for (int k = 0; k < K; ++k) {
-    double lo = mean.centers[std::size_t(k)], hi = lo;
+    double lo = centers.centers[std::size_t(k)], hi = lo;
     for (std::int64_t m = 1; m < M; ++m) {
-      double const v = mean.centers[std::size_t(m * K + k)];
+      double const v = centers.centers[std::size_t(m * K + k)];
       lo = std::min(lo, v);
       hi = std::max(hi, v);
     }
@@ -411,24 +434,24 @@ void Whitening::validate() const {
                 (j == 0 || free_points[std::size_t(j)] > free_points[std::size_t(j - 1)]),
             "whitening: free point indices must be ascending in [0, ", P, ")");
   mean.validate("whitening, regression of the mean");
-  require(mean.num_features == K && mean.num_outputs == P, "whitening: the regression of the mean has ",
-          mean.num_features, " features and ", mean.num_outputs, " outputs; expected ", K, " and ", P);
+  require(mean.num_features() == K && mean.num_outputs() == P, "whitening: the regression of the mean has ",
+          mean.num_features(), " features and ", mean.num_outputs(), " outputs; expected ", K, " and ", P);
   if (spread_form == SpreadForm::log_std) {
     log_std.validate("whitening, regression of log sigma");
-    require(log_std.num_features == K && log_std.num_outputs == F, "whitening: the regression of log sigma has ",
-            log_std.num_features, " features and ", log_std.num_outputs, " outputs; expected ", K, " and ", F,
+    require(log_std.num_features() == K && log_std.num_outputs() == F, "whitening: the regression of log sigma has ",
+            log_std.num_features(), " features and ", log_std.num_outputs(), " outputs; expected ", K, " and ", F,
             " (free points)");
   } else {
     require(spread_form == SpreadForm::level_shape, "whitening: unknown spread form ", int(spread_form),
             " (expected 0: log_std or 1: level_shape)");
     spread_level.validate("whitening, regression of the spread level");
     spread_shape.validate("whitening, regression of the spread shape");
-    require(spread_level.num_features == K && spread_level.num_outputs == channels,
-            "whitening: the regression of the spread level has ", spread_level.num_features, " features and ",
-            spread_level.num_outputs, " outputs; expected ", K, " and ", channels, " (channels)");
-    require(spread_shape.num_features == K && spread_shape.num_outputs == F,
-            "whitening: the regression of the spread shape has ", spread_shape.num_features, " features and ",
-            spread_shape.num_outputs, " outputs; expected ", K, " and ", F, " (free points)");
+    require(spread_level.num_features() == K && spread_level.num_outputs() == channels,
+            "whitening: the regression of the spread level has ", spread_level.num_features(), " features and ",
+            spread_level.num_outputs(), " outputs; expected ", K, " and ", channels, " (channels)");
+    require(spread_shape.num_features() == K && spread_shape.num_outputs() == F,
+            "whitening: the regression of the spread shape has ", spread_shape.num_features(), " features and ",
+            spread_shape.num_outputs(), " outputs; expected ", K, " and ", F, " (free points)");
     require(shape_floor.size() == std::size_t(F), "whitening: ", shape_floor.size(), " shape floors for ", F,
             " free points");
     for (double v : shape_floor)
@@ -561,12 +584,12 @@ Whitening fit_whitening(ConditionSchema const& schema, WhiteningData const& data
       sample_var(i, j) = std::max(m2(u, p) / (c - 1.0), floor_var);
     }
   }
-  std::vector<RidgeTarget> spread_targets;
+  // The spread regressions are fitted per channel (RidgeSet): their columns
+  // split at the channel boundaries, each part with its own (ℓ, λ).
   Matrix log_targets, level_targets, shape_targets;
   w.spread_form = options.spread_form;
   if (options.spread_form == SpreadForm::log_std) {
     log_targets = 0.5 * (sample_var.array().log().colwise() - log_bias.array()).matrix();
-    spread_targets.push_back({&log_targets, Vector::Ones(F)});
   } else {
     // Level: log of the channel's mean variance over its free points, with the
     // single-point bias correction (exact when the channel's points move
@@ -591,28 +614,71 @@ Whitening fit_whitening(ConditionSchema const& schema, WhiteningData const& data
         shape_targets(i, j) = std::sqrt(sample_var(i, j) / (sum[std::size_t(ch)] / num[std::size_t(ch)]));
       }
     }
-    spread_targets.push_back({&level_targets, Vector::Ones(C)});
-    spread_targets.push_back({&shape_targets, Vector::Ones(F)});
     w.shape_floor.resize(std::size_t(F));
     for (int j = 0; j < F; ++j) w.shape_floor[std::size_t(j)] = 1e-2 * std::max(shape_targets.col(j).mean(), 1e-300);
   }
+  // Column ranges of each channel: every point (mean), the free points (log σ,
+  // shape; ascending, so each channel's are contiguous), one column (level).
+  std::vector<Eigen::Index> free_begin(static_cast<std::size_t>(C + 1), 0);
+  for (int j = 0; j < F; ++j) ++free_begin[std::size_t(w.free_points[std::size_t(j)] / N + 1)];
+  for (int ch = 0; ch < C; ++ch) free_begin[std::size_t(ch + 1)] += free_begin[std::size_t(ch)];
+  struct Split {
+    std::vector<Matrix> y;
+    std::vector<Vector> weight;
+  };
+  // The columns [begin[ch], begin[ch+1]) of `all` for every channel that has any.
+  auto split = [&](Matrix const& all, Vector const& weight, auto const& begin) {
+    Split s;
+    for (int ch = 0; ch < C; ++ch) {
+      Eigen::Index const b = begin(ch), e = begin(ch + 1);
+      if (e == b) continue;
+      s.y.push_back(all.middleCols(b, e - b));
+      s.weight.push_back(weight.segment(b, e - b));
+    }
+    return s;
+  };
+  auto targets_of = [](Split const& s) {
+    std::vector<RidgeTarget> t;
+    for (std::size_t i = 0; i < s.y.size(); ++i) t.push_back({&s.y[i], s.weight[i]});
+    return t;
+  };
+  // The mean stays one regression of all channels: fitted per channel, φ's
+  // mean chose a worse (ℓ, λ) (error at the validation conditions 0.087
+  // spreads, against 0.037 jointly; docs/results.md §2a).
+  auto const mean_split = split(mean_targets, mean_weight, [&](int ch) { return ch == 0 ? Eigen::Index(0) : Eigen::Index(P); });
+  auto const free_cols = [&](int ch) { return free_begin[std::size_t(ch)]; };
+  std::vector<Split> spread_splits;
+  if (options.spread_form == SpreadForm::log_std) {
+    spread_splits.push_back(split(log_targets, Vector::Ones(F), free_cols));
+  } else {
+    spread_splits.push_back(split(level_targets, Vector::Ones(C), [](int ch) { return Eigen::Index(ch); }));
+    spread_splits.push_back(split(shape_targets, Vector::Ones(F), free_cols));
+  }
+  std::vector<RidgeTarget> spread_targets;
+  for (auto const& s : spread_splits)
+    for (auto const& t : targets_of(s)) spread_targets.push_back(t);
   std::vector<KernelRidge> spread_fits;
+  auto const mean_targets_split = targets_of(mean_split);
   if (R == M) {
-    std::vector<RidgeTarget> all{{&mean_targets, mean_weight}};
+    std::vector<RidgeTarget> all = mean_targets_split;
     all.insert(all.end(), spread_targets.begin(), spread_targets.end());
     auto fits = fit_kernel_ridge(features, all, options);
-    w.mean = std::move(fits[0]);
-    spread_fits.assign(std::make_move_iterator(fits.begin() + 1), std::make_move_iterator(fits.end()));
+    w.mean.parts.assign(std::make_move_iterator(fits.begin()),
+                        std::make_move_iterator(fits.begin() + Eigen::Index(mean_targets_split.size())));
+    spread_fits.assign(std::make_move_iterator(fits.begin() + Eigen::Index(mean_targets_split.size())),
+                       std::make_move_iterator(fits.end()));
   } else {
-    w.mean = std::move(fit_kernel_ridge(features, {{&mean_targets, mean_weight}}, options)[0]);
+    w.mean.parts = fit_kernel_ridge(features, mean_targets_split, options);
     spread_fits = fit_kernel_ridge(rep_features, spread_targets, options);
   }
-  if (options.spread_form == SpreadForm::log_std) {
-    w.log_std = std::move(spread_fits[0]);
-  } else {
-    w.spread_level = std::move(spread_fits[0]);
-    w.spread_shape = std::move(spread_fits[1]);
-  }
+  std::vector<RidgeSet*> spread_sets;
+  if (options.spread_form == SpreadForm::log_std)
+    spread_sets = {&w.log_std};
+  else
+    spread_sets = {&w.spread_level, &w.spread_shape};
+  auto next = spread_fits.begin();
+  for (std::size_t i = 0; i < spread_sets.size(); ++i)
+    for (std::size_t k = 0; k < spread_splits[i].y.size(); ++k) spread_sets[i]->parts.push_back(std::move(*next++));
 
   // level_shape form: the pooled correlation of the residuals standardised
   // by their own condition's sample mean and spread (conditions with 2 or more samples),

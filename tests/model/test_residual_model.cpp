@@ -151,6 +151,13 @@ TEST_CASE("model_files/whitened models and the emulator round-trip and an untrai
   CHECK(w1.eigenvalues == w0.eigenvalues);
   CHECK(w1.schema == w0.schema);
   CHECK(w1.num_training_conditions == 30);  // every condition: the emulator has no network to validate
+  // The spread regression has one part per channel, each with its own (ℓ, λ).
+  REQUIRE(w1.log_std.parts.size() == 2);
+  for (std::size_t k = 0; k < 2; ++k) {
+    CHECK(w1.log_std.parts[k].length_scales == w0.log_std.parts[k].length_scales);
+    CHECK(w1.log_std.parts[k].ridge == w0.log_std.parts[k].ridge);
+    CHECK(w1.log_std.parts[k].weights == w0.log_std.parts[k].weights);
+  }
   double const u[3] = {1e-5, 0.05, 20.0};
   std::vector<double> mu0(12), s0(12), mu1(12), s1(12);
   w0.moments(u, mu0.data(), s0.data());
@@ -222,7 +229,8 @@ TEST_CASE("model_files/a score model reuses the emulator's whitening (whitening_
   CHECK(trainer.session().architecture().channels == 4);
   CHECK(w.free_points == we.free_points);
   CHECK(w.basis == we.basis);
-  CHECK(w.mean.weights == we.mean.weights);
+  REQUIRE(w.mean.parts.size() == we.mean.parts.size());
+  for (std::size_t k = 0; k < w.mean.parts.size(); ++k) CHECK(w.mean.parts[k].weights == we.mean.parts[k].weights);
   CHECK(w.num_training_conditions == 30);  // the emulator's fit, not re-fitted on the 27 training conditions
   REQUIRE(trainer.run(HostSpace()).finished);
   CHECK(psgm::io::read_model(options.output_path).whitening->basis == we.basis);
