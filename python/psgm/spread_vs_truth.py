@@ -1,0 +1,70 @@
+"""Spread and mean of generated ensembles against a large PDE ensemble.
+
+The n = 200 metrics of `psgm evaluate` mix a model's systematic error with
+the sampling noise of 200 fields (the noise floor). With a PDE ensemble of a
+few thousand fields per condition as the truth and a few thousand samples
+from the model, the systematic part shows alone:
+
+    psgm generate --preset small -o truth.h5 --seed 10 --set conditions.source=file \\
+        --set conditions.file=val.h5 --set conditions.realisations=4000
+    psgm sample --preset small -m emulator.h5 -o emu2000.h5 -n 2000 --set conditions.source=file \\
+        --set conditions.file=val.h5 --set sample.grid_from=val.h5
+    python3 -m psgm.spread_vs_truth --truth truth.h5 emu2000.h5 [more.h5 ...]
+
+Per channel, root mean square over the conditions of: the error of log σ
+over the points with spread; its split into the level (the log of the
+channel's mean variance) and the shape (σ over the level's square root);
+the mean's error in units of the true spread. Rows of another PDE ensemble
+of the samples' size give the part that is sampling noise.
+"""
+import argparse
+
+import h5py
+import numpy as np
+
+
+def by_condition(path):
+    with h5py.File(path, "r") as h:
+        x = h["samples/fields"][:]
+        ci = h["samples/condition_index"][:]
+        cond = h["conditions"][:]
+        names = [n.decode() if isinstance(n, bytes) else str(n) for n in h.attrs.get("channel_names", [])]
+    return [x[ci == i] for i in range(len(cond))], cond, names
+
+
+def compare(truth, samples, tolerance=1e-9):
+    """{channel: (sigma_rms, level_rms, shape_rms, mean_rms)} over the conditions."""
+    out = {}
+    for ch in range(truth[0].shape[1]):
+        sig, lev, shp, mean = [], [], [], []
+        for t, m in zip(truth, samples):
+            vt, vm = t[:, ch, :].var(0), m[:, ch, :].var(0)
+            ok = vt > tolerance * vt.max()
+            st, sm = np.sqrt(vt[ok]), np.sqrt(vm[ok])
+            sig.append(np.mean(np.log(sm / st) ** 2))
+            lev.append((0.5 * np.log(vm[ok].mean() / vt[ok].mean())) ** 2)
+            shp.append(np.mean(np.log((sm / np.sqrt(vm[ok].mean())) / (st / np.sqrt(vt[ok].mean()))) ** 2))
+            mean.append(np.mean(((m[:, ch, :].mean(0) - t[:, ch, :].mean(0))[ok] / st) ** 2))
+        out[ch] = tuple(float(np.sqrt(np.mean(v))) for v in (sig, lev, shp, mean))
+    return out
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--truth", required=True, help="a large PDE ensemble at the same conditions")
+    p.add_argument("samples", nargs="+", help="ensembles to compare (psgm sample or psgm generate output)")
+    a = p.parse_args()
+    truth, cond, names = by_condition(a.truth)
+    print("| ensemble | channel | n | log sigma (rms) | level | shape | mean error / spread |")
+    print("|---|---|---|---|---|---|---|")
+    for path in a.samples:
+        s, c, _ = by_condition(path)
+        if len(c) != len(cond) or not np.allclose(c, cond, rtol=1e-12, atol=0):
+            raise SystemExit(f"{path}: its conditions are not those of {a.truth} (same rows, same order expected)")
+        for ch, (sig, lev, shp, mean) in compare(truth, s).items():
+            name = names[ch] if ch < len(names) else str(ch)
+            print(f"| {path} | {name} | {len(s[0])} | {sig:.4f} | {lev:.4f} | {shp:.4f} | {mean:.4f} |")
+
+
+if __name__ == "__main__":
+    main()
