@@ -15,6 +15,8 @@
 // wrote in the directory's Manifest.
 #pragma once
 
+#include <psgm/core/Format.hpp>
+
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -77,8 +79,8 @@ class OutputPolicy {
 /// Refuses (IoError, with both numbers) an output of about `bytes` that the
 /// free space of its directory's file system cannot hold.
 void require_disk_space(std::string const& command, std::string const& output, double bytes);
-/// "12.3 MiB", "4.5 TiB"
-std::string format_mib(double mib);
+/// "12.3 MiB", "4.5 TiB" (psgm/core/Format.hpp)
+using psgm::format_mib;
 
 /// Whether two paths name the same file (the same inode when both exist,
 /// else the same normalised absolute path).

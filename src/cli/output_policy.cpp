@@ -24,17 +24,6 @@ bool same_file(std::string const& a, std::string const& b) {
   return fs::weakly_canonical(fs::absolute(a), ec) == fs::weakly_canonical(fs::absolute(b), ec);
 }
 
-std::string format_mib(double mib) {
-  char buf[64];
-  if (mib < 1024)
-    std::snprintf(buf, sizeof buf, "%.3g MiB", mib);
-  else if (mib < 1024.0 * 1024)
-    std::snprintf(buf, sizeof buf, "%.3g GiB", mib / 1024);
-  else
-    std::snprintf(buf, sizeof buf, "%.3g TiB", mib / (1024.0 * 1024));
-  return buf;
-}
-
 void require_disk_space(std::string const& command, std::string const& output, double bytes) {
   std::error_code ec;
   fs::path dir = fs::absolute(output).parent_path();

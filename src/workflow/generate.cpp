@@ -1,6 +1,7 @@
 // psgm::workflow::generate: the host-side checks and attributes
 // (docs/workflow.md); the batches run in impl/Generate_Impl.hpp.
 #include <psgm/core/Error.hpp>
+#include <psgm/core/Format.hpp>
 #include <psgm/core/Status.hpp>
 #include <psgm/io/DatasetAttributes.hpp>
 #include <psgm/workflow/Generate.hpp>
@@ -10,19 +11,6 @@
 #include <sstream>
 
 namespace psgm::workflow::Impl {
-
-namespace {
-std::string format_mib(double mib) {
-  char buf[64];
-  if (mib < 1024)
-    std::snprintf(buf, sizeof buf, "%.3g MiB", mib);
-  else if (mib < 1024.0 * 1024)
-    std::snprintf(buf, sizeof buf, "%.3g GiB", mib / 1024);
-  else
-    std::snprintf(buf, sizeof buf, "%.3g TiB", mib / (1024.0 * 1024));
-  return buf;
-}
-}  // namespace
 
 std::int64_t check_generate_options(GenerateOptions const& o) {
   o.pde.validate();
