@@ -28,7 +28,8 @@ def by_condition(path):
         x = h["samples/fields"][:]
         ci = h["samples/condition_index"][:]
         cond = h["conditions"][:]
-        names = [n.decode() if isinstance(n, bytes) else str(n) for n in h.attrs.get("channel_names", [])]
+        raw = h["samples/fields"].attrs.get("channels", [])  # docs/data.md: the channel names
+        names = [n.decode() if isinstance(n, bytes) else str(n) for n in raw]
     return [x[ci == i] for i in range(len(cond))], cond, names
 
 
