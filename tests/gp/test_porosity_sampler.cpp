@@ -220,16 +220,8 @@ PSGM_BACKEND_TEST_CASE("sampler labels its kernels and views and opens regions",
   using ExecSpace = TestType;
   using Sampler = psgm::gp::PorositySampler<ExecSpace>;
   ExecSpace space;
-  // One team launch with generous scratch before recording: Kokkos allocates
-  // (and grows) its per-thread team scratch (unlabelled on OpenMP,
-  // "Kokkos::Serial::scratch_mem" on Serial) on the first launch that needs
-  // it, which would otherwise be KokkosBlas::gemm's.
-  Kokkos::parallel_for(
-      "psgm::test::warm_up_teams",
-      Kokkos::TeamPolicy<ExecSpace>(space, 1, Kokkos::AUTO)
-          .set_scratch_size(0, Kokkos::PerTeam(1 << 17), Kokkos::PerThread(1 << 14)),
-      KOKKOS_LAMBDA(typename Kokkos::TeamPolicy<ExecSpace>::member_type const&) {});
-  space.fence();
+  // Kokkos' team scratch allocated before recording: otherwise inside KokkosBlas::gemm's launch.
+  psgm_test::warm_up_team_scratch(space);
   psgm_test::ProfilingRecorder recorder;
   Sampler sampler(space, PorosityModel{}, grid(16));
   typename Sampler::field_view eps("psgm::test::eps", 5, 16);

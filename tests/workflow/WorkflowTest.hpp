@@ -17,19 +17,4 @@ inline std::vector<std::string> foreign_kernels(ProfilingRecorder const& recorde
   return foreign;
 }
 
-/// One team launch with generous scratch before recording: Kokkos allocates
-/// (and grows) its per-thread team scratch (unlabelled on OpenMP,
-/// "Kokkos::Serial::scratch_mem" on Serial) on the first launch of the
-/// process that needs it, which would otherwise be inside the recording
-/// (tests/gp does the same).
-template <class ExecSpace>
-void warm_up_team_scratch(ExecSpace const& space) {
-  Kokkos::parallel_for(
-      "psgm::test::warm_up_teams",
-      Kokkos::TeamPolicy<ExecSpace>(space, 1, Kokkos::AUTO)
-          .set_scratch_size(0, Kokkos::PerTeam(1 << 17), Kokkos::PerThread(1 << 14)),
-      KOKKOS_LAMBDA(typename Kokkos::TeamPolicy<ExecSpace>::member_type const&) {});
-  space.fence();
-}
-
 }  // namespace psgm_test
