@@ -642,10 +642,6 @@ Whitening fit_whitening(ConditionSchema const& schema, WhiteningData const& data
     for (std::size_t i = 0; i < s.y.size(); ++i) t.push_back({&s.y[i], s.weight[i]});
     return t;
   };
-  // The mean stays one regression of all channels: fitted per channel, φ's
-  // mean chose a worse (ℓ, λ) (error at the validation conditions 0.087
-  // spreads, against 0.037 jointly; docs/results.md §2a).
-  auto const mean_split = split(mean_targets, mean_weight, [&](int ch) { return ch == 0 ? Eigen::Index(0) : Eigen::Index(P); });
   auto const free_cols = [&](int ch) { return free_begin[std::size_t(ch)]; };
   std::vector<Split> spread_splits;
   if (options.spread_form == SpreadForm::log_std) {
@@ -658,17 +654,18 @@ Whitening fit_whitening(ConditionSchema const& schema, WhiteningData const& data
   for (auto const& s : spread_splits)
     for (auto const& t : targets_of(s)) spread_targets.push_back(t);
   std::vector<KernelRidge> spread_fits;
-  auto const mean_targets_split = targets_of(mean_split);
+  // The mean stays one regression of all channels: fitted per channel, φ's
+  // mean chose a worse (ℓ, λ) (error at the validation conditions 0.087
+  // spreads, against 0.037 jointly; docs/results.md §2a).
+  RidgeTarget const mean_target{&mean_targets, mean_weight};
   if (R == M) {
-    std::vector<RidgeTarget> all = mean_targets_split;
+    std::vector<RidgeTarget> all{mean_target};
     all.insert(all.end(), spread_targets.begin(), spread_targets.end());
     auto fits = fit_kernel_ridge(features, all, options);
-    w.mean.parts.assign(std::make_move_iterator(fits.begin()),
-                        std::make_move_iterator(fits.begin() + Eigen::Index(mean_targets_split.size())));
-    spread_fits.assign(std::make_move_iterator(fits.begin() + Eigen::Index(mean_targets_split.size())),
-                       std::make_move_iterator(fits.end()));
+    w.mean.parts = {std::move(fits.front())};
+    spread_fits.assign(std::make_move_iterator(fits.begin() + 1), std::make_move_iterator(fits.end()));
   } else {
-    w.mean.parts = fit_kernel_ridge(features, mean_targets_split, options);
+    w.mean.parts = fit_kernel_ridge(features, {mean_target}, options);
     spread_fits = fit_kernel_ridge(rep_features, spread_targets, options);
   }
   std::vector<RidgeSet*> spread_sets;
