@@ -110,8 +110,8 @@ class EnsembleGenerator {
   Kokkos::View<double*, memory_space> U0_, F_right_;
   fields_view fields_;
   status_view status_;
-  typename porosity_view::HostMirror h_porosity_;
-  typename Kokkos::View<double*, memory_space>::HostMirror h_U0_, h_F_right_;
+  typename porosity_view::host_mirror_type h_porosity_;
+  typename Kokkos::View<double*, memory_space>::host_mirror_type h_U0_, h_F_right_;
 };
 
 /// One PDE ensemble, on the host.

@@ -341,7 +341,11 @@ EvaluationResult evaluate_files(ExecSpace const& space, EvaluationRequest const&
     // The data set's own channel names (the comparator knows only their number).
     comparison.channels = schema.channels;
     if (baseline) baseline->channels = schema.channels;
-    ConditionEvaluation evaluation{condition, m.data_row, std::move(comparison), std::move(baseline)};
+    ConditionEvaluation evaluation;
+    evaluation.condition = condition;
+    evaluation.condition_index = m.data_row;
+    evaluation.comparison = std::move(comparison);
+    evaluation.baseline = std::move(baseline);
     if (!porous) {
       evaluation.condition_values = condition_values;
       evaluation.condition_names = schema.conditions.names;
