@@ -16,6 +16,13 @@ over the points with spread; its split into the level (the log of the
 channel's mean variance) and the shape (σ over the level's square root);
 the mean's error in units of the true spread. Rows of another PDE ensemble
 of the samples' size give the part that is sampling noise.
+
+Then the quantity of interest of docs/metrics.md (M6), P(min_x c < c_crit)
+with c_crit the truth's 10 % quantile of min_x c at each condition (channel
+`--qoi-channel`, default 0): the mean and the mean signed value of
+P_samples - P_truth over the conditions where the event is possible (the
+truth's quantile lies below its largest minimum; where c is pinned at its
+smallest value the event never happens and every ensemble gets it right).
 """
 import argparse
 
@@ -50,10 +57,26 @@ def compare(truth, samples, tolerance=1e-9):
     return out
 
 
+def qoi(truth, samples, channel=0, quantile=0.1):
+    """(mean |P_s - P_t|, mean P_s - P_t, informative conditions) of P(min_x c < c_crit)."""
+    err = []
+    for t, m in zip(truth, samples):
+        mt, ms = t[:, channel, :].min(1), m[:, channel, :].min(1)
+        crit = np.quantile(mt, quantile)
+        if not np.any(mt < crit):
+            continue
+        err.append(np.mean(ms < crit) - np.mean(mt < crit))
+    err = np.array(err)
+    if err.size == 0:
+        return float("nan"), float("nan"), 0
+    return float(np.mean(np.abs(err))), float(np.mean(err)), int(err.size)
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--truth", required=True, help="a large PDE ensemble at the same conditions")
     p.add_argument("samples", nargs="+", help="ensembles to compare (psgm sample or psgm generate output)")
+    p.add_argument("--qoi-channel", type=int, default=0, help="the channel of the quantity of interest (c: 0)")
     a = p.parse_args()
     truth, cond, names = by_condition(a.truth)
     print("| ensemble | channel | n | log sigma (rms) | level | shape | mean error / spread |")
@@ -65,6 +88,13 @@ def main():
         for ch, (sig, lev, shp, mean) in compare(truth, s).items():
             name = names[ch] if ch < len(names) else str(ch)
             print(f"| {path} | {name} | {len(s[0])} | {sig:.4f} | {lev:.4f} | {shp:.4f} | {mean:.4f} |")
+    print()
+    print("| ensemble | n | QoI: mean abs(P - P_truth) | mean P - P_truth | conditions where the event is possible |")
+    print("|---|---|---|---|---|")
+    for path in a.samples:
+        s, _, _ = by_condition(path)
+        err, bias, k = qoi(truth, s, a.qoi_channel)
+        print(f"| {path} | {len(s[0])} | {err:.4f} | {bias:+.4f} | {k} of {len(s)} |")
 
 
 if __name__ == "__main__":

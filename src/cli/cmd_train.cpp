@@ -44,7 +44,7 @@ struct PresetValues {
   std::int64_t batch_size, epochs, steps;
   double learning_rate, learning_rate_min;
   std::int64_t warmup_steps;
-  double gradient_clip, ema_decay;
+  double gradient_clip, ema_decay, condition_noise;
   std::int64_t validate_every, validation_max_samples, checkpoint_every;
 };
 
@@ -111,6 +111,7 @@ adam_beta2 = 0.999
 adam_eps = 1e-8
 gradient_clip = %g           # clip the gradient's 2-norm to this; 0: off
 ema_decay = %g               # exponential moving average of the weights (evaluated, saved); 0: off
+condition_noise = %g         # std of noise added to the standardised condition input of training samples; 0: off
 validate_every = %lld        # steps; 0: once per epoch
 validation_max_samples = %lld  # 0: every validation sample
 checkpoint_every = %lld      # steps; 0: at every validation
@@ -119,7 +120,7 @@ checkpoint_every = %lld      # steps; 0: at every validation
                 p.kernel_size, p.num_frequencies, p.film_hidden, p.film_layers, p.sde_type, p.noise_scale,
                 PSGM_HAS_TORCH ? "libtorch" : "native", (long long)p.batch_size, (long long)p.epochs,
                 (long long)p.steps, p.learning_rate,
-                p.learning_rate_min, (long long)p.warmup_steps, p.gradient_clip, p.ema_decay,
+                p.learning_rate_min, (long long)p.warmup_steps, p.gradient_clip, p.ema_decay, p.condition_noise,
                 (long long)p.validate_every, (long long)p.validation_max_samples, (long long)p.checkpoint_every);
   return buf;
 }
@@ -139,17 +140,17 @@ std::vector<std::pair<std::string, std::string>> const& presets() {
   static std::vector<std::pair<std::string, std::string>> const p{
       {"residual", preset_text({"residual", "psgm's default: a residual score model on whitened fields", "score", true,
                                 32, "edm", 1.0 / 16, 256, 3, 1, 6, 128, 2, 512, 0, 3000, 1e-3, 1e-5, 300, 1.0,
-                                0.999, 1000, 2000, 0})},
+                                0.999, 0.0, 1000, 2000, 0})},
       {"gaussian", preset_text({"gaussian", "the conditional Gaussian emulator (no network)", "gaussian", true, 0,
-                                "edm", 1.0 / 16, 256, 3, 1, 6, 128, 2, 512, 0, 1, 1e-3, 1e-5, 0, 0.0, 0.0, 0, 0, 0})},
+                                "edm", 1.0 / 16, 256, 3, 1, 6, 128, 2, 512, 0, 1, 1e-3, 1e-5, 0, 0.0, 0.0, 0.0, 0, 0, 0})},
       {"reference", preset_text({"reference", "the original research code's settings (spec sgm.md §4)", "score", false,
-                                 0, "vp", 0.25, 64, 10, 7, 16, 128, 4, 1024, 5000, 0, 2e-4, 1e-6, 0, 0.0, 0.0, 0, 0,
-                                 0})},
+                                 0, "vp", 0.25, 64, 10, 7, 16, 128, 4, 1024, 5000, 0, 2e-4, 1e-6, 0, 0.0, 0.0, 0.0, 0,
+                                 0, 0})},
       {"improved", preset_text({"improved", "the reference network with EMA, gradient clipping and warm-up", "score",
                                 false, 0, "vp", 0.25, 64, 10, 7, 16, 128, 4, 1024, 5000, 0, 2e-4, 1e-6, 1000, 1.0,
-                                0.999, 0, 0, 0})},
+                                0.999, 0.0, 0, 0, 0})},
       {"small", preset_text({"small", "a small network for a few minutes on a CPU", "score", false, 0, "vp", 0.25, 32,
-                             4, 5, 16, 64, 3, 128, 0, 1500, 2e-3, 2e-5, 50, 1.0, 0.995, 100, 1000, 0})},
+                             4, 5, 16, 64, 3, 128, 0, 1500, 2e-3, 2e-5, 50, 1.0, 0.995, 0.0, 100, 1000, 0})},
   };
   return p;
 }
@@ -237,6 +238,7 @@ Settings read_settings(Config const& cfg) {
   o.adam.eps = cfg.get<double>("training.adam_eps");
   o.gradient_clip = cfg.get<double>("training.gradient_clip");
   o.ema_decay = cfg.get<double>("training.ema_decay");
+  o.condition_noise = cfg.get<double>("training.condition_noise");
   o.validate_every = cfg.get<std::int64_t>("training.validate_every");
   o.validation_max_samples = cfg.get<std::int64_t>("training.validation_max_samples");
   o.checkpoint_every = cfg.get<std::int64_t>("training.checkpoint_every");

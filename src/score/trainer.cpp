@@ -72,11 +72,20 @@ struct DsmNoiseKernel {
   DsmBatch::cond_view cond;
   model::SdeConfig sde;
   std::uint64_t seed, first_item;
+  double condition_noise = 0.0;  ///< TrainerOptions::condition_noise
 
   void operator()(int i) const {
     auto g = random::make_generator<HostSpace>(seed, random::training_noise, first_item + std::uint64_t(i));
+    draw_noise(i, g);
+    // Drawn after the noise, so that condition_noise = 0 leaves every other
+    // draw of the slot as it was.
+    for (int k = 0; k < static_cast<int>(cond.extent(1)); ++k)
+      cond(i, k) = cond_in(i, k) + (condition_noise > 0 ? condition_noise * g.normal() : 0.0);
+  }
+
+  template <class Generator>
+  void draw_noise(int i, Generator& g) const {
     int const C = static_cast<int>(x0.extent(1)), N = static_cast<int>(x0.extent(2));
-    for (int k = 0; k < static_cast<int>(cond.extent(1)); ++k) cond(i, k) = cond_in(i, k);
     if (sde.type == model::SdeType::edm) {
       // log-normal σ (Karras et al. 2022): ln σ ~ N(P_mean, P_std²)
       auto const& e = sde.edm;
@@ -166,6 +175,9 @@ void TrainerOptions::validate() const {
           "training: Adam needs beta1, beta2 in [0, 1) and eps > 0 (got ", adam.beta1, ", ", adam.beta2, ", ",
           adam.eps, ")");
   require(gradient_clip >= 0, "training: gradient_clip = ", gradient_clip, " must be >= 0 (0: off)");
+  require(condition_noise >= 0 && std::isfinite(condition_noise), "training: condition_noise = ", condition_noise,
+          " must be >= 0 (the standard deviation of the noise added to the network's standardised condition input; "
+          "0: off)");
   require(ema_decay >= 0 && ema_decay < 1, "training: ema_decay = ", ema_decay, " must be in [0, 1) (0: off)");
   require(validate_every >= 0 && checkpoint_every >= 0 && validation_max_samples >= 0,
           "training: validate_every, checkpoint_every and validation_max_samples must be >= 0");
@@ -525,8 +537,10 @@ struct TrainingSession::State {
     }
   }
 
-  DsmBatch const& make_batch(HostSpace const& space, std::vector<std::int64_t> const& rows,
-                             std::uint64_t first_item) {
+  /// `jitter`: add options.condition_noise to the conditions (training
+  /// batches; validation batches see the conditions as they are).
+  DsmBatch const& make_batch(HostSpace const& space, std::vector<std::int64_t> const& rows, std::uint64_t first_item,
+                             bool jitter) {
     gather(rows);
     auto const B = static_cast<std::int64_t>(rows.size());
     auto const r = std::make_pair(std::int64_t(0), B);
@@ -535,8 +549,8 @@ struct TrainingSession::State {
     batch.t = Kokkos::subview(t, r);
     batch.a = Kokkos::subview(a, r);
     batch.cond = Kokkos::subview(cond, r, Kokkos::ALL);
-    DsmNoiseKernel kernel{x0, cond_in, batch.x, batch.y, batch.t, batch.a, batch.cond, options.sde, options.seed,
-                          first_item};
+    DsmNoiseKernel kernel{x0,          cond_in,      batch.x,    batch.y, batch.t, batch.a, batch.cond, options.sde,
+                          options.seed, first_item, jitter ? options.condition_noise : 0.0};
     Kokkos::parallel_for("psgm::score::dsm_noise", Kokkos::RangePolicy<HostSpace>(space, 0, static_cast<int>(B)),
                          kernel);
     space.fence();  // the backend reads the batch on the host next
@@ -728,7 +742,7 @@ DsmBatch const& TrainingSession::next_batch(HostSpace const& space) {
   std::int64_t const last = std::min(n, first + s.max_batch);
   s.batch_rows.clear();
   for (std::int64_t k = first; k < last; ++k) s.batch_rows.push_back(s.train_rows[s.order[k]]);
-  return s.make_batch(space, s.batch_rows, static_cast<std::uint64_t>(s.step) * s.max_batch);
+  return s.make_batch(space, s.batch_rows, static_cast<std::uint64_t>(s.step) * s.max_batch, true);
 }
 
 double TrainingSession::learning_rate() const {
@@ -801,7 +815,7 @@ DsmBatch const& TrainingSession::validation_batch(HostSpace const& space, std::i
   require(index >= 0 && index < num_validation_batches(), "validation_batch: index ", index, " out of range");
   std::int64_t const first = index * s.max_batch, last = std::min(n, first + s.max_batch);
   s.batch_rows.assign(s.validation_rows.begin() + first, s.validation_rows.begin() + last);
-  return s.make_batch(space, s.batch_rows, validation_noise_offset + static_cast<std::uint64_t>(first));
+  return s.make_batch(space, s.batch_rows, validation_noise_offset + static_cast<std::uint64_t>(first), false);
 }
 
 bool TrainingSession::record_validation(double loss, double raw_loss) {

@@ -285,6 +285,49 @@ TEST_CASE("trainer: streamed mini-batches equal in-memory ones bit for bit", "[s
   for (int i = 0; i < va.size(); ++i) REQUIRE(va.x(i, 1, 3) == vb.x(i, 1, 3));
 }
 
+TEST_CASE("trainer: condition noise perturbs the training conditions only, with the set spread", "[score][trainer]") {
+  Fixture f("trainer_condition_noise");
+  f.options.sde.type = psgm::model::SdeType::edm;
+  HostSpace space;
+  auto noisy_options = f.options;
+  noisy_options.condition_noise = 0.2;
+  TrainingSession plain(space, f.options, "", "test", "float64");
+  TrainingSession noisy(space, noisy_options, "", "test", "float64");
+  double sum = 0, sum2 = 0;
+  std::int64_t count = 0;
+  for (int step = 0; step < 3; ++step) {
+    auto const& a = plain.next_batch(space);
+    auto const& b = noisy.next_batch(space);
+    REQUIRE(a.size() == b.size());
+    for (int i = 0; i < a.size(); ++i) {
+      // Noise levels and noisy fields are drawn as without condition noise.
+      REQUIRE(a.t(i) == b.t(i));
+      for (int c = 0; c < 2; ++c)
+        for (int k = 0; k < f.data.N; ++k) REQUIRE(a.x(i, c, k) == b.x(i, c, k));
+      for (int k = 0; k < static_cast<int>(a.cond.extent(1)); ++k) {
+        double const d = b.cond(i, k) - a.cond(i, k);
+        REQUIRE(d != 0.0);
+        sum += d;
+        sum2 += d * d;
+        ++count;
+      }
+    }
+    plain.finish_step(1.0, 0.0, 0.0);
+    noisy.finish_step(1.0, 0.0, 0.0);
+  }
+  double const mean = sum / double(count), sd = std::sqrt(sum2 / double(count) - mean * mean);
+  CHECK(std::abs(mean) < 4 * 0.2 / std::sqrt(double(count)));
+  CHECK(std::abs(sd - 0.2) < 4 * 0.2 / std::sqrt(2.0 * double(count)));
+  // Validation batches see the conditions as they are.
+  auto const& va = plain.validation_batch(space, 0);
+  auto const& vb = noisy.validation_batch(space, 0);
+  for (int i = 0; i < va.size(); ++i)
+    for (int k = 0; k < static_cast<int>(va.cond.extent(1)); ++k) REQUIRE(va.cond(i, k) == vb.cond(i, k));
+  noisy_options.condition_noise = -0.5;
+  REQUIRE_THAT(error_message<psgm::InvalidArgument>([&] { noisy_options.validate(); }),
+               Catch::Contains("condition_noise = -0.5 must be >= 0"));
+}
+
 TEST_CASE("trainer: warm-up, cosine schedule to lr_min, EMA ramp, clipping factor", "[score][trainer]") {
   Fixture f("trainer_schedule");
   f.options.steps = 50;

@@ -161,6 +161,13 @@ struct TrainerOptions {
   AdamSettings adam;
   double gradient_clip = 0.0;          ///< clip ‖∇‖₂ to this (0: off, the reference)
   double ema_decay = 0.0;              ///< EMA of the weights (0: off, the reference); e.g. 0.999
+  /// Standard deviation of Gaussian noise added to the network's condition
+  /// input (the standardised features) of every training sample, drawn anew
+  /// at every step; validation batches are not perturbed. A smoothness prior
+  /// over conditions: with a few dozen fields per training condition the
+  /// network otherwise fits each condition's sampling noise (0: off, the
+  /// reference; docs/training.md).
+  double condition_noise = 0.0;
   // ---- evaluation and files
   std::int64_t validate_every = 0;     ///< steps between validations (0: once per epoch)
   std::int64_t validation_max_samples = 0;  ///< cap on validation samples (0: all)
