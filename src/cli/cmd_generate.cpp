@@ -8,12 +8,17 @@
 #include "Command.hpp"
 #include "OutputPolicy.hpp"
 
+#include <psgm/Config.hpp>
+
 #include <psgm/core/Error.hpp>
 #include <psgm/io/Dataset.hpp>
 #include <psgm/io/DatasetAttributes.hpp>
 #include <psgm/io/PorosityFile.hpp>
 #include <psgm/pde/Conditions.hpp>
 #include <psgm/workflow/Generate.hpp>
+#if PSGM_ENABLE_MPI
+#include <psgm/mpi/Generate.hpp>
+#endif
 
 #include <Kokkos_Core.hpp>
 
@@ -320,7 +325,13 @@ int generate(Settings const& s, Options const& options, std::string const& confi
     if (!progress) progress = std::make_unique<psgm::cli::Progress>("generate", total, "realisations", !options.quiet);
     progress->update(done, statuses);
   };
+#if PSGM_ENABLE_MPI
+  // Each rank of MPI_COMM_WORLD computes one block of the realisations
+  // (docs/scaling.md); one rank: workflow::generate itself.
+  psgm::workflow::GenerateResult const result = psgm::mpi::generate(space, MPI_COMM_WORLD, o, report);
+#else
   psgm::workflow::GenerateResult const result = psgm::workflow::generate(space, o, report);
+#endif
   std::string const statuses = psgm::workflow::status_summary(result.status_counts);
   if (progress) progress->finish(statuses);
   if (InterruptScope::interrupted())
