@@ -315,7 +315,8 @@ int run(Settings const& s, Options const& options, std::string const& config_tom
             }()
           : plan.size();
   std::int64_t const units = planned > 0 ? mine * planned : mine;
-  psgm::cli::Progress progress("sample", units, planned > 0 ? "sample-NFE" : "samples", !options.quiet);
+  psgm::cli::Progress progress(psgm::cli::process_count() > 1 ? "sample (rank 0's part)" : "sample", units,
+                               planned > 0 ? "sample-NFE" : "samples", !options.quiet);
   std::int64_t written = 0;
   auto const report = [&](std::int64_t done, std::int64_t total, std::string const& extra) {
     if (InterruptScope::interrupted())
@@ -408,6 +409,7 @@ psgm::cli::RegisterCommand sample_command(
           "  psgm sample -m model.h5 -o s.h5 --set conditions.source=file --set conditions.file=heldout.h5 -n 500\n"
           "See docs/sampling.md for the samplers and their parameters.");
       return [=]() {
+        if (!psgm::cli::is_root_process()) options->quiet = true;  // under MPI, rank 0 reports
         auto overrides = config->overrides;
         if (seed_option->count() > 0) overrides.push_back("sample.seed=" + std::to_string(*seed));
         if (samples_option->count() > 0) overrides.push_back("sample.samples=" + std::to_string(*samples));

@@ -530,6 +530,7 @@ psgm::cli::RegisterCommand train_command(
           "  psgm train --resume model.checkpoint.h5                     # after an interruption (Ctrl-C)\n"
           "See docs/training.md for every option, the presets and the model file.");
       return [config, options, seed, seed_option]() {
+        if (!psgm::cli::is_root_process()) options->quiet = true;  // under MPI, rank 0 reports
         auto overrides = config->overrides;
         // Absolute, so that the stored configuration resumes from any directory.
         if (!options->data.empty())
