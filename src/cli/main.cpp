@@ -64,7 +64,8 @@ int fail(int exit_code) {
 std::string prefix(char const* what) {
   std::string p = std::string("psgm: ") + what;
   if (psgm::cli::process_count() > 1)
-    p += " (rank " + std::to_string(psgm::cli::process_rank()) + " of " + std::to_string(psgm::cli::process_count()) + ")";
+    p += " (rank " + std::to_string(psgm::cli::process_rank()) + " of " +
+         std::to_string(psgm::cli::process_count()) + ")";
   return p + ": ";
 }
 

@@ -9,8 +9,8 @@ namespace psgm::mpi {
 GradientReduction parse_gradient_reduction(std::string const& name) {
   if (name == "allreduce") return GradientReduction::allreduce;
   if (name == "reproducible") return GradientReduction::reproducible;
-  throw InvalidArgument("gradient reduction '" + name +
-                        "': expected 'allreduce' (the default) or 'reproducible' (bitwise the same for any rank count)");
+  throw InvalidArgument("gradient reduction '" + name + "': expected 'allreduce' (the default) or " +
+                        "'reproducible' (bitwise the same for any rank count)");
 }
 
 namespace Impl {

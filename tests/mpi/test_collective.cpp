@@ -54,7 +54,8 @@ int main(int argc, char** argv) {
   }
 
   int const local = psgm::mpi::node_local_rank(comm);
-  check(local >= 0 && local < n, who + "node_local_rank " + std::to_string(local) + " in [0, " + std::to_string(n) + ")");
+  check(local >= 0 && local < n,
+        who + "node_local_rank " + std::to_string(local) + " in [0, " + std::to_string(n) + ")");
   check(psgm::mpi::device_id(comm) == -1 || psgm::mpi::device_id(comm) >= 0, who + "device_id");
 
   int all = 0;

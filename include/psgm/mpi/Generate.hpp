@@ -19,20 +19,22 @@
 
 namespace psgm::mpi {
 
-/// Collective over `comm`. Every rank passes the same options (options.shard
-/// must be whole: the ranks are the shards); `progress` reports this rank's
-/// realisations. Returns the whole run's result on every rank: plan of all
-/// samples, status counts summed, compute and write times the slowest
-/// rank's, wall time of the whole call. A failure on any rank throws on
-/// every rank (Comm.hpp, collective) and leaves nothing under options.output.
+/// Collective over `comm`. Every rank passes the same options (with more
+/// than one rank options.shard must be whole: the ranks are the shards);
+/// `progress` reports this rank's realisations. Returns the whole run's
+/// result on every rank: plan of all samples, status counts summed, compute
+/// and write times the slowest rank's, wall time of the whole call. A
+/// failure on any rank throws on every rank (Comm.hpp, collective) and
+/// leaves nothing under options.output.
 template <class ExecSpace>
 workflow::GenerateResult generate(ExecSpace const& space, MPI_Comm comm, workflow::GenerateOptions const& options,
                                   workflow::Progress const& progress = {}) {
   ScopedRegion region("psgm::mpi::generate");
   auto const t_start = std::chrono::steady_clock::now();
+  // One rank: workflow::generate itself (a shard too), no parts.
+  if (size(comm) == 1) return workflow::generate(space, options, progress);
   require(options.shard.is_whole(), "psgm::mpi::generate: options.shard = ", options.shard.to_string(),
           ": the ranks of the communicator are the shards; pass the whole run");
-  if (size(comm) == 1) return workflow::generate(space, options, progress);  // one rank: the file itself, no parts
   ShardedOutput out(comm, options.output, options.writer);
   workflow::GenerateOptions part = options;
   part.shard = out.shard();

@@ -18,11 +18,12 @@
 namespace psgm::mpi {
 
 /// Collective over `comm`; every rank passes the same model and options
-/// (options.shard whole). `progress` and `on_evaluation` report this rank's
-/// work. Returns the whole run's result on every rank: plan of all samples;
-/// failed, batches and network evaluations summed; nfe_max the largest;
-/// nfe_mean over all samples; wall time of the whole call. A failure on any
-/// rank throws on every rank and leaves nothing under options.output.
+/// (options.shard whole when there is more than one rank). `progress` and
+/// `on_evaluation` report this rank's work. Returns the whole run's result
+/// on every rank: plan of all samples; failed, batches and network
+/// evaluations summed; nfe_max the largest; nfe_mean over all samples; wall
+/// time of the whole call. A failure on any rank throws on every rank and
+/// leaves nothing under options.output.
 inline workflow::SampleResult sample(Kokkos::DefaultExecutionSpace const& space, MPI_Comm comm,
                                      model::ModelDescription const& model, std::string const& backend,
                                      std::string const& dtype, workflow::SampleOptions const& options,
@@ -30,9 +31,10 @@ inline workflow::SampleResult sample(Kokkos::DefaultExecutionSpace const& space,
                                      workflow::EvaluationHook const& on_evaluation = {}) {
   ScopedRegion region("psgm::mpi::sample");
   auto const t_start = std::chrono::steady_clock::now();
+  // One rank: workflow::sample itself (a shard too), no parts.
+  if (size(comm) == 1) return workflow::sample(space, model, backend, dtype, options, progress, on_evaluation);
   require(options.shard.is_whole(), "psgm::mpi::sample: options.shard = ", options.shard.to_string(),
           ": the ranks of the communicator are the shards; pass the whole run");
-  if (size(comm) == 1) return workflow::sample(space, model, backend, dtype, options, progress, on_evaluation);  // one rank: the file itself, no parts
   ShardedOutput out(comm, options.output, options.writer);
   workflow::SampleOptions part = options;
   part.shard = out.shard();
