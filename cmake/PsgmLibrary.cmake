@@ -45,6 +45,20 @@ if(PSGM_ENABLE_TORCH)
     LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR} ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})
 endif()
 
+# MPI scale-out of the workflow layer and of training is its own library too,
+# psgm::mpi: libpsgm's sources never include mpi.h (docs/scaling.md).
+if(PSGM_ENABLE_MPI)
+  add_library(psgm_mpi SHARED)
+  add_library(psgm::mpi ALIAS psgm_mpi)
+  set_target_properties(psgm_mpi PROPERTIES
+    VERSION ${PROJECT_VERSION} SOVERSION ${PROJECT_VERSION_MAJOR}.${PROJECT_VERSION_MINOR}
+    EXPORT_NAME mpi INSTALL_RPATH_USE_LINK_PATH ON)
+  target_link_libraries(psgm_mpi PUBLIC psgm MPI::MPI_CXX)
+  target_compile_options(psgm_mpi PRIVATE $<$<CXX_COMPILER_ID:GNU,Clang>:-Wall -Wextra>)
+  install(TARGETS psgm_mpi EXPORT psgmTargets
+    LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR} ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})
+endif()
+
 install(TARGETS psgm EXPORT psgmTargets
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}

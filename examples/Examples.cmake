@@ -8,5 +8,11 @@ set(PSGM_EXAMPLE_ARGS_03_train example_model.h5 150 16)
 set(PSGM_EXAMPLE_ARGS_04_sample example_model.h5 64 100)
 set(PSGM_EXAMPLE_ARGS_05_compare example_model.h5 64)
 set(PSGM_EXAMPLE_ARGS_06_native_only 150 64)
+# Built where psgm has MPI (PSGM_ENABLE_MPI=ON); linked with psgm::mpi.
+if(TARGET psgm::mpi)
+  list(APPEND PSGM_EXAMPLES 07_mpi)
+endif()
+set(PSGM_EXAMPLES_USING_MPI 07_mpi)
+set(PSGM_EXAMPLE_ARGS_07_mpi ex07 12)
 # 04 and 05 read the model 03 writes.
 set(PSGM_EXAMPLE_NEEDS_MODEL 04_sample 05_compare)

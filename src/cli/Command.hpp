@@ -89,9 +89,19 @@ struct ConfigOptions {
 std::shared_ptr<ConfigOptions> add_config_options(CLI::App& app, std::string default_preset,
                                                   std::vector<std::string> const& preset_names);
 
+// ------------------------------------------------------------------ processes
+/// Under MPI (a build with PSGM_ENABLE_MPI, started by mpirun) the psgm
+/// process is one of several ranks of MPI_COMM_WORLD (src/cli/processes.cpp,
+/// docs/scaling.md §2). Only the root, rank 0, shows progress and prints
+/// to stdout; without MPI every process is the root of a job of one.
+bool is_root_process();
+int process_rank();
+int process_count();
+
 // ------------------------------------------------------------------ progress
 /// Prints "label: done/total (pct) rate unit/s, ETA" to stderr, at most every
-/// `interval` seconds and once at the end. Quiet when `enabled` is false.
+/// `interval` seconds and once at the end. Quiet when `enabled` is false,
+/// and on every MPI rank but the root.
 class Progress {
  public:
   Progress(std::string label, std::int64_t total, std::string unit, bool enabled = true, double interval = 1.0);

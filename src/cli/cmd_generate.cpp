@@ -8,12 +8,17 @@
 #include "Command.hpp"
 #include "OutputPolicy.hpp"
 
+#include <psgm/Config.hpp>
+
 #include <psgm/core/Error.hpp>
 #include <psgm/io/Dataset.hpp>
 #include <psgm/io/DatasetAttributes.hpp>
 #include <psgm/io/PorosityFile.hpp>
 #include <psgm/pde/Conditions.hpp>
 #include <psgm/workflow/Generate.hpp>
+#if PSGM_ENABLE_MPI
+#include <psgm/mpi/Generate.hpp>
+#endif
 
 #include <Kokkos_Core.hpp>
 
@@ -317,10 +322,20 @@ int generate(Settings const& s, Options const& options, std::string const& confi
       throw psgm::cli::Interrupted("psgm generate stopped after " + std::to_string(done) + " of " +
                                    std::to_string(total) + " realisations; no file was written to '" +
                                    options.output + "'");
-    if (!progress) progress = std::make_unique<psgm::cli::Progress>("generate", total, "realisations", !options.quiet);
+    // Under MPI the progress is rank 0's, of its block of the realisations.
+    if (!progress)
+      progress = std::make_unique<psgm::cli::Progress>(
+          psgm::cli::process_count() > 1 ? "generate (rank 0's part)" : "generate", total, "realisations",
+          !options.quiet);
     progress->update(done, statuses);
   };
+#if PSGM_ENABLE_MPI
+  // Each rank of MPI_COMM_WORLD computes one block of the realisations
+  // (docs/scaling.md); one rank: workflow::generate itself.
+  psgm::workflow::GenerateResult const result = psgm::mpi::generate(space, MPI_COMM_WORLD, o, report);
+#else
   psgm::workflow::GenerateResult const result = psgm::workflow::generate(space, o, report);
+#endif
   std::string const statuses = psgm::workflow::status_summary(result.status_counts);
   if (progress) progress->finish(statuses);
   if (InterruptScope::interrupted())
@@ -382,6 +397,7 @@ psgm::cli::RegisterCommand generate_command(
           "  psgm generate -o part0.h5 --shard 0/4                # part 0 of 4 (then: psgm merge part*.h5 -o all.h5)\n"
           "See docs/data.md for every option and the file format.");
       return [config, options, seed, seed_option, shard]() {
+        if (!psgm::cli::is_root_process()) options->quiet = true;  // under MPI, rank 0 reports
         auto overrides = config->overrides;
         if (seed_option->count() > 0) overrides.push_back("run.seed=" + std::to_string(*seed));
         Config cfg = Config::load(config->preset, presets(), config->file, overrides);

@@ -10,6 +10,8 @@
 #include "Command.hpp"
 #include "OutputPolicy.hpp"
 
+#include <psgm/Config.hpp>
+
 #include <psgm/core/Error.hpp>
 #include <psgm/core/KokkosCompat.hpp>
 #include <psgm/core/Status.hpp>
@@ -21,6 +23,9 @@
 #include <psgm/sde/DiffusionProcess.hpp>
 #include <psgm/sde/SamplerConfig.hpp>
 #include <psgm/workflow/Sample.hpp>
+#if PSGM_ENABLE_MPI
+#include <psgm/mpi/Sample.hpp>
+#endif
 
 #include <Kokkos_Core.hpp>
 
@@ -301,8 +306,17 @@ int run(Settings const& s, Options const& options, std::string const& config_tom
   // at any point from here on removes it instead of leaving it behind.
   InterruptScope signals;
   // Progress in sample-evaluations when the NFE is known (it moves within a batch), else in samples.
-  std::int64_t const units = planned > 0 ? plan.size() * planned : plan.size();
-  psgm::cli::Progress progress("sample", units, planned > 0 ? "sample-NFE" : "samples", !options.quiet);
+  // Under MPI the progress is rank 0's, of its block of the samples.
+  std::int64_t const mine =
+      psgm::cli::process_count() > 1
+          ? [&] {
+              auto const [first, last] = psgm::workflow::Shard{0, psgm::cli::process_count()}.range(plan.size());
+              return last - first;
+            }()
+          : plan.size();
+  std::int64_t const units = planned > 0 ? mine * planned : mine;
+  psgm::cli::Progress progress(psgm::cli::process_count() > 1 ? "sample (rank 0's part)" : "sample", units,
+                               planned > 0 ? "sample-NFE" : "samples", !options.quiet);
   std::int64_t written = 0;
   auto const report = [&](std::int64_t done, std::int64_t total, std::string const& extra) {
     if (InterruptScope::interrupted())
@@ -315,10 +329,17 @@ int run(Settings const& s, Options const& options, std::string const& config_tom
   psgm::workflow::EvaluationHook within_batch;
   if (planned > 0)
     within_batch = [&](std::int64_t nfe) {
-      progress.update(written * planned + std::min(plan.batch, plan.size() - written) * nfe);
+      progress.update(written * planned + std::min(plan.batch, mine - written) * nfe);
     };
+#if PSGM_ENABLE_MPI
+  // Each rank of MPI_COMM_WORLD draws one block of the samples
+  // (docs/scaling.md); one rank: workflow::sample itself.
+  psgm::workflow::SampleResult const result =
+      psgm::mpi::sample(space, MPI_COMM_WORLD, description, s.backend, dtype, o, report, within_batch);
+#else
   psgm::workflow::SampleResult const result =
       psgm::workflow::sample(space, description, s.backend, dtype, o, report, within_batch);
+#endif
   progress.finish();
   if (InterruptScope::interrupted())
     throw psgm::cli::Interrupted("psgm sample: the signal came as '" + options.output +
@@ -388,6 +409,7 @@ psgm::cli::RegisterCommand sample_command(
           "  psgm sample -m model.h5 -o s.h5 --set conditions.source=file --set conditions.file=heldout.h5 -n 500\n"
           "See docs/sampling.md for the samplers and their parameters.");
       return [=]() {
+        if (!psgm::cli::is_root_process()) options->quiet = true;  // under MPI, rank 0 reports
         auto overrides = config->overrides;
         if (seed_option->count() > 0) overrides.push_back("sample.seed=" + std::to_string(*seed));
         if (samples_option->count() > 0) overrides.push_back("sample.samples=" + std::to_string(*samples));

@@ -14,6 +14,9 @@
 #include <psgm/workflow/ScoreBackends.hpp>
 #if PSGM_HAS_TORCH
 #include <psgm/torch/TorchTrainableModel.hpp>
+#if PSGM_ENABLE_MPI
+#include <psgm/mpi/DataParallel.hpp>
+#endif
 #endif
 
 #include <Kokkos_Core.hpp>
@@ -255,6 +258,8 @@ struct Options {
   bool overwrite = false;
   bool quiet = false;
   bool print_config = false;
+  std::string reduction = "allreduce";  ///< MPI builds: how the ranks' gradients are summed
+  int reduction_chunks = 8;
 };
 
 /// A TOML basic string holding `text`.
@@ -380,9 +385,20 @@ template <class Model>
 int train(Settings const& s, Options const& options) {
   using Space = Kokkos::DefaultHostExecutionSpace;
   Space space;
+  psgm::score::TrainerOptions trainer_options = s.trainer;
+  trainer_options.write_files = psgm::cli::is_root_process();  // under MPI, rank 0 writes the files
   auto trainer = options.resume.empty()
-                     ? psgm::score::Trainer<Model>(space, s.trainer)
-                     : psgm::score::Trainer<Model>::resume(space, s.trainer, options.resume);
+                     ? psgm::score::Trainer<Model>(space, trainer_options)
+                     : psgm::score::Trainer<Model>::resume(space, trainer_options, options.resume);
+#if PSGM_ENABLE_MPI
+  // Data-parallel over MPI_COMM_WORLD (docs/scaling.md §4): the replicas
+  // start from rank 0's state, and every step sums the ranks' gradients.
+  psgm::mpi::broadcast_state(MPI_COMM_WORLD, trainer.model());
+  psgm::mpi::DataParallel<Model> const gradient_step(
+      MPI_COMM_WORLD, {psgm::mpi::parse_gradient_reduction(options.reduction), options.reduction_chunks});
+#else
+  typename psgm::score::Trainer<Model>::gradient_step_function const gradient_step;
+#endif
   auto const& session = trainer.session();
   auto const& a = session.architecture();
   auto const& o = session.options();
@@ -418,9 +434,16 @@ int train(Settings const& s, Options const& options) {
          << p.best_step << ")";
     last_extra = os.str();
     progress.update(p.step - start, last_extra);
-    if (InterruptScope::interrupted()) trainer.request_stop();
+    bool stop = InterruptScope::interrupted();
+#if PSGM_ENABLE_MPI
+    // Every rank stops after the same step, or the others would wait for it.
+    int any = stop ? 1 : 0;
+    MPI_Allreduce(MPI_IN_PLACE, &any, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+    stop = any != 0;
+#endif
+    if (stop) trainer.request_stop();
   };
-  auto const summary = trainer.run(space, on_step);
+  auto const summary = trainer.run(space, on_step, gradient_step);
   if (summary.finished) progress.finish(last_extra);
 
   std::cout << "psgm train: " << (summary.finished ? "finished" : "stopped") << " after " << summary.steps << " of "
@@ -494,6 +517,13 @@ psgm::cli::RegisterCommand train_command(
       app.add_flag("--overwrite", options->overwrite, "replace the output model file if it exists");
       app.add_flag("-q,--quiet", options->quiet, "no progress on stderr");
       app.add_flag("--print-config", options->print_config, "print the effective configuration and exit");
+#if PSGM_ENABLE_MPI
+      app.add_option("--gradient-reduction", options->reduction,
+                     "under mpirun: 'allreduce' (default) or 'reproducible' (the same bits for any rank count; "
+                     "docs/scaling.md)");
+      app.add_option("--reduction-chunks", options->reduction_chunks,
+                     "reproducible reduction: the fixed blocks each batch is cut into (default 8)");
+#endif
       app.footer(
           "Examples:\n"
           "  psgm train --preset small --data small.h5 -o small_model.h5\n"
@@ -502,6 +532,7 @@ psgm::cli::RegisterCommand train_command(
           "  psgm train --resume model.checkpoint.h5                     # after an interruption (Ctrl-C)\n"
           "See docs/training.md for every option, the presets and the model file.");
       return [config, options, seed, seed_option]() {
+        if (!psgm::cli::is_root_process()) options->quiet = true;  // under MPI, rank 0 reports
         auto overrides = config->overrides;
         // Absolute, so that the stored configuration resumes from any directory.
         if (!options->data.empty())
@@ -547,6 +578,8 @@ psgm::cli::RegisterCommand train_command(
         o.config_toml = cfg.to_toml();
         if (settings.kind == "gaussian") {
           require(options->resume.empty(), "psgm train: a Gaussian emulator has no training run to resume");
+          require(psgm::cli::process_count() == 1, "psgm train: the Gaussian emulator is fitted on one process "
+                  "(in seconds); run it without mpirun");
           return fit_emulator(settings, *options);
         }
         return settings.dtype == "float64" ? train_with_backend<double>(settings, *options)

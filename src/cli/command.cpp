@@ -303,7 +303,7 @@ Progress::Progress(std::string label, std::int64_t total, std::string unit, bool
     : label_(std::move(label)),
       unit_(std::move(unit)),
       total_(total),
-      enabled_(enabled),
+      enabled_(enabled && is_root_process()),  // one progress display per job
       interval_(interval),
       start_(std::chrono::steady_clock::now()),
       last_(start_) {}

@@ -2,13 +2,74 @@
 // (src/cli/cmd_*.cpp) and registers itself; see src/cli/Command.hpp.
 #include "Command.hpp"
 
+#include <psgm/Config.hpp>
 #include <psgm/core/Error.hpp>
 #include <psgm/core/Runtime.hpp>
+#if PSGM_ENABLE_MPI
+#include <psgm/mpi/Comm.hpp>
+#endif
 
 #include <cstdlib>
 #include <iostream>
+#include <set>
+#include <streambuf>
 #include <thread>
 #include <unistd.h>
+
+namespace {
+
+#if PSGM_ENABLE_MPI
+/// MPI for the whole run, started before Kokkos and ended after it (the
+/// library never calls MPI_Init; docs/scaling.md §2).
+struct MpiSession {
+  MpiSession(int& argc, char**& argv) { MPI_Init(&argc, &argv); }
+  ~MpiSession() {
+    int finalized = 0;
+    MPI_Finalized(&finalized);
+    if (!finalized) MPI_Finalize();
+  }
+  MpiSession(MpiSession const&) = delete;
+  MpiSession& operator=(MpiSession const&) = delete;
+};
+#endif
+
+/// Discards what the other ranks would print to stdout.
+struct NullBuffer : std::streambuf {
+  int overflow(int c) override { return c; }
+};
+
+/// Points std::cout at `buffer` while it lives (std::cout outlives main()).
+struct RedirectStdout {
+  explicit RedirectStdout(std::streambuf* buffer) : saved(std::cout.rdbuf(buffer)) {}
+  ~RedirectStdout() { std::cout.rdbuf(saved); }
+  RedirectStdout(RedirectStdout const&) = delete;
+  RedirectStdout& operator=(RedirectStdout const&) = delete;
+  std::streambuf* saved;
+};
+
+/// Ends the job after an error on this rank (`exit_code`): under MPI with
+/// more than one rank, MPI_Abort, so that the others do not wait forever
+/// for this one in a collective call; otherwise the exit code.
+int fail(int exit_code) {
+#if PSGM_ENABLE_MPI
+  if (psgm::cli::process_count() > 1) {
+    std::cerr.flush();
+    MPI_Abort(MPI_COMM_WORLD, exit_code);
+  }
+#endif
+  return exit_code;
+}
+
+/// "psgm: error: " with, under MPI with several ranks, which rank says it.
+std::string prefix(char const* what) {
+  std::string p = std::string("psgm: ") + what;
+  if (psgm::cli::process_count() > 1)
+    p += " (rank " + std::to_string(psgm::cli::process_rank()) + " of " +
+         std::to_string(psgm::cli::process_count()) + ")";
+  return p + ": ";
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   // OpenMP's idle threads must sleep, not spin: the CLI loads LibTorch, and
@@ -21,6 +82,13 @@ int main(int argc, char** argv) {
     ::setenv("OMP_WAIT_POLICY", "passive", 1);
     ::execv("/proc/self/exe", argv);  // returns only on failure: carry on with the default policy
   }
+#if PSGM_ENABLE_MPI
+  MpiSession mpi(argc, argv);
+#endif
+  NullBuffer null_buffer;
+  std::ostream null_stream(&null_buffer);
+  // Summaries on stdout: rank 0 prints them.
+  RedirectStdout quiet_rank(psgm::cli::is_root_process() ? std::cout.rdbuf() : &null_buffer);
   CLI::App app{"psgm: uncertainty quantification with score-based generative models\n" + psgm::build_info()};
   app.require_subcommand(1);
   app.set_version_flag("--version", psgm::version());
@@ -35,7 +103,21 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (CLI::ParseError const& e) {
-    return app.exit(e);
+    // Every rank parsed the same command line: rank 0 alone says what was wrong.
+    if (psgm::cli::is_root_process()) return app.exit(e);
+    return app.exit(e, null_stream, null_stream);
+  }
+  // The subcommands that share their work between MPI ranks
+  // (docs/scaling.md); the others would each do the whole run and write
+  // the same files, so several ranks are refused.
+  std::set<std::string> const distributed{"generate", "sample", "train", "info"};
+  if (psgm::cli::process_count() > 1 && !app.get_subcommands().empty() &&
+      !distributed.count(app.get_subcommands().front()->get_name())) {
+    if (psgm::cli::is_root_process())
+      std::cerr << "psgm: error: psgm " << app.get_subcommands().front()->get_name() << " runs on one process; "
+                << "it was started on " << psgm::cli::process_count() << " MPI ranks (only generate, sample and train "
+                << "share their work between ranks: docs/scaling.md)\n";
+    return 2;
   }
   // More host threads than the machine has only oversubscribe it (and a huge
   // count would make the OpenMP runtime allocate per-thread state): clamped.
@@ -52,16 +134,26 @@ int main(int argc, char** argv) {
   try {
     psgm::RuntimeOptions options;
     options.num_threads = threads;
+#if PSGM_ENABLE_MPI
+    options.device_id = psgm::mpi::device_id(MPI_COMM_WORLD);  // on GPUs: the node-local rank's
+#endif
     psgm::ScopeGuard guard(options);
     return run ? run() : 0;
   } catch (psgm::cli::Interrupted const& e) {
-    std::cerr << "psgm: interrupted: " << e.what() << '\n';
-    return psgm::cli::InterruptScope::interrupted_exit_code();
+    std::cerr << prefix("interrupted") << e.what() << '\n';
+    return fail(psgm::cli::InterruptScope::interrupted_exit_code());
+#if PSGM_ENABLE_MPI
+  } catch (psgm::mpi::RemoteError const& e) {
+    // Another rank failed in a collective call and says so itself; rank 0
+    // repeats it, in case MPI_Abort ends that rank before it has printed.
+    if (psgm::cli::is_root_process()) std::cerr << prefix("error") << e.what() << '\n';
+    return fail(2);
+#endif
   } catch (psgm::Error const& e) {
-    std::cerr << "psgm: error: " << e.what() << '\n';
-    return 2;
+    std::cerr << prefix("error") << e.what() << '\n';
+    return fail(2);
   } catch (std::exception const& e) {
-    std::cerr << "psgm: unexpected error: " << e.what() << '\n';
-    return 3;
+    std::cerr << prefix("unexpected error") << e.what() << '\n';
+    return fail(3);
   }
 }

@@ -837,7 +837,7 @@ void TrainingSession::write_best(model::ParameterSet const& weights) {
   auto& s = *state_;
   ScopedRegion region("psgm::score::TrainingSession::write_best");
   s.best_weights = weights;
-  io::write_model(s.options.output_path, s.description(weights), nullptr, s.series());
+  if (s.options.write_files) io::write_model(s.options.output_path, s.description(weights), nullptr, s.series());
 }
 
 bool TrainingSession::checkpoint_due() const {
@@ -872,7 +872,8 @@ void TrainingSession::write_checkpoint(model::ParameterSet const& theta, Optimiz
   // (or the current evaluated weights before any validation).
   model::ParameterSet const& shown = s.best_step >= 0 ? s.best_weights
                                   : (state.ema.shapes.empty() ? theta : state.ema);
-  io::write_model(checkpoint_path(s.options.output_path), s.description(shown), &c, s.series());
+  if (s.options.write_files)
+    io::write_model(checkpoint_path(s.options.output_path), s.description(shown), &c, s.series());
 }
 
 TrainingSummary TrainingSession::finish(model::ParameterSet const& final_evaluated_weights) {
@@ -880,7 +881,8 @@ TrainingSummary TrainingSession::finish(model::ParameterSet const& final_evaluat
   ScopedRegion region("psgm::score::TrainingSession::finish");
   // Without a validation there is no "best": the model is the final one.
   if (s.best_step < 0) s.best_weights = final_evaluated_weights;
-  io::write_model(s.options.output_path, s.description(s.best_weights), nullptr, s.series());
+  if (s.options.write_files)
+    io::write_model(s.options.output_path, s.description(s.best_weights), nullptr, s.series());
   TrainingSummary r;
   r.steps = s.step;
   r.total_steps = s.total_steps;

@@ -196,6 +196,37 @@ model::ParameterSet TrainableModel<LibTorch, Scalar>::gradient() const {
   return Impl::to_parameter_set(state_->grads, architecture());
 }
 
+template <class Scalar>
+std::vector<double> TrainableModel<LibTorch, Scalar>::flat_gradient() const {
+  auto const& st = *state_;
+  require(!st.grads.empty(), "TrainableModel<LibTorch>::flat_gradient: no gradient (call loss_and_gradient first)");
+  std::vector<at::Tensor> parts;
+  for (auto const& g : st.grads) parts.push_back(g.detach().reshape({-1}).to(at::kDouble));
+  at::Tensor const flat = at::cat(parts).contiguous();
+  double const* p = flat.data_ptr<double>();
+  return std::vector<double>(p, p + flat.numel());
+}
+
+template <class Scalar>
+void TrainableModel<LibTorch, Scalar>::set_flat_gradient(std::vector<double> const& gradient) {
+  auto& st = *state_;
+  std::int64_t total = 0;
+  for (auto const& t : st.theta) total += t.numel();
+  require(std::int64_t(gradient.size()) == total, "TrainableModel<LibTorch>::set_flat_gradient: ", gradient.size(),
+          " values for ", total, " parameters");
+  st.grads.resize(st.theta.size());
+  std::int64_t offset = 0;
+  for (std::size_t k = 0; k < st.theta.size(); ++k) {
+    std::int64_t const n = st.theta[k].numel();
+    st.grads[k] = at::from_blob(const_cast<double*>(gradient.data() + offset), st.theta[k].sizes(),
+                                at::TensorOptions().dtype(at::kDouble))
+                      .to(st.theta[k].scalar_type())
+                      .clone();
+    offset += n;
+  }
+  st.gradient_norm = -1;
+}
+
 template class TrainableModel<LibTorch, float>;
 template class TrainableModel<LibTorch, double>;
 

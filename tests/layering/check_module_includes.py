@@ -1,6 +1,9 @@
 #!/usr/bin/env python3
 """psgm's modules include one another without a cycle (docs/design.md §1).
 
+And only the MPI layer (include/psgm/mpi, src/mpi), the CLI and the tests
+include mpi.h: libpsgm stays MPI-free (docs/scaling.md §1).
+
 A module is a folder of include/psgm/ together with its src/ folder of the
 same name; module A uses module B when a file of A includes <psgm/B/...>.
 The check fails, naming one include per edge of the cycle, when the modules
@@ -13,6 +16,8 @@ import re
 import sys
 from pathlib import Path
 
+MPI_INCLUDE = re.compile(r'^\s*#\s*include\s*[<"]mpi\.h[>"]')
+MPI_USERS = {"mpi", "cli"}
 INCLUDE = re.compile(r'^\s*#\s*include\s*[<"]psgm/([A-Za-z_][A-Za-z0-9_]*)/')
 SOURCES = {".hpp", ".h", ".cpp", ".cc", ".cu", ".in"}
 # What a module may use at all, where the design fixes it.
@@ -36,6 +41,23 @@ def module_edges(repo):
                     if match and match.group(1) != user:
                         edges.setdefault((user, match.group(1)), f"{path.relative_to(repo)}:{number}")
     return edges
+
+
+def mpi_includes(repo):
+    """'file:line' of every mpi.h include outside the MPI layer and the CLI."""
+    found = []
+    for root in (repo / "include" / "psgm", repo / "src"):
+        if not root.is_dir():
+            continue
+        for path in sorted(root.rglob("*")):
+            if path.suffix not in SOURCES or not path.is_file():
+                continue
+            if path.relative_to(root).parts[0] in MPI_USERS:
+                continue
+            for number, line in enumerate(path.read_text(errors="replace").splitlines(), 1):
+                if MPI_INCLUDE.match(line):
+                    found.append(f"{path.relative_to(repo)}:{number}")
+    return found
 
 
 def strongly_connected(nodes, successors):
@@ -91,6 +113,8 @@ def main():
             if user == module and used not in allowed:
                 problems.append(f"{module}/ may use only {sorted(allowed) or 'nothing'}, "
                                 f"but uses {used}/: {where}")
+    for where in mpi_includes(repo):
+        problems.append(f"only include/psgm/mpi, src/mpi and src/cli may include mpi.h: {where}")
     for problem in problems:
         print(problem)
     if problems:

@@ -17,6 +17,7 @@
 #include <Kokkos_Core.hpp>
 
 #include <cstdint>
+#include <vector>
 #include <type_traits>
 
 namespace psgm {
@@ -66,6 +67,12 @@ class TrainableModel<Native<ExecSpace>, Scalar> {
 
   /// ∇θ L of the last loss_and_gradient, canonical order (parameter_shapes), in ExecSpace's memory.
   vector_view gradient() const { return net_.gradient(); }
+  /// ∇θ L as one flat vector on the host (canonical order, exact doubles),
+  /// and its replacement (rounded to Scalar; gradient_norm() is then its
+  /// norm): what data-parallel training reduces across processes
+  /// (docs/scaling.md §4).
+  std::vector<double> flat_gradient() const;
+  void set_flat_gradient(std::vector<double> const& gradient);
   /// The same as a ParameterSet (host, exact).
   model::ParameterSet gradient_set() const { return net_.to_parameter_set(space_, net_.gradient()); }
 

@@ -60,6 +60,8 @@ namespace score {
 //   void adam_step(AdamSettings const&, double learning_rate, double gradient_scale, std::int64_t step);
 //   void update_ema(double decay);                     // ema ← decay·ema + (1 − decay)·θ
 //   double loss(DsmBatch const& batch, Weights which) const;   // no gradient (validation)
+//   std::vector<double> flat_gradient() const;         // ∇θ L, canonical order, exact doubles
+//   void set_flat_gradient(std::vector<double> const&); // replaces ∇θ L (e.g. summed over MPI ranks)
 //
 // Semantics every backend must match (so that the backends train alike and a
 // run resumes bitwise):
@@ -176,6 +178,9 @@ struct TrainerOptions {
   std::string config_toml;             ///< the full configuration, saved in the model file
   std::int64_t stop_after_steps = -1;  ///< end this invocation after this many steps in total, with a
                                        ///< checkpoint, as if interrupted (-1: run to the end)
+  /// false: the run writes neither the model nor checkpoints (every MPI rank
+  /// but 0 of data-parallel training; docs/scaling.md §4).
+  bool write_files = true;
 
   /// Throws InvalidArgument naming the first unusable option.
   void validate() const;
@@ -306,6 +311,10 @@ class Trainer {
  public:
   using model_type = Model;
   using progress_callback = std::function<void(TrainingProgress const&)>;
+  /// How a step's loss and ∇θ L come from its batch; empty: the model's own
+  /// loss_and_gradient. psgm::mpi::DataParallel splits the batch across MPI
+  /// ranks and sums the gradient (docs/scaling.md §4).
+  using gradient_step_function = std::function<double(Model&, DsmBatch const&)>;
 
   /// A fresh run: opens the data, splits, fits the normalisation, initialises
   /// θ from options.seed.
@@ -321,10 +330,12 @@ class Trainer {
   }
 
   Impl::TrainingSession const& session() const { return *session_; }
+  Impl::TrainingSession& session() { return *session_; }
   Model& model() { return *model_; }
 
   /// Trains until the end of the run (or options.stop_after_steps).
-  TrainingSummary run(Kokkos::DefaultHostExecutionSpace const& space, progress_callback const& on_step = {}) {
+  TrainingSummary run(Kokkos::DefaultHostExecutionSpace const& space, progress_callback const& on_step = {},
+                      gradient_step_function const& gradient_step = {}) {
     ScopedRegion region("psgm::score::Trainer::run");
     auto& s = *session_;
     auto& m = *model_;
@@ -337,7 +348,7 @@ class Trainer {
     if (s.initial_validation_due()) validate();  // the curve starts at the initial weights
     while (!s.done()) {
       DsmBatch const& batch = s.next_batch(space);
-      double const loss = m.loss_and_gradient(batch);
+      double const loss = gradient_step ? gradient_step(m, batch) : m.loss_and_gradient(batch);
       double const norm = m.gradient_norm();
       double const lr = s.learning_rate();
       double const decay = s.ema_decay();

@@ -48,6 +48,11 @@ class TrainableModel<LibTorch, Scalar> {
   /// ∇θ L of the last loss_and_gradient (before clipping); beyond the
   /// concept, for checks and diagnostics.
   model::ParameterSet gradient() const;
+  /// ∇θ L as one flat vector (canonical order, exact doubles), and its
+  /// replacement (rounded to Scalar; gradient_norm() is then its norm): what
+  /// data-parallel training reduces across processes (docs/scaling.md §4).
+  std::vector<double> flat_gradient() const;
+  void set_flat_gradient(std::vector<double> const& gradient);
 
  private:
   std::unique_ptr<Impl::TorchTrainableState> state_;

@@ -12,8 +12,8 @@
 // m R + r: the file is the same whatever the batch size, and shard i of n
 // (options.shard) writes exactly samples [first, last) of it
 // (workflow::Shard::range), which psgm::workflow::merge_shards joins.
-// A later MPI layer (issue 14) adds an overload taking a communicator; it
-// splits the samples the same way.
+// psgm::mpi::generate (psgm/mpi/Generate.hpp, docs/scaling.md) takes a
+// communicator and splits the samples the same way.
 #pragma once
 
 #include <psgm/core/ExecutionSpaces.hpp>

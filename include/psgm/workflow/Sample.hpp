@@ -13,7 +13,7 @@
 // (seed, m n + r) only, so the file is the same whatever the batch size, and
 // shard i of n (options.shard) writes exactly samples [first, last) of it.
 // With the same seed, backend, precision and thread count it is identical.
-// A later MPI layer (issue 14) adds overloads taking a communicator.
+// psgm::mpi::sample (psgm/mpi/Sample.hpp, docs/scaling.md) takes a communicator.
 #pragma once
 
 #include <psgm/core/Error.hpp>

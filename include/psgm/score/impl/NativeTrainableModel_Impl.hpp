@@ -225,6 +225,34 @@ double TrainableModel<Native<ExecSpace>, Scalar>::gradient_norm() const {
 }
 
 template <class ExecSpace, class Scalar>
+std::vector<double> TrainableModel<Native<ExecSpace>, Scalar>::flat_gradient() const {
+  ScopedRegion region("psgm::score::TrainableModel<Native>::flat_gradient");
+  require(have_gradient_, "TrainableModel<Native>::flat_gradient: no gradient yet (call loss_and_gradient)");
+  std::size_t const P = net_.layout().num_parameters();
+  auto const g = Kokkos::subview(net_.gradient(), std::make_pair(std::size_t(0), P));
+  auto const h = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace{}, g);
+  std::vector<double> out(P);
+  for (std::size_t i = 0; i < P; ++i) out[i] = static_cast<double>(h(i));
+  return out;
+}
+
+template <class ExecSpace, class Scalar>
+void TrainableModel<Native<ExecSpace>, Scalar>::set_flat_gradient(std::vector<double> const& gradient) {
+  ScopedRegion region("psgm::score::TrainableModel<Native>::set_flat_gradient");
+  std::size_t const P = net_.layout().num_parameters();
+  require(gradient.size() == P, "TrainableModel<Native>::set_flat_gradient: ", gradient.size(), " values for ", P,
+          " parameters");
+  auto const g = Kokkos::subview(net_.gradient(), std::make_pair(std::size_t(0), P));
+  Kokkos::View<Scalar*, Kokkos::HostSpace> h(
+      Kokkos::view_alloc(Kokkos::WithoutInitializing, "psgm::score::native::flat_gradient_host"), P);
+  for (std::size_t i = 0; i < P; ++i) h(i) = static_cast<Scalar>(gradient[i]);
+  Kokkos::deep_copy(space_, g, h);
+  space_.fence();  // h is released when this returns
+  have_gradient_ = true;
+  gradient_norm_ = -1;
+}
+
+template <class ExecSpace, class Scalar>
 void TrainableModel<Native<ExecSpace>, Scalar>::adam_step(AdamSettings const& adam, double learning_rate,
                                                           double gradient_scale, std::int64_t step) {
   ScopedRegion region("psgm::score::TrainableModel<Native>::adam_step");

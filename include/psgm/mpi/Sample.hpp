@@ -1,0 +1,64 @@
+// psgm sample on every rank of a communicator (docs/scaling.md §3):
+// workflow::sample, each rank drawing one contiguous block of the global
+// sample indices, joined into one file by ShardedOutput. Sample r of
+// condition m draws its noise from (seed, m n + r) only, so the file's
+// content sha256 equals the one-process run's (same backend, precision and
+// thread count) for any rank count. Like workflow/Sample.hpp it reaches
+// every score backend: a program that includes it links psgm::torch when
+// psgm has it.
+#pragma once
+
+#include <psgm/core/KokkosCompat.hpp>
+#include <psgm/mpi/Comm.hpp>
+#include <psgm/mpi/ShardedOutput.hpp>
+#include <psgm/workflow/Sample.hpp>
+
+#include <chrono>
+
+namespace psgm::mpi {
+
+/// Collective over `comm`; every rank passes the same model and options
+/// (options.shard whole when there is more than one rank). `progress` and
+/// `on_evaluation` report this rank's work. Returns the whole run's result
+/// on every rank: plan of all samples; failed, batches and network
+/// evaluations summed; nfe_max the largest; nfe_mean over all samples; wall
+/// time of the whole call. A failure on any rank throws on every rank and
+/// leaves nothing under options.output.
+inline workflow::SampleResult sample(Kokkos::DefaultExecutionSpace const& space, MPI_Comm comm,
+                                     model::ModelDescription const& model, std::string const& backend,
+                                     std::string const& dtype, workflow::SampleOptions const& options,
+                                     workflow::Progress const& progress = {},
+                                     workflow::EvaluationHook const& on_evaluation = {}) {
+  ScopedRegion region("psgm::mpi::sample");
+  auto const t_start = std::chrono::steady_clock::now();
+  // One rank: workflow::sample itself (a shard too), no parts.
+  if (size(comm) == 1) return workflow::sample(space, model, backend, dtype, options, progress, on_evaluation);
+  require(options.shard.is_whole(), "psgm::mpi::sample: options.shard = ", options.shard.to_string(),
+          ": the ranks of the communicator are the shards; pass the whole run");
+  ShardedOutput out(comm, options.output, options.writer);
+  workflow::SampleOptions part = options;
+  part.shard = out.shard();
+  part.output = out.part_path();
+  part.writer.overwrite = true;  // a part left by a killed run is replaced
+  workflow::SampleResult local;
+  collective(comm, "psgm::mpi::sample",
+             [&] { local = workflow::sample(space, model, backend, dtype, part, progress, on_evaluation); });
+  out.commit();
+
+  workflow::SampleResult result = local;
+  result.plan.first = 0;
+  result.plan.last = result.plan.total;
+  std::int64_t sums[3] = {local.failed, local.batches, local.network_evaluations};
+  MPI_Allreduce(MPI_IN_PLACE, sums, 3, MPI_INT64_T, MPI_SUM, comm);
+  result.failed = sums[0];
+  result.batches = sums[1];
+  result.network_evaluations = sums[2];
+  MPI_Allreduce(&local.nfe_max, &result.nfe_max, 1, MPI_INT64_T, MPI_MAX, comm);
+  double weighted = local.nfe_mean * double(local.plan.size());
+  MPI_Allreduce(MPI_IN_PLACE, &weighted, 1, MPI_DOUBLE, MPI_SUM, comm);
+  result.nfe_mean = weighted / double(result.plan.total);
+  result.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
+  return result;
+}
+
+}  // namespace psgm::mpi

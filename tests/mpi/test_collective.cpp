@@ -1,0 +1,65 @@
+// psgm::mpi::collective under mpirun (run by ctest at 2 ranks): when one rank
+// throws, every rank throws, the failing one its own exception and the
+// others RemoteError naming that rank and carrying its message; when none
+// throws, none does; and node_local_rank is a rank of this node.
+#include <psgm/mpi/Comm.hpp>
+
+#include <mpi.h>
+
+#include <cstdio>
+#include <string>
+
+namespace {
+int failures = 0;
+void check(bool ok, std::string const& what) {
+  if (!ok) ++failures;
+  std::printf("%s %s\n", ok ? "ok  " : "FAIL", what.c_str());
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+  MPI_Init(&argc, &argv);
+  MPI_Comm const comm = MPI_COMM_WORLD;
+  int const rank = psgm::mpi::rank(comm), n = psgm::mpi::size(comm);
+  std::string const who = "rank " + std::to_string(rank) + ": ";
+
+  bool threw = false;
+  try {
+    psgm::mpi::collective(comm, "nothing fails", [] {});
+  } catch (...) {
+    threw = true;
+  }
+  check(!threw, who + "no rank fails: no rank throws");
+
+  int const failing = n - 1;
+  std::string seen;
+  bool remote = false, own = false;
+  try {
+    psgm::mpi::collective(comm, "test step", [&] {
+      if (rank == failing) throw psgm::IoError("cannot write 'part" + std::to_string(rank) + "'");
+    });
+  } catch (psgm::mpi::RemoteError const& e) {
+    remote = true;
+    seen = e.what();
+  } catch (psgm::IoError const& e) {
+    own = true;
+    seen = e.what();
+  }
+  if (rank == failing) {
+    check(own, who + "the failing rank gets its own exception back: " + seen);
+  } else {
+    std::string const expected = "test step: rank " + std::to_string(failing) + " of " + std::to_string(n) +
+                                 " failed: cannot write 'part" + std::to_string(failing) + "'";
+    check(remote && seen == expected, who + "the others get RemoteError '" + expected + "', got '" + seen + "'");
+  }
+
+  int const local = psgm::mpi::node_local_rank(comm);
+  check(local >= 0 && local < n,
+        who + "node_local_rank " + std::to_string(local) + " in [0, " + std::to_string(n) + ")");
+  check(psgm::mpi::device_id(comm) == -1 || psgm::mpi::device_id(comm) >= 0, who + "device_id");
+
+  int all = 0;
+  MPI_Allreduce(&failures, &all, 1, MPI_INT, MPI_SUM, comm);
+  MPI_Finalize();
+  return all == 0 ? 0 : 1;
+}
