@@ -9,8 +9,8 @@
 // operation of docs/model.md is one vector operation per native vector, so
 // a pack's W recurrences (Thomas sweeps, block Thomas, Newton) advance in
 // lockstep, each lane exactly the computation of one realisation. The CPU is
-// probed once and the best variant is called, as the native score backend
-// does. Compiled with -fno-math-errno (sqrt is one vector instruction; errno
+// probed once (psgm/core/impl/HostIsa.hpp, shared with the native score
+// backend) and the best variant is called. Compiled with -fno-math-errno (sqrt is one vector instruction; errno
 // is never read) and -ffp-contract=off: the linear setup assembles the
 // matrices of eqs. 7 and 11 exactly as the independent references do,
 // because contracting `κ_w + κ_e + a_s k dx²` into an FMA moves the unshifted
@@ -24,25 +24,7 @@
 #include <cstdint>
 #include <cstring>
 
-// As in the native score backend: vector extensions and x86 target
-// attributes with GCC and Clang on the host; plain loops under a HIP
-// compiler (its device pass would see the x86 attributes) and elsewhere.
-#if (defined(__GNUC__) || defined(__clang__)) && !defined(__CUDACC__) && !defined(__HIPCC__) && \
-    !defined(__INTEL_COMPILER) && !defined(__NVCOMPILER)
-#define PSGM_PDE_HOST_SIMD 1
-#else
-#define PSGM_PDE_HOST_SIMD 0
-#endif
-
-#if PSGM_PDE_HOST_SIMD && defined(__x86_64__)
-#define PSGM_PDE_HOST_X86 1
-#define PSGM_PDE_TARGET_AVX512 __attribute__((target("avx512f,avx512vl,avx512dq,avx512bw,avx2,fma")))
-#define PSGM_PDE_TARGET_AVX2 __attribute__((target("avx2,fma")))
-#else
-#define PSGM_PDE_HOST_X86 0
-#endif
-
-#if PSGM_PDE_HOST_SIMD
+#if PSGM_HOST_SIMD
 #define PSGM_PDE_INLINE inline __attribute__((always_inline))
 #define PSGM_PDE_NOINLINE __attribute__((noinline))
 #define PSGM_PDE_UNROLL _Pragma("GCC unroll 16")
@@ -56,7 +38,7 @@
 // optimize attribute (the function's own -ffp-contract); Clang contracts per
 // expression, so the pragma goes into the body of the sweeps (the Newton's
 // operators stay separate multiplies and adds there).
-#if PSGM_PDE_HOST_SIMD && !defined(__clang__)
+#if PSGM_HOST_SIMD && !defined(__clang__)
 #define PSGM_PDE_CONTRACT __attribute__((optimize("fp-contract=fast")))
 #else
 #define PSGM_PDE_CONTRACT
@@ -76,7 +58,7 @@ namespace {
 template <int VB>
 struct Simd;
 
-#if PSGM_PDE_HOST_SIMD
+#if PSGM_HOST_SIMD
 template <int VB>
 struct Simd {
   typedef double V __attribute__((vector_size(VB)));
@@ -307,7 +289,7 @@ struct Pack {
 template <int VB, int W>
 PSGM_PDE_INLINE Pack<VB, W> exp(Pack<VB, W> x) {
   using Pk = Pack<VB, W>;
-#if !PSGM_PDE_HOST_SIMD
+#if !PSGM_HOST_SIMD
   for (int k = 0; k < Pk::NV; ++k) x.v[k] = std::exp(x.v[k]);
   return x;
 #else
@@ -933,27 +915,16 @@ constexpr int bv_width_avx512 = 16, bv_width_avx2 = 16, bv_width_baseline = 8;
     setup_linear_impl(Work<VB, W>{work, k.N}, phis, io, k);                                                        \
   }
 
-#if PSGM_PDE_HOST_X86
-PSGM_PDE_ISA_VARIANT(avx512, PSGM_PDE_TARGET_AVX512, 64, width_avx512, bv_width_avx512)
-PSGM_PDE_ISA_VARIANT(avx2, PSGM_PDE_TARGET_AVX2, 32, width_avx2, bv_width_avx2)
+#if PSGM_HOST_X86
+PSGM_PDE_ISA_VARIANT(avx512, PSGM_TARGET_AVX512, 64, width_avx512, bv_width_avx512)
+PSGM_PDE_ISA_VARIANT(avx2, PSGM_TARGET_AVX2, 32, width_avx2, bv_width_avx2)
 #endif
-#if PSGM_PDE_HOST_SIMD
+#if PSGM_HOST_SIMD
 PSGM_PDE_ISA_VARIANT(baseline, , 16, width_baseline, bv_width_baseline)
 #else
 PSGM_PDE_ISA_VARIANT(baseline, , 8, width_baseline, bv_width_baseline)
 #endif
 #undef PSGM_PDE_ISA_VARIANT
-
-Isa detect_isa() {
-#if PSGM_PDE_HOST_X86
-  __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
-      __builtin_cpu_supports("avx512bw"))
-    return Isa::avx512;
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return Isa::avx2;
-#endif
-  return Isa::baseline;
-}
 
 /// Calls FN<W>(args...) of the variant for `isa` and width W in {4, 8, 16, 32}.
 #define PSGM_PDE_WIDTH_CASES(FN, ...)          \
@@ -975,12 +946,15 @@ Isa detect_isa() {
 }  // namespace
 
 Isa best_isa() {
-  static Isa const chosen = detect_isa();
-  return chosen;
+#if PSGM_HOST_X86
+  return psgm::Impl::host_isa();  // the probe the native score backend uses too
+#else
+  return Isa::baseline;  // this translation unit holds the baseline variant only
+#endif
 }
 
 bool supported(Isa isa) {
-#if PSGM_PDE_HOST_X86
+#if PSGM_HOST_X86
   return static_cast<int>(isa) <= static_cast<int>(best_isa());
 #else
   return isa == Isa::baseline;
@@ -988,7 +962,7 @@ bool supported(Isa isa) {
 }
 
 char const* name(Isa isa) {
-#if PSGM_PDE_HOST_SIMD
+#if PSGM_HOST_SIMD
   switch (isa) {
     case Isa::avx512: return "avx512";
     case Isa::avx2: return "avx2";
@@ -1019,7 +993,7 @@ void sweep_widths(Isa isa, int* widths, int& count) {
 
 void solve_pack(Isa isa, Constants const& k, double const* phis, double* work, PackIo const& io) {
   switch (isa) {
-#if PSGM_PDE_HOST_X86
+#if PSGM_HOST_X86
     case Isa::avx512: return solve_pack_avx512(k, phis, work, io);
     case Isa::avx2: return solve_pack_avx2(k, phis, work, io);
 #endif
@@ -1029,7 +1003,7 @@ void solve_pack(Isa isa, Constants const& k, double const* phis, double* work, P
 
 void setup_linear(Isa isa, int W, Constants const& k, double const* phis, double* work, PackIo const& io) {
   switch (isa) {
-#if PSGM_PDE_HOST_X86
+#if PSGM_HOST_X86
     case Isa::avx512: PSGM_PDE_WIDTH_CASES(setup_linear_avx512, k, phis, work, io) break;
     case Isa::avx2: PSGM_PDE_WIDTH_CASES_WITH_4(setup_linear_avx2, k, phis, work, io) break;
 #endif
@@ -1039,7 +1013,7 @@ void setup_linear(Isa isa, int W, Constants const& k, double const* phis, double
 
 void time_loop(Isa isa, int W, double* work, int N, std::int64_t steps) {
   switch (isa) {
-#if PSGM_PDE_HOST_X86
+#if PSGM_HOST_X86
     case Isa::avx512: PSGM_PDE_WIDTH_CASES(time_loop_avx512, work, N, steps) break;
     case Isa::avx2: PSGM_PDE_WIDTH_CASES_WITH_4(time_loop_avx2, work, N, steps) break;
 #endif
