@@ -31,10 +31,11 @@ enum Slot : int {
   // Batched host Newton only (EnsembleHostKernels.hpp): the elimination of
   // the current point (then the Newton direction) in ZC/ZP, that of the trial
   // point in RC/RP, the trial point in CO/PO; the time levels n−1 (CPREV,
-  // PM1) and n−2 (CM2, PM2) for the predictor; the constant inverse scales of
-  // the residual norm (eq. 16). DJC/DJP are the portable kernels' only.
-  ZC = 21, ZP = 22, CM2 = 23, PM1 = 24, SCI = 25, SPI = 26, PM2 = 27,
-  num_butler_volmer_slots = 28,
+  // PM1), n−2 (CM2, PM2) and n−3 (CM3, PM3) for the predictor; the constant
+  // inverse scales of the residual norm (eq. 16). DJC/DJP are the portable
+  // kernels' only.
+  ZC = 21, ZP = 22, CM2 = 23, PM1 = 24, SCI = 25, SPI = 26, PM2 = 27, CM3 = 28, PM3 = 29,
+  num_butler_volmer_slots = 30,
 };
 
 /// Every constant the kernels need, resolved on the host.
