@@ -11,26 +11,12 @@
 // so a default-flags build of psgm still runs at the speed of the machine.
 // This translation unit is compiled with -ffp-contract=fast so that the
 // multiply-adds become FMAs.
+#include <psgm/core/impl/HostIsa.hpp>  // PSGM_HOST_SIMD, PSGM_TARGET_*, the CPU probe
 #include <psgm/score/impl/NativeHostKernels.hpp>
 
 #include <cmath>
 #include <cstdint>
 #include <cstring>
-
-#if (defined(__GNUC__) || defined(__clang__)) && !defined(__CUDACC__) && !defined(__HIPCC__) && \
-    !defined(__INTEL_COMPILER) && !defined(__NVCOMPILER)
-#define PSGM_NATIVE_HOST_SIMD 1
-#else
-#define PSGM_NATIVE_HOST_SIMD 0
-#endif
-
-#if PSGM_NATIVE_HOST_SIMD && defined(__x86_64__)
-#define PSGM_NATIVE_HOST_X86 1
-#define PSGM_TARGET_AVX512 __attribute__((target("avx512f,avx512vl,avx512dq,avx512bw,avx2,fma")))
-#define PSGM_TARGET_AVX2 __attribute__((target("avx2,fma")))
-#else
-#define PSGM_NATIVE_HOST_X86 0
-#endif
 
 namespace psgm {
 namespace score {
@@ -41,7 +27,7 @@ namespace {
 
 using idx_t = std::ptrdiff_t;
 
-#if PSGM_NATIVE_HOST_SIMD
+#if PSGM_HOST_SIMD
 
 #define PSGM_INLINE inline __attribute__((always_inline))
 
@@ -355,32 +341,18 @@ PSGM_INLINE void silu_backward_impl(int rows, int width, T const* dy, idx_t lddy
     silu_backward_impl<T, VB>(rows, width, dy, lddy, q, dq, ld);                                                   \
   }
 
-#if PSGM_NATIVE_HOST_X86
+#if PSGM_HOST_X86
 PSGM_ISA_VARIANT(avx512, PSGM_TARGET_AVX512, 64, 4)
 PSGM_ISA_VARIANT(avx2, PSGM_TARGET_AVX2, 32, 2)
 #endif
 PSGM_ISA_VARIANT(baseline, , 16, 2)
 #undef PSGM_ISA_VARIANT
 
-enum class Isa { baseline, avx2, avx512 };
+using Isa = psgm::Impl::HostIsa;
 
-Isa detect_isa() {
-#if PSGM_NATIVE_HOST_X86
-  __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
-      __builtin_cpu_supports("avx512bw"))
-    return Isa::avx512;
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return Isa::avx2;
-#endif
-  return Isa::baseline;
-}
+Isa isa() { return psgm::Impl::host_isa(); }
 
-Isa isa() {
-  static Isa const chosen = detect_isa();
-  return chosen;
-}
-
-#if PSGM_NATIVE_HOST_X86
+#if PSGM_HOST_X86
 #define PSGM_DISPATCH(FN, ...)                                   \
   switch (isa()) {                                               \
     case Isa::avx512: return FN##_avx512(__VA_ARGS__);           \
@@ -391,7 +363,7 @@ Isa isa() {
 #define PSGM_DISPATCH(FN, ...) return FN##_baseline(__VA_ARGS__);
 #endif
 
-#else  // !PSGM_NATIVE_HOST_SIMD: plain loops (compilers without vector extensions)
+#else  // !PSGM_HOST_SIMD: plain loops (compilers without vector extensions)
 
 template <class T>
 T sigmoid(T x) {
@@ -423,7 +395,7 @@ void gemm_outer_scalar(int rows, int Sn, T const* a, idx_t lda, int const* idx, 
 }  // namespace
 
 char const* isa_name() {
-#if PSGM_NATIVE_HOST_SIMD
+#if PSGM_HOST_SIMD
   switch (isa()) {
     case Isa::avx512: return "avx512";
     case Isa::avx2: return "avx2";
@@ -434,7 +406,7 @@ char const* isa_name() {
 #endif
 }
 
-#if PSGM_NATIVE_HOST_SIMD
+#if PSGM_HOST_SIMD
 #define PSGM_DEFINE_FOR(T)                                                                                          \
   void gemm_rows(int rows, int K, int I, T const* a, idx_t lda, int const* idx, T const* b, idx_t ldk, idx_t ldb,   \
                  int width, T* c, idx_t ldc) {                                                                     \

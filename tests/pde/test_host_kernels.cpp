@@ -256,7 +256,7 @@ PSGM_BACKEND_TEST_CASE("batched Butler-Volmer Newton matches the per-realisation
   double const per_step_portable = double(sum_portable) / (B * p.num_steps());
   std::cout << "Newton iterations per step: batched " << per_step << ", per-realisation " << per_step_portable << '\n';
   if constexpr (is_host<ExecSpace>) {
-    // The predictor (linear extrapolation in time) saves iterations.
+    // The predictor (extrapolation in time) saves iterations.
     CHECK(sum_batched < sum_portable);
   }
 }

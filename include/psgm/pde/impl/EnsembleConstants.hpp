@@ -28,12 +28,14 @@ enum Slot : int {
   num_linear_slots = 10,
   // Butler–Volmer Newton (§6.3)
   CO = 10, PO = 11, CPREV = 12, RC = 13, RP = 14, X00 = 15, X01 = 16, X10 = 17, X11 = 18, DJC = 19, DJP = 20,
-  // Batched host Newton only (EnsembleHostKernels.hpp): the Newton direction
-  // kept apart from the residual (so that the accepted trial's residual is
-  // the next iteration's), the two previous time levels for the predictor,
-  // and the constant inverse scales of the residual norm (eq. 16).
-  ZC = 21, ZP = 22, CM1 = 23, PM1 = 24, SCI = 25, SPI = 26,
-  num_butler_volmer_slots = 27,
+  // Batched host Newton only (EnsembleHostKernels.hpp): the elimination of
+  // the current point (then the Newton direction) in ZC/ZP, that of the trial
+  // point in RC/RP, the trial point in CO/PO; the time levels n−1 (CPREV,
+  // PM1), n−2 (CM2, PM2) and n−3 (CM3, PM3) for the predictor; the constant
+  // inverse scales of the residual norm (eq. 16). DJC/DJP are the portable
+  // kernels' only.
+  ZC = 21, ZP = 22, CM2 = 23, PM1 = 24, SCI = 25, SPI = 26, PM2 = 27, CM3 = 28, PM3 = 29,
+  num_butler_volmer_slots = 30,
 };
 
 /// Every constant the kernels need, resolved on the host.

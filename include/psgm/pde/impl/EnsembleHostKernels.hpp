@@ -7,8 +7,8 @@
 //
 // One source, compiled for AVX-512, AVX2+FMA and the compiler's baseline with
 // function-level target attributes; the CPU is probed once and the best
-// variant is called, as the native score backend does
-// (score/impl/NativeHostKernels.hpp). Results of different instruction sets
+// variant is called, with the probe and attributes the native score backend
+// uses (psgm/core/impl/HostIsa.hpp). Results of different instruction sets
 // agree to round-off (FMA contraction and vector exp differ), not bitwise.
 //
 // A pack's workspace is `slots × N × W` doubles, element (slot, i, lane) at
@@ -17,6 +17,7 @@
 #pragma once
 
 #include <psgm/core/Status.hpp>
+#include <psgm/core/impl/HostIsa.hpp>
 #include <psgm/pde/impl/EnsembleConstants.hpp>
 
 #include <cstddef>
@@ -24,10 +25,11 @@
 
 namespace psgm::pde::Impl::host_packs {
 
-/// Instruction sets the kernels are compiled for.
-enum class Isa { baseline, avx2, avx512 };
+/// Instruction sets the kernels are compiled for (shared with the native score backend).
+using Isa = psgm::Impl::HostIsa;
 
-/// The best instruction set this CPU supports (probed once).
+/// The best instruction set this CPU supports and this build compiled
+/// kernels for (psgm::Impl::host_isa(), probed once).
 Isa best_isa();
 /// Whether this CPU (and this build) can run `isa`.
 bool supported(Isa isa);
