@@ -137,13 +137,13 @@ std::vector<std::pair<std::string, std::string>> const& presets() {
   //   cores (docs/training.md, "Presets").
   // residual (the default): the whitened residual model of docs/training.md:
   //   32 latent coordinates, a FiLM residual MLP (kernel 1), EDM with the
-  //   unaliased noise input, EMA; chosen on validation conditions
-  //   (docs/results.md, "How the defaults were chosen").
+  //   unaliased noise input, EMA, noise 0.1 on the condition input; chosen
+  //   on validation conditions (docs/results.md, "How the defaults were chosen").
   // gaussian: the conditional Gaussian emulator (no network).
   static std::vector<std::pair<std::string, std::string>> const p{
       {"residual", preset_text({"residual", "psgm's default: a residual score model on whitened fields", "score", true,
                                 32, "edm", 1.0 / 16, 256, 3, 1, 6, 128, 2, 512, 0, 3000, 1e-3, 1e-5, 300, 1.0,
-                                0.999, 0.0, 1000, 2000, 0})},
+                                0.999, 0.1, 1000, 2000, 0})},
       {"gaussian", preset_text({"gaussian", "the conditional Gaussian emulator (no network)", "gaussian", true, 0,
                                 "edm", 1.0 / 16, 256, 3, 1, 6, 128, 2, 512, 0, 1, 1e-3, 1e-5, 0, 0.0, 0.0, 0.0, 0, 0, 0})},
       {"reference", preset_text({"reference", "the original research code's settings (spec sgm.md §4)", "score", false,
