@@ -283,6 +283,34 @@ struct Pack {
   }
 };
 
+#if PSGM_HOST_SIMD
+/// The range reduction of exp and exp_pair below: x, clamped to [−708, hi]
+/// (NaN passes the clamps unchanged and gives NaN), as n ln 2 + r with
+/// |r| <= ln2/2; ln 2 is split in two so that n ln2_hi is exact, and n is
+/// read from the bits of x/ln2 + 1.5·2^52.
+template <int VB>
+struct Ln2Reduction {
+  using S = Simd<VB>;
+  using V = typename S::V;
+  typedef std::int64_t I __attribute__((vector_size(VB)));
+  static constexpr double shifter = 6755399441055744.0;  // 1.5 * 2^52: adding it rounds to an integer
+  I n;
+  V r;
+
+  static PSGM_PDE_INLINE Ln2Reduction of(V xv, double hi) {
+    xv = S::select(S::lt(xv, S::splat(-708.0)), S::splat(-708.0), xv);
+    xv = S::select(S::lt(S::splat(hi), xv), S::splat(hi), xv);
+    V const t = xv * 1.4426950408889634074 + shifter;
+    V const nd = t - shifter;
+    V r = xv - nd * 0.693145751953125;
+    r = r - nd * 1.428606820309417232e-06;
+    return {(I)t - (I)S::splat(shifter), r};
+  }
+  PSGM_PDE_INLINE V two_to_n() const { return (V)((n + 1023) << 52); }
+  PSGM_PDE_INLINE V two_to_minus_n() const { return (V)((1023 - n) << 52); }
+};
+#endif
+
 /// exp on every lane: x = n ln2 + r, |r| <= ln2/2, exp(x) = 2^n p(r) with the
 /// Taylor series of e^r to r^13 (truncation < 1e-17 relative), the
 /// algorithm of the native score backend's vexp (src/score/native_host_kernels.cpp).
@@ -302,18 +330,10 @@ PSGM_PDE_INLINE Pack<VB, W> exp(Pack<VB, W> x) {
   } else {
     using S = Simd<VB>;
     using V = typename S::V;
-    typedef std::int64_t I __attribute__((vector_size(VB)));
-    constexpr double shifter = 6755399441055744.0;  // 1.5 * 2^52: adding it rounds to an integer
     PSGM_PDE_UNROLL
     for (int k = 0; k < Pk::NV; ++k) {
-      V xv = x.v[k];
-      xv = S::select(S::lt(xv, S::splat(-708.0)), S::splat(-708.0), xv);
-      xv = S::select(S::lt(S::splat(709.0), xv), S::splat(709.0), xv);
-      // NaN passes the clamps unchanged and gives NaN below.
-      V const t = xv * 1.4426950408889634074 + shifter;
-      V const n = t - shifter;
-      V r = xv - n * 0.693145751953125;  // ln 2 split in two: n ln2_hi is exact
-      r = r - n * 1.428606820309417232e-06;
+      auto const red = Ln2Reduction<VB>::of(x.v[k], 709.0);
+      V const r = red.r;
       V p = S::splat(1.0 / 6227020800.0);
       p = p * r + 1.0 / 479001600.0;
       p = p * r + 1.0 / 39916800.0;
@@ -328,9 +348,7 @@ PSGM_PDE_INLINE Pack<VB, W> exp(Pack<VB, W> x) {
       p = p * r + 0.5;
       p = p * r + 1.0;
       p = p * r + 1.0;
-      I const ni = (I)t - (I)S::splat(shifter);
-      I const bits = (ni + 1023) << 52;
-      x.v[k] = p * (V)bits;
+      x.v[k] = p * red.two_to_n();
     }
     return x;
   }
@@ -350,17 +368,10 @@ PSGM_PDE_INLINE void exp_pair(Pack<VB, W> x, Pack<VB, W>& ep, Pack<VB, W>& em) {
     using Pk = Pack<VB, W>;
     using S = Simd<VB>;
     using V = typename S::V;
-    typedef std::int64_t I __attribute__((vector_size(VB)));
-    constexpr double shifter = 6755399441055744.0;  // 1.5 * 2^52: adding it rounds to an integer
     PSGM_PDE_UNROLL
     for (int k = 0; k < Pk::NV; ++k) {
-      V xv = x.v[k];
-      xv = S::select(S::lt(xv, S::splat(-708.0)), S::splat(-708.0), xv);
-      xv = S::select(S::lt(S::splat(708.0), xv), S::splat(708.0), xv);
-      V const t = xv * 1.4426950408889634074 + shifter;
-      V const n = t - shifter;
-      V r = xv - n * 0.693145751953125;
-      r = r - n * 1.428606820309417232e-06;
+      auto const red = Ln2Reduction<VB>::of(x.v[k], 708.0);
+      V const r = red.r;
       V const r2 = r * r;
       V e = S::splat(1.0 / 479001600.0), o = S::splat(1.0 / 6227020800.0);
       e = e * r2 + 1.0 / 3628800.0;
@@ -376,9 +387,8 @@ PSGM_PDE_INLINE void exp_pair(Pack<VB, W> x, Pack<VB, W>& ep, Pack<VB, W>& em) {
       e = e * r2 + 1.0;
       o = o * r2 + 1.0;
       V const ro = r * o;
-      I const ni = (I)t - (I)S::splat(shifter);
-      ep.v[k] = (e + ro) * (V)((ni + 1023) << 52);
-      em.v[k] = (e - ro) * (V)((1023 - ni) << 52);
+      ep.v[k] = (e + ro) * red.two_to_n();
+      em.v[k] = (e - ro) * red.two_to_minus_n();
     }
     return;
   }
