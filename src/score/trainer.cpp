@@ -549,8 +549,9 @@ struct TrainingSession::State {
     batch.t = Kokkos::subview(t, r);
     batch.a = Kokkos::subview(a, r);
     batch.cond = Kokkos::subview(cond, r, Kokkos::ALL);
-    DsmNoiseKernel kernel{x0,          cond_in,      batch.x,    batch.y, batch.t, batch.a, batch.cond, options.sde,
-                          options.seed, first_item, jitter ? options.condition_noise : 0.0};
+    double const condition_noise = jitter ? options.condition_noise : 0.0;
+    DsmNoiseKernel kernel{x0, cond_in, batch.x, batch.y, batch.t, batch.a, batch.cond, options.sde, options.seed,
+                          first_item, condition_noise};
     Kokkos::parallel_for("psgm::score::dsm_noise", Kokkos::RangePolicy<HostSpace>(space, 0, static_cast<int>(B)),
                          kernel);
     space.fence();  // the backend reads the batch on the host next
