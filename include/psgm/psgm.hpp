@@ -25,6 +25,10 @@
 #include <psgm/pde/Conditions.hpp>
 #include <psgm/pde/ElectrodeParameters.hpp>
 #include <psgm/pde/EnsembleSolver.hpp>
+#include <psgm/posterior/GaussianPosterior.hpp>
+#include <psgm/posterior/GuidedScore.hpp>
+#include <psgm/posterior/Observations.hpp>
+#include <psgm/posterior/PosteriorSampler.hpp>
 #include <psgm/score/Backend.hpp>
 #include <psgm/score/NativeScoreModel.hpp>
 #include <psgm/sde/AnalyticScore.hpp>

@@ -20,6 +20,7 @@
 #include <psgm/io/ModelFile.hpp>
 #include <psgm/pde/Conditions.hpp>
 #include <psgm/pde/ElectrodeParameters.hpp>
+#include <psgm/posterior/Observations.hpp>
 #include <psgm/sde/DiffusionProcess.hpp>
 #include <psgm/sde/SamplerConfig.hpp>
 #include <psgm/workflow/Sample.hpp>
@@ -28,6 +29,7 @@
 #endif
 
 #include <Kokkos_Core.hpp>
+#include <toml++/toml.h>
 
 #include <algorithm>
 #include <cctype>
@@ -180,8 +182,59 @@ void resolve_conditions(Settings& s, Config const& cfg, psgm::model::ModelDescri
   s.condition_table = psgm::cli::listed_condition_table(cfg, s.conditions_source, model.condition_schema());
 }
 
+/// Probe observations from FILE (docs/posterior.md §1): TOML, an array of
+/// [[observation]] tables with channel (name or index), x, value, noise_std;
+/// anything else is read as CSV (a header channel,x,value,noise_std).
+std::vector<psgm::posterior::Observation> read_observations(std::string const& path,
+                                                            std::vector<std::string> const& channels) {
+  if (std::filesystem::path(path).extension() != ".toml") return psgm::posterior::read_observations_csv(path, channels);
+  toml::table t;
+  try {
+    t = toml::parse_file(path);
+  } catch (toml::parse_error const& e) {
+    std::ostringstream os;
+    os << path << ": invalid TOML at line " << e.source().begin.line << ": " << e.description();
+    throw psgm::InvalidArgument(os.str());
+  }
+  for (auto const& [key, node] : t)
+    require(key.str() == "observation", path, ": unknown key '", key.str(),
+            "'; the file holds [[observation]] tables (channel, x, value, noise_std)");
+  auto const* list = t["observation"].as_array();
+  require(list && !list->empty(), path, ": no [[observation]] tables (each with channel, x, value, noise_std)");
+  std::vector<psgm::posterior::Observation> out;
+  for (std::size_t j = 0; j < list->size(); ++j) {
+    std::string const where = path + ", observation " + std::to_string(j);
+    auto const* row = list->get(j)->as_table();
+    require(row != nullptr, where, ": expected a table with channel, x, value, noise_std");
+    for (auto const& [key, node] : *row)
+      require(key.str() == "channel" || key.str() == "x" || key.str() == "value" || key.str() == "noise_std", where,
+              ": unknown key '", key.str(), "'; expected channel, x, value, noise_std");
+    auto number = [&](char const* name) {
+      auto const v = (*row)[name].value<double>();
+      require(v.has_value(), where, ": ", name, " is missing or not a number");
+      return *v;
+    };
+    psgm::posterior::Observation o;
+    if (auto const name = (*row)["channel"].value<std::string>())
+      o.channel = psgm::posterior::channel_index(*name, channels, where);
+    else if (auto const index = (*row)["channel"].value<std::int64_t>())
+      o.channel = psgm::posterior::channel_index(std::to_string(*index), channels, where);
+    else
+      throw psgm::InvalidArgument(where + ": channel is missing (a name or an index)");
+    o.x = number("x");
+    o.value = number("value");
+    o.noise_std = number("noise_std");
+    require(std::isfinite(o.value) && std::isfinite(o.x), where, ": position and value must be finite");
+    require(std::isfinite(o.noise_std) && o.noise_std > 0, where, ": noise_std = ", o.noise_std,
+            " must be finite and > 0");
+    out.push_back(o);
+  }
+  return out;
+}
+
 struct Options {
   std::string model_path, output;
+  std::string observe;  ///< --observe FILE: probe observations (CSV or TOML)
   psgm::workflow::Shard shard;
   bool overwrite = false;
   bool quiet = false;
@@ -277,6 +330,7 @@ int run(Settings const& s, Options const& options, std::string const& config_tom
   o.output = options.output;
   o.writer.overwrite = options.overwrite;
   o.shard = options.shard;
+  if (!options.observe.empty()) o.observations = read_observations(options.observe, description.field_channel_names());
   o.attributes = grid.physics;
   o.attributes.set("grid_source", grid.source);
   o.attributes.set("model_path", std::filesystem::absolute(options.model_path).string());
@@ -297,7 +351,9 @@ int run(Settings const& s, Options const& options, std::string const& config_tom
     std::cerr << "psgm sample: " << M << " condition(s) x " << s.samples << " samples = " << plan.total << part
               << " (N = " << N << ", "
               << (emulator ? std::string("Gaussian emulator") : std::string(psgm::model::to_string(description.sde.type)) + " model")
-              << ") with " << method
+              << ")" << (o.observations.empty() ? "" : ", posterior given " + std::to_string(o.observations.size()) +
+                                                          " observation(s),")
+              << " with " << method
               << (planned > 0 ? " (" + std::to_string(planned) + " NFE)" : std::string(emulator ? "" : " (adaptive NFE)")) << ", "
               << backend_name << " " << dtype_name << " on " << execution_space::name() << ", batches of " << plan.batch
               << " -> " << options.output << '\n';
@@ -397,6 +453,9 @@ psgm::cli::RegisterCommand sample_command(
           app.add_option("--backend", *backend, "score backend: native or libtorch (same as --set sample.backend=NAME)");
       app.add_flag("-q,--quiet", options->quiet, "no progress on stderr");
       app.add_flag("--print-config", options->print_config, "print the effective configuration and exit");
+      app.add_option("--observe", options->observe,
+                     "probe observations (CSV: channel,x,value,noise_std; or TOML [[observation]] tables): draw "
+                     "from the posterior given them (docs/posterior.md)");
       auto shard = std::make_shared<std::string>();
       app.add_option("--shard", *shard,
                      "i/n: write only part i (0 ... n-1) of n contiguous parts of the samples; psgm merge joins "
@@ -407,6 +466,7 @@ psgm::cli::RegisterCommand sample_command(
           "  psgm sample -m model.h5 -o fast.h5 --sampler dpm_solver_2m --set sampler.steps=20\n"
           "  psgm sample -m model.h5 -o s.h5 --set conditions.source=list --set 'conditions.list=[[1e-5, 0.0, 25.0]]'\n"
           "  psgm sample -m model.h5 -o s.h5 --set conditions.source=file --set conditions.file=heldout.h5 -n 500\n"
+          "  psgm sample -m model.h5 -o post.h5 --observe probes.csv --sampler edm_heun   # posterior given probes\n"
           "See docs/sampling.md for the samplers and their parameters.");
       return [=]() {
         if (!psgm::cli::is_root_process()) options->quiet = true;  // under MPI, rank 0 reports
@@ -442,6 +502,7 @@ psgm::cli::RegisterCommand sample_command(
         psgm::cli::OutputPolicy policy("psgm sample", options->overwrite);
         policy.input(options->model_path, "model file");
         policy.input(settings.grid_from, "grid data set (sample.grid_from)");
+        policy.input(options->observe, "observations file (--observe)");
         if (settings.conditions_source == "file") policy.input(cfg.get<std::string>("conditions.file"), "conditions file");
         policy.output(options->output, "output file", {psgm::io::dataset_format});
         policy.check();

@@ -149,6 +149,20 @@ std::vector<Observation> parse_observations_csv(std::string const& text, std::ve
   return out;
 }
 
+std::string to_csv(std::vector<Observation> const& observations, std::vector<std::string> const& channel_names) {
+  std::ostringstream os;
+  os.precision(17);
+  os << "channel,x,value,noise_std\n";
+  for (auto const& o : observations) {
+    if (o.channel >= 0 && o.channel < int(channel_names.size()))
+      os << channel_names[std::size_t(o.channel)];
+    else
+      os << o.channel;
+    os << ',' << o.x << ',' << o.value << ',' << o.noise_std << '\n';
+  }
+  return os.str();
+}
+
 std::vector<Observation> read_observations_csv(std::string const& path,
                                                std::vector<std::string> const& channel_names) {
   std::ifstream in(path);

@@ -6,3 +6,17 @@
 
 template class psgm::sde::Sampler<psgm::score::ScoreModel<psgm::score::LibTorch, float>>;
 template class psgm::sde::Sampler<psgm::score::ScoreModel<psgm::score::LibTorch, double>>;
+
+// The posterior sampler over the LibTorch score models (EDM Heun; psgm
+// sample --observe), in the same translation unit: LibTorch's headers are
+// parsed once.
+#include <psgm/posterior/impl/PosteriorSampler_Impl.hpp>
+
+template class psgm::sde::Sampler<psgm::posterior::GuidedScore<psgm::score::ScoreModel<psgm::score::LibTorch, float>>,
+                                  psgm::sde::EdmHeun>;
+template class psgm::sde::Sampler<psgm::posterior::GuidedScore<psgm::score::ScoreModel<psgm::score::LibTorch, double>>,
+                                  psgm::sde::EdmHeun>;
+template class psgm::posterior::PosteriorSampler<psgm::score::ScoreModel<psgm::score::LibTorch, float>,
+                                                 psgm::sde::EdmHeun>;
+template class psgm::posterior::PosteriorSampler<psgm::score::ScoreModel<psgm::score::LibTorch, double>,
+                                                 psgm::sde::EdmHeun>;

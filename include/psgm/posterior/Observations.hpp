@@ -78,6 +78,10 @@ int channel_index(std::string const& name, std::vector<std::string> const& chann
 std::vector<Observation> parse_observations_csv(std::string const& text, std::vector<std::string> const& channel_names,
                                                 std::string const& where);
 
+/// The observations as CSV text parse_observations_csv reads back exactly
+/// (channels by name when `channel_names` has them; 17 significant digits).
+std::string to_csv(std::vector<Observation> const& observations, std::vector<std::string> const& channel_names);
+
 /// parse_observations_csv of a file; psgm::IoError when it cannot be read.
 std::vector<Observation> read_observations_csv(std::string const& path,
                                                std::vector<std::string> const& channel_names);

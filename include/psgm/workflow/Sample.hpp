@@ -22,6 +22,7 @@
 #include <psgm/io/Dataset.hpp>
 #include <psgm/model/GaussianEmulator.hpp>
 #include <psgm/model/ModelDescription.hpp>
+#include <psgm/posterior/Observations.hpp>
 #include <psgm/sde/SamplerConfig.hpp>
 #include <psgm/sde/samplers/SamplerParameters.hpp>
 #include <psgm/workflow/Generate.hpp>
@@ -49,6 +50,11 @@ struct SampleOptions {
   io::DatasetWriterOptions writer;   ///< overwrite, chunking, compression (never porosity)
   io::AttributeMap attributes;       ///< the caller's: physics, provenance (generator, config_toml, ...)
   Shard shard;                       ///< {0, 1}: the whole run
+  /// Probe observations (docs/posterior.md): when given, the draws are of
+  /// the posterior given them, on options.x (exact for the Gaussian
+  /// emulator; a guided EDM Heun sampler for a whitened score model). The
+  /// output records them (attribute `observations`, CSV).
+  std::vector<posterior::Observation> observations;
 };
 
 struct SamplePlan {

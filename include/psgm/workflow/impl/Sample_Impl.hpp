@@ -5,6 +5,8 @@
 #pragma once
 
 #include <psgm/io/ModelFile.hpp>
+#include <psgm/posterior/GaussianPosterior.hpp>
+#include <psgm/posterior/PosteriorSampler.hpp>
 #include <psgm/score/NativeScoreModel.hpp>
 #include <psgm/sde/DiffusionProcess.hpp>
 #include <psgm/sde/Sampler.hpp>
@@ -18,6 +20,7 @@
 #include <chrono>
 #include <cmath>
 #include <limits>
+#include <optional>
 #include <type_traits>
 
 namespace psgm::workflow {
@@ -36,6 +39,17 @@ inline SamplePlan plan_sample(model::ModelDescription const& model, SampleOption
   require(static_cast<int>(o.x.size()) == N, "sample: the grid has ", o.x.size(), " points; the model ", N);
   o.shard.validate();
   if (!emulator) o.sampler.validate(sde::DiffusionProcess(model.sde));
+  if (!o.observations.empty()) {
+    // Refused here, before any output exists: probes off the grid or of an
+    // unknown channel, a model that cannot be guided, a sampler that is not
+    // compiled for guidance.
+    posterior::ObservationOperator const H(o.observations, o.x, C);
+    require(emulator || model.whitening.has_value(), "sample: observations guide a whitened score model (psgm train "
+            "--preset residual) or the Gaussian emulator; this model has the reference normalisation");
+    require(emulator || o.sampler.kind == sde::SamplerKind::edm_heun, "sample: posterior sampling of a score model "
+            "uses the EDM Heun sampler (sampler.kind = \"edm_heun\"), not ", sde::to_string(o.sampler.kind),
+            " (other methods compose with posterior::GuidedScore through the library, docs/posterior.md)");
+  }
   std::int64_t const M = static_cast<std::int64_t>(o.conditions.size()) / K;
   require(M <= std::numeric_limits<std::int64_t>::max() / o.samples, "sample: ", M, " conditions x ", o.samples,
           " samples overflow a 64-bit count");
@@ -181,12 +195,27 @@ inline SampleResult sample(Kokkos::DefaultExecutionSpace const& space, model::Mo
                            std::string const& backend, std::string const& dtype, SampleOptions const& options,
                            Progress const& progress, EvaluationHook const& on_evaluation) {
   ScopedRegion region("psgm::workflow::sample");
+  bool const observed = !options.observations.empty();
+  std::optional<posterior::ObservationOperator> H;
+  SampleOptions recorded = options;
+  if (observed) {
+    H.emplace(options.observations, options.x, model.field_channels());
+    recorded.attributes.set("observations", posterior::to_csv(options.observations, model.field_channel_names()));
+    recorded.attributes.set("posterior", model.kind == model::ModelKind::gaussian_emulator
+                                             ? "exact Gaussian posterior (Matheron's update)"
+                                             : "guided score: moment matching with the prior's covariance, the "
+                                               "Gaussian tail conditioned exactly");
+  }
   if (model.kind == model::ModelKind::gaussian_emulator) {
     require(model.whitening.has_value(), "sample: a Gaussian emulator without its whitening");
-    EmulatorDraws<Kokkos::DefaultExecutionSpace> draws(*model.whitening);
-    SampleOptions o = options;
+    SampleOptions o = recorded;
     o.attributes.set("score_backend", "none");
     o.attributes.set("dtype", "float64");
+    if (observed) {
+      posterior::GaussianPosterior<Kokkos::DefaultExecutionSpace> draws(*model.whitening, *H);
+      return sample_with(space, draws, model, o, progress, on_evaluation);
+    }
+    EmulatorDraws<Kokkos::DefaultExecutionSpace> draws(*model.whitening);
     return sample_with(space, draws, model, o, progress, on_evaluation);
   }
   require(dtype == "float32" || dtype == "float64", "sample: dtype = '", dtype, "'; expected 'float32' or 'float64'");
@@ -205,10 +234,16 @@ inline SampleResult sample(Kokkos::DefaultExecutionSpace const& space, model::Mo
     };
     Model m = make_model();
     SamplePlan const plan = plan_sample(model, options);
-    sde::Sampler<Model> draws(model_space, m, options.sampler, static_cast<int>(std::min(plan.batch, plan.size())));
-    SampleOptions o = options;
+    int const max_batch = static_cast<int>(std::min(plan.batch, plan.size()));
+    SampleOptions o = recorded;
     o.attributes.set("score_backend", Backend::name());
     o.attributes.set("dtype", dtype);
+    if (observed) {
+      posterior::PosteriorSampler<Model, sde::EdmHeun> draws(model_space, m, *H,
+                                                             options.sampler.template of<sde::EdmHeun>(), max_batch);
+      return sample_with(model_space, draws, model, o, progress, on_evaluation);
+    }
+    sde::Sampler<Model> draws(model_space, m, options.sampler, max_batch);
     return sample_with(model_space, draws, model, o, progress, on_evaluation);
   };
   return with_score_backend(
