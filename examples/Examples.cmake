@@ -1,5 +1,5 @@
 # The examples, and the arguments that run each at a tiny size in the test suite.
-set(PSGM_EXAMPLES 01_porosity 02_ensemble 03_train 04_sample 05_compare 06_native_only)
+set(PSGM_EXAMPLES 01_porosity 02_ensemble 03_train 04_sample 05_compare 06_native_only 08_posterior)
 # Linked with psgm::torch when it exists (they then use the LibTorch backend).
 set(PSGM_EXAMPLES_USING_TORCH 03_train)
 set(PSGM_EXAMPLE_ARGS_01_porosity 400 0.1)
@@ -8,6 +8,7 @@ set(PSGM_EXAMPLE_ARGS_03_train example_model.h5 150 16)
 set(PSGM_EXAMPLE_ARGS_04_sample example_model.h5 64 100)
 set(PSGM_EXAMPLE_ARGS_05_compare example_model.h5 64)
 set(PSGM_EXAMPLE_ARGS_06_native_only 150 64)
+set(PSGM_EXAMPLE_ARGS_08_posterior 20 4000)
 # Built where psgm has MPI (PSGM_ENABLE_MPI=ON); linked with psgm::mpi.
 if(TARGET psgm::mpi)
   list(APPEND PSGM_EXAMPLES 07_mpi)

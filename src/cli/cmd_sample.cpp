@@ -20,6 +20,7 @@
 #include <psgm/io/ModelFile.hpp>
 #include <psgm/pde/Conditions.hpp>
 #include <psgm/pde/ElectrodeParameters.hpp>
+#include <psgm/posterior/GuidedScore.hpp>
 #include <psgm/posterior/Observations.hpp>
 #include <psgm/sde/DiffusionProcess.hpp>
 #include <psgm/sde/SamplerConfig.hpp>
@@ -77,6 +78,9 @@ memory_budget_mb = 1024   # memory the sampler and the network may take (automat
 # grid_from = "data.h5"   # data set whose grid and physics the output records;
                           # default: the model's training data set if it can be read, else L below
 L = 1e-4                  # electrode thickness [m] for the grid when no data set is read
+# guidance = "jacobian"   # posterior sampling (--observe) of a score model: "jacobian" (the model's
+                          # Jacobian, 1 + m evaluations per step for m probes) or "prior_covariance"
+                          # (no extra evaluation; docs/posterior.md §3)
 
 [sampler]
 )" << "name = \"" << sampler << "\"" << R"(
@@ -109,6 +113,7 @@ struct Settings {
   std::int64_t batch_size = 0;
   double memory_budget_mb = 0;
   std::string grid_from;
+  psgm::posterior::Guidance guidance = psgm::posterior::Guidance::jacobian;
   double L = 0;
   SamplerConfig sampler;
   std::string conditions_source;
@@ -135,6 +140,11 @@ Settings read_settings(Config const& cfg) {
   s.memory_budget_mb = cfg.get<double>("sample.memory_budget_mb");
   require(s.memory_budget_mb > 0, "configuration: sample.memory_budget_mb = ", s.memory_budget_mb, " must be > 0");
   s.grid_from = cfg.get_or<std::string>("sample.grid_from", "");
+  try {
+    s.guidance = psgm::posterior::guidance_from_string(cfg.get_or<std::string>("sample.guidance", "jacobian"));
+  } catch (psgm::InvalidArgument const& e) {
+    throw psgm::InvalidArgument(std::string("configuration: sample.guidance: ") + e.what());
+  }
   s.L = cfg.get<double>("sample.L");
   require(s.L > 0 && std::isfinite(s.L), "configuration: sample.L = ", s.L, " must be finite and > 0");
 
@@ -331,6 +341,7 @@ int run(Settings const& s, Options const& options, std::string const& config_tom
   o.writer.overwrite = options.overwrite;
   o.shard = options.shard;
   if (!options.observe.empty()) o.observations = read_observations(options.observe, description.field_channel_names());
+  o.guidance = s.guidance;
   o.attributes = grid.physics;
   o.attributes.set("grid_source", grid.source);
   o.attributes.set("model_path", std::filesystem::absolute(options.model_path).string());
@@ -342,7 +353,11 @@ int run(Settings const& s, Options const& options, std::string const& config_tom
 
   psgm::workflow::SamplePlan const plan = psgm::workflow::plan_sample(description, o);
   psgm::cli::require_disk_space("psgm sample", options.output, double(plan.size()) * (2.0 * C * N + 2.0) * 8.0);
-  std::int64_t const planned = emulator ? 0 : s.sampler.planned_nfe();
+  std::int64_t const planned =
+      emulator ? 0
+               : s.sampler.planned_nfe() * (o.observations.empty() || o.guidance != psgm::posterior::Guidance::jacobian
+                                                ? 1
+                                                : 1 + static_cast<std::int64_t>(o.observations.size()));
   std::string const method = emulator ? std::string("exact draws") : s.sampler.describe();
   std::string const part =
       o.shard.is_whole() ? std::string() : ", shard " + o.shard.to_string() + ": samples " +

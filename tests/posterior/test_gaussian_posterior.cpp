@@ -328,8 +328,10 @@ TEST_CASE("posterior/a zero residual network guided by the probes draws the emul
   ObservationOperator const H({{0, 0.5 * (x[3] + x[4]), mu[3] + 0.25, 0.05}, {1, x[8], mu[N + 8] - 0.3, 0.1}}, x, C);
   std::vector<double> mean(static_cast<std::size_t>(P)), sd(static_cast<std::size_t>(P));
   psgm::posterior::gaussian_posterior_moments(w, H, u, mean.data(), sd.data());
+  auto const guidance = GENERATE(psgm::posterior::Guidance::prior_covariance, psgm::posterior::Guidance::jacobian);
   for (int r : {w.num_free(), w.num_free() / 3}) {
-    INFO("network coordinates r = " << r << " of F = " << w.num_free());
+    INFO("network coordinates r = " << r << " of F = " << w.num_free() << ", guidance "
+                                    << psgm::posterior::to_string(guidance));
     psgm::model::ModelDescription d;
     d.whitening = w;
     d.whitening->components = r;
@@ -348,7 +350,7 @@ TEST_CASE("posterior/a zero residual network guided by the probes draws the emul
     NativeModel model(HostSpace(), d);
     psgm::sde::EdmHeun::Config config;
     config.steps = 32;
-    psgm::posterior::PosteriorSampler<NativeModel, psgm::sde::EdmHeun> post(HostSpace(), model, H, config, n);
+    psgm::posterior::PosteriorSampler<NativeModel, psgm::sde::EdmHeun> post(HostSpace(), model, H, config, n, guidance);
     HostCond cond("cond", n, K);
     for (int b = 0; b < n; ++b)
       for (int k = 0; k < K; ++k) cond(b, k) = u[k];
@@ -356,6 +358,9 @@ TEST_CASE("posterior/a zero residual network guided by the probes draws the emul
     Kokkos::View<psgm::SolveStatus*, Kokkos::HostSpace> status("status", n);
     auto const report = post.sample(HostSpace(), cond, 4, 0, out, status);
     REQUIRE(report.num_failed == 0);
+    // The Jacobian's columns are model evaluations too: (1 + m) per step.
+    CHECK(report.max_nfe_per_sample ==
+          (2 * config.steps - 1) * (guidance == psgm::posterior::Guidance::jacobian ? 1 + H.size() : 1));
     for (int p = 0; p < P; ++p) {
       double m1 = 0, m2 = 0;
       for (int b = 0; b < n; ++b) m1 += out.data()[std::size_t(b) * P + p] / n;

@@ -58,14 +58,14 @@ struct Problem {
 
 template <class Method>
 std::vector<double> guided_draws(psgm::model::SdeType type, Problem const& p, typename Method::Config const& config,
-                                 int n) {
+                                 int n, psgm::posterior::Guidance guidance) {
   ExecSpace space;
   psgm::model::SdeConfig sde;
   sde.type = type;
   std::vector<double> I(d * d, 0.0);
   for (int k = 0; k < d; ++k) I[std::size_t(k * d + k)] = 1.0;
   Prior prior(space, psgm::sde::GaussianMixtureSpec::gaussian(C, N, std::vector<double>(d, 0.0), I), sde);
-  Guided guided(prior, m);
+  Guided guided(prior, m, guidance);
   psgm::sde::Sampler<Guided, Method> sampler(space, guided, config, n);
   std::vector<double> G, y, R;
   for (int b = 0; b < n; ++b) {
@@ -109,15 +109,20 @@ TEST_CASE("posterior/the guided score draws the exact posterior of a Gaussian pr
   std::vector<double> mean, cov;
   p.posterior(mean, cov);
   int const n = 4000;
+  // Both guidances are exact for N(0, I): the prior's covariance is the
+  // model's, and the Jacobian's forward differences are exact for a linear
+  // Tweedie mean.
+  auto const guidance = GENERATE(psgm::posterior::Guidance::prior_covariance, psgm::posterior::Guidance::jacobian);
+  INFO("guidance " << psgm::posterior::to_string(guidance));
   SECTION("EDM Heun, 32 levels") {
     psgm::sde::EdmHeun::Config c;
     c.steps = 32;
-    check_moments(guided_draws<psgm::sde::EdmHeun>(psgm::model::SdeType::edm, p, c, n), n, mean, cov, 0.06);
+    check_moments(guided_draws<psgm::sde::EdmHeun>(psgm::model::SdeType::edm, p, c, n, guidance), n, mean, cov, 0.06);
   }
   SECTION("VP probability flow, Heun 64 steps") {
     psgm::sde::OdeHeun::Config c;
     c.steps = 64;
-    check_moments(guided_draws<psgm::sde::OdeHeun>(psgm::model::SdeType::vp, p, c, n), n, mean, cov, 0.06);
+    check_moments(guided_draws<psgm::sde::OdeHeun>(psgm::model::SdeType::vp, p, c, n, guidance), n, mean, cov, 0.06);
   }
   SECTION("huge noise leaves the prior N(0, I)") {
     Problem const vague(1e6);
@@ -125,6 +130,6 @@ TEST_CASE("posterior/the guided score draws the exact posterior of a Gaussian pr
     c.steps = 32;
     std::vector<double> zero(d, 0.0), I(d * d, 0.0);
     for (int k = 0; k < d; ++k) I[std::size_t(k * d + k)] = 1.0;
-    check_moments(guided_draws<psgm::sde::EdmHeun>(psgm::model::SdeType::edm, vague, c, n), n, zero, I, 0.08);
+    check_moments(guided_draws<psgm::sde::EdmHeun>(psgm::model::SdeType::edm, vague, c, n, guidance), n, zero, I, 0.08);
   }
 }

@@ -21,8 +21,20 @@
 // latent space) this is exact, so the guided sampler draws the exact
 // posterior up to the integrator's error; for a score model it costs no
 // network evaluation beyond the sampler's own (one m × m solve per sample
-// and evaluation). It is the "diagonal" approximation of the moment-matching
-// family (the denoiser's Jacobian replaced by the prior's, m/(m² + s²) I).
+// and evaluation): Guidance::prior_covariance, the "diagonal" member of the
+// moment-matching family (the Jacobian of â replaced by the prior's,
+// m/(m² + s²) I).
+//
+// Guidance::jacobian (the default) uses the model's own Jacobian J = ∂â/∂a_t:
+// Tweedie's second moment gives Cov[a | a_t] = (s²/m) J, so
+//
+//   ∇ log p(y | a_t) ≈ Jᵀ Gᵀ S⁻¹ (y − G â),   S = R + (s²/m) G J Gᵀ,
+//
+// exact for any Gaussian prior. The m columns J g_i are directional
+// derivatives of â along the probes' rows g_i of G (forward differences,
+// one model evaluation each); J is symmetric (the Hessian of a log-density
+// plus a multiple of I), so Jᵀ Gᵀ v = Σ_i v_i J g_i costs nothing more. A
+// sample therefore takes (1 + m) model evaluations per sampler evaluation.
 //
 //   psgm::posterior::GuidedScore<Model> guided(model, m);
 //   guided.reserve(B);
@@ -37,12 +49,73 @@
 
 #include <Kokkos_Core.hpp>
 
+#include <cstdint>
 #include <string>
 
 namespace psgm {
 namespace posterior {
 
+/// How the likelihood of the observations given the noisy state is matched
+/// (the header's two approximations).
+enum class Guidance : std::uint8_t { prior_covariance = 0, jacobian = 1 };
+
+/// "prior_covariance" or "jacobian"; psgm::InvalidArgument naming both otherwise.
+inline Guidance guidance_from_string(std::string const& name) {
+  if (name == "jacobian") return Guidance::jacobian;
+  if (name == "prior_covariance") return Guidance::prior_covariance;
+  throw InvalidArgument("guidance '" + name + "'; expected 'jacobian' (the model's Jacobian, 1 + m evaluations) or "
+                        "'prior_covariance' (no extra evaluation)");
+}
+inline char const* to_string(Guidance g) { return g == Guidance::jacobian ? "jacobian" : "prior_covariance"; }
+
 namespace Impl {
+
+/// xp(b) = x(b) + h_b g_bi with h_b = eps (m² + s²)^½ / |g_bi| (a step of
+/// `eps` of the state's scale along probe i's row).
+template <class Scalar, class MemorySpace>
+struct ProbeStep {
+  Kokkos::View<const Scalar***, Kokkos::LayoutRight, MemorySpace> x;
+  Kokkos::View<Scalar***, Kokkos::LayoutRight, MemorySpace> xp;
+  Kokkos::View<const double***, Kokkos::LayoutRight, MemorySpace> G;
+  Kokkos::View<const Scalar*, MemorySpace> t;
+  Kokkos::View<double*, MemorySpace> h;
+  sde::DiffusionProcess process;
+  int probe, d, N;
+  double eps;
+  KOKKOS_INLINE_FUNCTION void operator()(int b) const {
+    double const tb = static_cast<double>(t(b));
+    double const scale = math::sqrt(process.mean(tb) * process.mean(tb) + process.variance(tb));
+    double norm = 0;
+    for (int k = 0; k < d; ++k) norm += G(b, probe, k) * G(b, probe, k);
+    double const hb = norm > 0 ? eps * scale / math::sqrt(norm) : 0.0;
+    h(b) = hb;
+    for (int k = 0; k < d; ++k)
+      xp(b, k / N, k % N) = static_cast<Scalar>(static_cast<double>(x(b, k / N, k % N)) + hb * G(b, probe, k));
+  }
+};
+
+/// JG(b, i, :) = (â(xp) − â(x)) / h_b, â = (x + s² score) / m: the
+/// directional derivative J g_i of the Tweedie mean.
+template <class Scalar, class MemorySpace>
+struct JacobianColumn {
+  Kokkos::View<const Scalar***, Kokkos::LayoutRight, MemorySpace> x, score, xp, score_p;
+  Kokkos::View<const Scalar*, MemorySpace> t;
+  Kokkos::View<const double*, MemorySpace> h;
+  Kokkos::View<double***, Kokkos::LayoutRight, MemorySpace> JG;
+  sde::DiffusionProcess process;
+  int probe, d, N;
+  KOKKOS_INLINE_FUNCTION void operator()(int b) const {
+    double const tb = static_cast<double>(t(b));
+    double const mt = process.mean(tb), s2 = process.variance(tb);
+    double const hb = h(b);
+    for (int k = 0; k < d; ++k) {
+      int const c = k / N, i = k % N;
+      double const a0 = static_cast<double>(x(b, c, i)) + s2 * static_cast<double>(score(b, c, i));
+      double const a1 = static_cast<double>(xp(b, c, i)) + s2 * static_cast<double>(score_p(b, c, i));
+      JG(b, probe, k) = hb > 0 ? (a1 - a0) / (mt * hb) : 0.0;
+    }
+  }
+};
 
 /// out(b) += m/(m² + s²) G_bᵀ S_b⁻¹ (y_b − G_b â_b) for every sample b (the
 /// guidance term above), S_b factorised in place in its workspace.
@@ -56,6 +129,8 @@ struct GuidanceKernel {
   Kokkos::View<const double***, Kokkos::LayoutRight, MemorySpace> R;   // (B, m, m)
   Kokkos::View<double***, Kokkos::LayoutRight, MemorySpace> S;         // (B, m, m) workspace
   Kokkos::View<double**, Kokkos::LayoutRight, MemorySpace> v;          // (B, m) workspace
+  Kokkos::View<const double***, Kokkos::LayoutRight, MemorySpace> JG;  // (B, m, d): J g_i (jacobian guidance)
+  bool jacobian;
   const_field_view x;
   const_time_view t;
   field_view out;
@@ -75,23 +150,39 @@ struct GuidanceKernel {
       }
       v(b, i) = r;
     }
-    // S = R + κ G Gᵀ, Cholesky in place (lower), then v ← S⁻¹ v.
-    for (int i = 0; i < m; ++i)
-      for (int j = 0; j <= i; ++j) {
-        double s = R(b, i, j);
-        for (int k = 0; k < d; ++k) s += kappa * G(b, i, k) * G(b, j, k);
-        S(b, i, j) = s;
+    // S = R + (s²/m) G J Gᵀ (symmetrised) or R + κ G Gᵀ, Cholesky in place
+    // (lower). A learned model's J need not make S positive definite (its
+    // Tweedie covariance is then no covariance): such a sample falls back to
+    // the prior's covariance for this evaluation.
+    bool use_jacobian = jacobian;
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      for (int i = 0; i < m; ++i)
+        for (int j = 0; j <= i; ++j) {
+          double s = R(b, i, j);
+          if (use_jacobian)
+            for (int k = 0; k < d; ++k) s += 0.5 * (s2 / mt) * (G(b, i, k) * JG(b, j, k) + G(b, j, k) * JG(b, i, k));
+          else
+            for (int k = 0; k < d; ++k) s += kappa * G(b, i, k) * G(b, j, k);
+          S(b, i, j) = s;
+        }
+      bool definite = true;
+      for (int j = 0; j < m && definite; ++j) {
+        double dj = S(b, j, j);
+        for (int k = 0; k < j; ++k) dj -= S(b, j, k) * S(b, j, k);
+        if (!(dj > 1e-12 * R(b, j, j))) {
+          definite = false;
+          break;
+        }
+        dj = math::sqrt(dj);
+        S(b, j, j) = dj;
+        for (int i = j + 1; i < m; ++i) {
+          double s = S(b, i, j);
+          for (int k = 0; k < j; ++k) s -= S(b, i, k) * S(b, j, k);
+          S(b, i, j) = s / dj;
+        }
       }
-    for (int j = 0; j < m; ++j) {
-      double dj = S(b, j, j);
-      for (int k = 0; k < j; ++k) dj -= S(b, j, k) * S(b, j, k);
-      dj = math::sqrt(dj > 0 ? dj : 0.0);  // S is SPD (R is); a zero pivot leaves the NaN to the sampler's status
-      S(b, j, j) = dj;
-      for (int i = j + 1; i < m; ++i) {
-        double s = S(b, i, j);
-        for (int k = 0; k < j; ++k) s -= S(b, i, k) * S(b, j, k);
-        S(b, i, j) = s / dj;
-      }
+      if (definite || !use_jacobian) break;
+      use_jacobian = false;
     }
     for (int i = 0; i < m; ++i) {
       double s = v(b, i);
@@ -105,8 +196,11 @@ struct GuidanceKernel {
     }
     for (int k = 0; k < d; ++k) {
       double g = 0;
-      for (int i = 0; i < m; ++i) g += G(b, i, k) * v(b, i);
-      out(b, k / N, k % N) += static_cast<Scalar>(gamma * g);
+      if (use_jacobian)
+        for (int i = 0; i < m; ++i) g += JG(b, i, k) * v(b, i);
+      else
+        for (int i = 0; i < m; ++i) g += gamma * G(b, i, k) * v(b, i);
+      out(b, k / N, k % N) += static_cast<Scalar>(g);
     }
   }
 };
@@ -128,10 +222,13 @@ class GuidedScore {
   using const_cond_view = typename Model::const_cond_view;
 
   /// `num_observations` probes (m >= 1) of the model's (C, N) state.
-  GuidedScore(Model& model, int num_observations)
-      : model_(&model), process_(model.description().sde), m_(num_observations) {
+  GuidedScore(Model& model, int num_observations, Guidance guidance = Guidance::jacobian)
+      : model_(&model), process_(model.description().sde), m_(num_observations), guidance_(guidance) {
     require(m_ >= 1, "guided score: ", m_, " observations; expected at least 1");
   }
+  Guidance guidance() const { return guidance_; }
+  /// Model evaluations per evaluation of this score: 1 + m (jacobian) or 1.
+  int evaluations_per_call() const { return guidance_ == Guidance::jacobian ? 1 + m_ : 1; }
 
   model::ModelDescription const& description() const { return model_->description(); }
   Model& model() const { return *model_; }
@@ -152,6 +249,14 @@ class GuidedScore {
     R_ = decltype(R_)(view_alloc(WithoutInitializing, std::string("psgm::posterior::GuidedScore::R")), max_batch, m_, m_);
     S_ = decltype(S_)(view_alloc(WithoutInitializing, std::string("psgm::posterior::GuidedScore::S")), max_batch, m_, m_);
     v_ = decltype(v_)(view_alloc(WithoutInitializing, std::string("psgm::posterior::GuidedScore::v")), max_batch, m_);
+    if (guidance_ == Guidance::jacobian) {
+      JG_ = decltype(JG_)(view_alloc(std::string("psgm::posterior::GuidedScore::JG")), max_batch, m_, d);
+      h_ = decltype(h_)(view_alloc(WithoutInitializing, std::string("psgm::posterior::GuidedScore::step")), max_batch);
+      xp_ = field_view(view_alloc(WithoutInitializing, std::string("psgm::posterior::GuidedScore::x_probe")), max_batch,
+                       channels_, points_);
+      sp_ = field_view(view_alloc(WithoutInitializing, std::string("psgm::posterior::GuidedScore::score_probe")),
+                       max_batch, channels_, points_);
+    }
     reserved_ = max_batch;
   }
 
@@ -179,9 +284,26 @@ class GuidedScore {
   void score(execution_space const& space, const_field_view x, const_time_view t, const_cond_view cond,
              field_view out) const {
     model_->score(space, x, t, cond, out);
-    int const B = static_cast<int>(x.extent(0));
-    Impl::GuidanceKernel<scalar_type, memory_space> k{G_, y_, R_, S_, v_, x, t, out, process_,
-                                                      m_, channels_ * points_, points_};
+    int const B = static_cast<int>(x.extent(0)), d = channels_ * points_;
+    bool const jacobian = guidance_ == Guidance::jacobian;
+    if (jacobian) {
+      // Forward differences of the Tweedie mean along each probe's row: a
+      // step of 1e-2 (float) or 1e-5 (double) of the state's scale.
+      double const eps = sizeof(scalar_type) == 4 ? 1e-2 : 1e-5;
+      field_view xp(xp_.data(), B, channels_, points_), sp(sp_.data(), B, channels_, points_);
+      for (int i = 0; i < m_; ++i) {
+        Kokkos::parallel_for("psgm::posterior::GuidedScore::probe_step",
+                             Kokkos::RangePolicy<execution_space>(space, 0, B),
+                             Impl::ProbeStep<scalar_type, memory_space>{x, xp, G_, t, h_, process_, i, d, points_, eps});
+        model_->score(space, xp, t, cond, sp);
+        Kokkos::parallel_for("psgm::posterior::GuidedScore::jacobian_column",
+                             Kokkos::RangePolicy<execution_space>(space, 0, B),
+                             Impl::JacobianColumn<scalar_type, memory_space>{x, out, xp, sp, t, h_, JG_, process_, i,
+                                                                             d, points_});
+      }
+    }
+    Impl::GuidanceKernel<scalar_type, memory_space> k{G_, y_, R_, S_, v_, JG_, jacobian, x, t, out, process_,
+                                                      m_, d, points_};
     Kokkos::parallel_for("psgm::posterior::GuidedScore::guidance", Kokkos::RangePolicy<execution_space>(space, 0, B),
                          k);
   }
@@ -190,9 +312,13 @@ class GuidedScore {
   Model* model_;
   sde::DiffusionProcess process_;
   int m_;
+  Guidance guidance_;
   int channels_ = 0, points_ = 0, reserved_ = 0;
   Kokkos::View<double***, Kokkos::LayoutRight, memory_space> G_, R_, S_;
   Kokkos::View<double**, Kokkos::LayoutRight, memory_space> y_, v_;
+  Kokkos::View<double***, Kokkos::LayoutRight, memory_space> JG_;
+  Kokkos::View<double*, memory_space> h_;
+  field_view xp_, sp_;
 };
 
 }  // namespace posterior

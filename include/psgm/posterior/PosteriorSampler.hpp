@@ -51,13 +51,15 @@ class PosteriorSampler {
   /// The model must be whitened (a residual score model) and H on its grid;
   /// psgm::InvalidArgument otherwise. Reserves everything for `max_batch`.
   PosteriorSampler(execution_space const& space, Model& model, ObservationOperator H,
-                   typename Method::Config const& config, int max_batch);
+                   typename Method::Config const& config, int max_batch, Guidance guidance = Guidance::jacobian);
 
   ObservationOperator const& observations() const { return H_; }
   sampler_type& sampler() { return *sampler_; }
 
   /// Draws B = out.extent(0) <= max_batch posterior fields (B, C, N) at the
   /// physical conditions (B, K); `status` (optional, B) as the sampler's.
+  /// The report counts model evaluations: (1 + m) per sampler evaluation
+  /// with Guidance::jacobian.
   sde::SampleReport sample(execution_space const& space, host_condition_view conditions, std::uint64_t seed,
                            std::int64_t first_sample, field_view out, status_view status = {});
 

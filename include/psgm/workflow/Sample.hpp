@@ -22,6 +22,7 @@
 #include <psgm/io/Dataset.hpp>
 #include <psgm/model/GaussianEmulator.hpp>
 #include <psgm/model/ModelDescription.hpp>
+#include <psgm/posterior/GuidedScore.hpp>
 #include <psgm/posterior/Observations.hpp>
 #include <psgm/sde/SamplerConfig.hpp>
 #include <psgm/sde/samplers/SamplerParameters.hpp>
@@ -55,6 +56,8 @@ struct SampleOptions {
   /// emulator; a guided EDM Heun sampler for a whitened score model). The
   /// output records them (attribute `observations`, CSV).
   std::vector<posterior::Observation> observations;
+  /// How a score model is guided by them (posterior/GuidedScore.hpp).
+  posterior::Guidance guidance = posterior::Guidance::jacobian;
 };
 
 struct SamplePlan {

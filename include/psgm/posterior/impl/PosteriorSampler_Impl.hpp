@@ -27,8 +27,9 @@ inline Kokkos::Random_XorShift64<Kokkos::DefaultHostExecutionSpace> draw_generat
 
 template <class Model, class Method>
 PosteriorSampler<Model, Method>::PosteriorSampler(execution_space const& space, Model& model, ObservationOperator H,
-                                                  typename Method::Config const& config, int max_batch)
-    : H_(std::move(H)), guided_(model, H_.size()) {
+                                                  typename Method::Config const& config, int max_batch,
+                                                  Guidance guidance)
+    : H_(std::move(H)), guided_(model, H_.size(), guidance) {
   auto const& w = model.description().whitening;
   require(w.has_value(), "posterior sampling: the model has the reference normalisation; observations guide a "
           "whitened model (psgm train --preset residual) or the Gaussian emulator");
@@ -104,6 +105,11 @@ sde::SampleReport PosteriorSampler<Model, Method>::sample(execution_space const&
   s.normalise_conditions(space, conditions, cond);
   s.draw_prior(space, x, seed, first_sample);
   sde::SampleReport report = s.integrate(space, x, cond, seed, first_sample, st);
+  // The Jacobian's directional derivatives are model evaluations too.
+  int const per_call = guided_.evaluations_per_call();
+  report.nfe *= per_call;
+  report.max_nfe_per_sample *= per_call;
+  report.mean_nfe_per_sample *= per_call;
 
   // Host: the tail conditioned on the observations given the network's
   // coordinates, then the fields.

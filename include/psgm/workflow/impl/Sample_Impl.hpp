@@ -107,6 +107,8 @@ SampleResult sample_with(typename Draws::execution_space const& space, Draws& dr
   int const K = schema.num_condition_columns();
   std::int64_t const batch = std::min(plan.batch, plan.size());
   result.planned_nfe = emulator ? 0 : o.sampler.planned_nfe();
+  if (!emulator && !o.observations.empty() && o.guidance == posterior::Guidance::jacobian)
+    result.planned_nfe *= 1 + static_cast<std::int64_t>(o.observations.size());
   result.method = emulator ? std::string("exact draws") : o.sampler.describe();
 
   io::AttributeMap attributes = o.attributes;
@@ -203,8 +205,8 @@ inline SampleResult sample(Kokkos::DefaultExecutionSpace const& space, model::Mo
     recorded.attributes.set("observations", posterior::to_csv(options.observations, model.field_channel_names()));
     recorded.attributes.set("posterior", model.kind == model::ModelKind::gaussian_emulator
                                              ? "exact Gaussian posterior (Matheron's update)"
-                                             : "guided score: moment matching with the prior's covariance, the "
-                                               "Gaussian tail conditioned exactly");
+                                             : std::string("guided score (") + posterior::to_string(options.guidance) +
+                                                   " moment matching), the Gaussian tail conditioned exactly");
   }
   if (model.kind == model::ModelKind::gaussian_emulator) {
     require(model.whitening.has_value(), "sample: a Gaussian emulator without its whitening");
@@ -239,8 +241,8 @@ inline SampleResult sample(Kokkos::DefaultExecutionSpace const& space, model::Mo
     o.attributes.set("score_backend", Backend::name());
     o.attributes.set("dtype", dtype);
     if (observed) {
-      posterior::PosteriorSampler<Model, sde::EdmHeun> draws(model_space, m, *H,
-                                                             options.sampler.template of<sde::EdmHeun>(), max_batch);
+      posterior::PosteriorSampler<Model, sde::EdmHeun> draws(
+          model_space, m, *H, options.sampler.template of<sde::EdmHeun>(), max_batch, options.guidance);
       return sample_with(model_space, draws, model, o, progress, on_evaluation);
     }
     sde::Sampler<Model> draws(model_space, m, options.sampler, max_batch);
