@@ -1,16 +1,21 @@
 // `psgm evaluate`: model samples against a PDE data set, every metric beside
 // its noise floor (spec sgm.md §6; docs/metrics.md). Writes metrics.md,
 // metrics.csv, qoi.csv and evaluation.h5 into the output directory (the
-// library call psgm::workflow::evaluate), and with --figures the PNG figures
+// library call psgm::workflow::evaluate; under MPI psgm::mpi::evaluate, the
+// conditions split across the ranks), and with --figures the PNG figures
 // drawn from evaluation.h5.
 #include "Command.hpp"
 #include "OutputPolicy.hpp"
 
+#include <psgm/Config.hpp>
 #include <psgm/core/Error.hpp>
 #include <psgm/stats/Evaluation.hpp>
 #include <psgm/stats/EvaluationFile.hpp>
 #include <psgm/stats/Report.hpp>
 #include <psgm/workflow/Evaluate.hpp>
+#if PSGM_ENABLE_MPI
+#include <psgm/mpi/Evaluate.hpp>
+#endif
 
 #include <Kokkos_Core.hpp>
 
@@ -137,7 +142,11 @@ int evaluate(psgm::stats::EvaluationRequest const& request, Options const& optio
     if (psgm::cli::InterruptScope::interrupted())
       throw psgm::cli::Interrupted("psgm evaluate stopped after " + std::to_string(done) + " of " +
                                    std::to_string(total) + " conditions; no output was written");
-    if (!progress) progress = std::make_unique<psgm::cli::Progress>("evaluate", total, "conditions", !options.quiet);
+    // Under MPI the progress is rank 0's, of its block of the conditions.
+    if (!progress)
+      progress = std::make_unique<psgm::cli::Progress>(
+          psgm::cli::process_count() > 1 ? "evaluate (rank 0's part)" : "evaluate", total, "conditions",
+          !options.quiet);
     progress->update(done, what);
   };
   // The evaluation and its outputs (psgm::workflow::evaluate). A signal that
@@ -148,10 +157,20 @@ int evaluate(psgm::stats::EvaluationRequest const& request, Options const& optio
   run.output = options.output;
   run.overwrite = options.overwrite;
   run.config_toml = config_toml;
+#if PSGM_ENABLE_MPI
+  // Each rank of MPI_COMM_WORLD evaluates one block of the conditions and
+  // rank 0 writes the outputs (docs/scaling.md §5); one rank:
+  // workflow::evaluate itself.
+  auto const evaluated = psgm::mpi::evaluate(space, MPI_COMM_WORLD, run, report);
+#else
   auto const evaluated = psgm::workflow::evaluate(space, run, report);
+#endif
   auto const& result = evaluated.result;
   auto const& files = evaluated.files;
   if (progress) progress->finish();
+  // Under MPI, rank 0 wrote the outputs: it alone records them and draws
+  // the figures; every rank holds the whole result.
+  if (!psgm::cli::is_root_process()) return 0;
   psgm::cli::Manifest manifest(options.output);
   manifest.add(files);
   // Each output is written whole (under a temporary name, then renamed); a
@@ -250,6 +269,7 @@ psgm::cli::RegisterCommand evaluate_command(
         require(!options->model_path.empty(), "psgm evaluate: no model samples; pass -m FILE.h5");
         require(!options->data_path.empty(), "psgm evaluate: no PDE data set; pass -d FILE.h5");
         require(!options->output.empty(), "psgm evaluate: no output directory; pass -o DIR");
+        if (!psgm::cli::is_root_process()) options->quiet = true;  // under MPI, rank 0 reports
         return evaluate(request, *options, cfg.to_toml());
       };
     });

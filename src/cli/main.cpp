@@ -110,13 +110,13 @@ int main(int argc, char** argv) {
   // The subcommands that share their work between MPI ranks
   // (docs/scaling.md); the others would each do the whole run and write
   // the same files, so several ranks are refused.
-  std::set<std::string> const distributed{"generate", "sample", "train", "info"};
+  std::set<std::string> const distributed{"generate", "sample", "train", "evaluate", "info"};
   if (psgm::cli::process_count() > 1 && !app.get_subcommands().empty() &&
       !distributed.count(app.get_subcommands().front()->get_name())) {
     if (psgm::cli::is_root_process())
       std::cerr << "psgm: error: psgm " << app.get_subcommands().front()->get_name() << " runs on one process; "
-                << "it was started on " << psgm::cli::process_count() << " MPI ranks (only generate, sample and train "
-                << "share their work between ranks: docs/scaling.md)\n";
+                << "it was started on " << psgm::cli::process_count() << " MPI ranks (only generate, sample, train and "
+                << "evaluate share their work between ranks: docs/scaling.md)\n";
     return 2;
   }
   // More host threads than the machine has only oversubscribe it (and a huge

@@ -108,6 +108,30 @@ std::string describe(io::DatasetInfo const& info, std::vector<double> const& val
 
 }  // namespace Impl
 
+void ConditionBlock::validate() const {
+  require(count >= 1, "evaluation: condition block ", index, " of ", count, ": the block count must be >= 1");
+  require(index >= 0 && index < count, "evaluation: condition block ", index, " of ", count,
+          ": the index must lie in 0 ... ", count - 1);
+}
+
+std::pair<std::int64_t, std::int64_t> ConditionBlock::range(std::int64_t total) const {
+  validate();
+  std::int64_t const base = total / count, extra = total % count;
+  std::int64_t const first = base * index + std::min(index, extra);
+  return {first, first + base + (index < extra ? 1 : 0)};
+}
+
+void note_left_out_samples(EvaluationResult& result) {
+  auto const note = [&](std::int64_t count, char const* what) {
+    if (count > 0) result.notes.push_back(std::to_string(count) + " " + what + " with status != ok were left out");
+  };
+  note(result.dropped_pde_samples, "PDE samples");
+  note(result.dropped_model_samples, "model samples");
+  note(result.dropped_baseline_samples, "baseline samples");
+  note(result.dropped_floor_samples, "noise-floor samples");
+  result.provenance.notes = result.notes;
+}
+
 std::vector<std::string> evaluation_output_paths(std::string const& directory) {
   std::filesystem::path const dir(directory);
   std::vector<std::string> out;

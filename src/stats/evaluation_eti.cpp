@@ -5,6 +5,6 @@
 #define PSGM_STATS_EVALUATION_ETI(Space)                                                                   \
   template psgm::stats::EvaluationResult psgm::stats::evaluate_files<Space>(                               \
       Space const&, psgm::stats::EvaluationRequest const&, psgm::stats::EvaluationProgress const&,         \
-      psgm::stats::FloorEnsemble<Space> const&);
+      psgm::stats::FloorEnsemble<Space> const&, psgm::stats::ConditionBlock const&);
 PSGM_FOR_EACH_EXECUTION_SPACE(PSGM_STATS_EVALUATION_ETI)
 #undef PSGM_STATS_EVALUATION_ETI

@@ -1,10 +1,11 @@
 """`psgm generate` and `psgm sample` under mpirun (docs/scaling.md).
 
-At 1 and 2 ranks (and without mpirun) generate and sample write files of the
-same content sha256 as the one-process run; only rank 0 prints the summary;
-a rank that fails ends the whole job, with its message, instead of leaving
-the other rank waiting; commands that do not share their work between ranks
-(merge) refuse to run on several. Needs a psgm built with PSGM_ENABLE_MPI=ON.
+At 1, 2 and 4 ranks (and without mpirun) generate, and at 2 ranks sample,
+write files of the same content sha256 as the one-process run; only rank 0
+prints the summary; a rank that fails ends the whole job, with its message,
+instead of leaving the other rank waiting; commands that do not share their
+work between ranks (merge) refuse to run on several. Needs a psgm built with
+PSGM_ENABLE_MPI=ON.
 Usage: test_mpi_cli.py --psgm BIN --mpirun MPIEXEC --workdir DIR
 """
 
@@ -63,6 +64,9 @@ def main():
     two = sha(ok(run(2, "generate", *data, "-o", w("two.h5")), "mpirun -np 2 generate"))
     check("generate: mpirun -np 1 == one process (content sha256)", one == plain, f"{one} vs {plain}")
     check("generate: mpirun -np 2 == one process (content sha256)", two == plain, f"{two} vs {plain}")
+    # the 4-rank smoke test (oversubscribed on CI's 2 cores): 4 + 4 + 4 + 3
+    four = sha(ok(run(4, "generate", *data, "-o", w("four.h5")), "mpirun -np 4 generate"))
+    check("generate: mpirun -np 4 == one process (content sha256)", four == plain, f"{four} vs {plain}")
     check("generate: no part file is left", not [f for f in os.listdir(args.workdir) if ".part" in f],
           str(os.listdir(args.workdir)))
 

@@ -82,3 +82,70 @@ PSGM_BACKEND_TEST_CASE("evaluate: the generated floor is the EnsembleGenerator's
                     Catch::Contains("nothing to generate the floor with") &&
                         Catch::Contains("psgm::workflow::evaluate"));
 }
+
+// The blocks psgm::mpi::evaluate gives its ranks: evaluated separately,
+// each with a generator of its own, they concatenate to the whole
+// evaluation, bit for bit (a condition's floor items and permutation stream
+// are set by its position among all conditions, not by its block).
+PSGM_BACKEND_TEST_CASE("evaluate: blocks of the conditions concatenate to the whole evaluation", "[workflow]") {
+  using ExecSpace = TestType;
+  ExecSpace space;
+  auto const dir = psgm_test::scratch_dir(std::string("workflow_evaluate_blocks_") + ExecSpace::name());
+  psgm::workflow::GenerateOptions g;
+  g.pde.N = 10;
+  g.pde.T = 1.0;
+  g.conditions = psgm::pde::random_conditions(psgm::pde::ConditionRanges::reference(g.pde.L), 3, 5);
+  g.realisations = 4;
+  g.seed = 5;
+  g.output = (dir / "pde.h5").string();
+  psgm::workflow::generate(space, g);
+  g.seed = 6;
+  g.output = (dir / "model.h5").string();
+  psgm::workflow::generate(space, g);
+
+  psgm::stats::EvaluationRequest request;
+  request.model_path = (dir / "model.h5").string();
+  request.data_path = (dir / "pde.h5").string();
+  request.metrics.permutations = 19;
+  auto const whole = psgm::stats::evaluate_files(space, request, {}, psgm::workflow::floor_ensemble<ExecSpace>());
+  REQUIRE(whole.conditions.size() == 3);
+  CHECK(whole.first_condition == 0);
+  CHECK(whole.total_conditions == 3);
+
+  // 2 blocks (2 + 1 conditions) and 4 blocks (1 + 1 + 1 + none).
+  for (std::int64_t count : {2, 4}) {
+    std::vector<psgm::stats::ConditionEvaluation> joined;
+    for (std::int64_t index = 0; index < count; ++index) {
+      auto const part = psgm::stats::evaluate_files(space, request, {}, psgm::workflow::floor_ensemble<ExecSpace>(),
+                                                    psgm::stats::ConditionBlock{index, count});
+      auto const [first, last] = psgm::stats::ConditionBlock{index, count}.range(3);
+      CHECK(part.first_condition == first);
+      CHECK(part.total_conditions == 3);
+      CHECK(std::int64_t(part.conditions.size()) == last - first);
+      CHECK(std::int64_t(joined.size()) == first);
+      joined.insert(joined.end(), part.conditions.begin(), part.conditions.end());
+    }
+    REQUIRE(joined.size() == 3);
+    for (std::size_t k = 0; k < 3; ++k) {
+      INFO(count << " blocks, condition " << k);
+      auto const& a = whole.conditions[k].comparison;
+      auto const& b = joined[k].comparison;
+      CHECK(whole.conditions[k].condition_index == joined[k].condition_index);
+      for (int f = 0; f < 2; ++f)
+        for (auto const metric : psgm::stats::all_metrics) {
+          CHECK(a.model[f].get(metric) == b.model[f].get(metric));
+          CHECK(a.floor[f].get(metric) == b.floor[f].get(metric));
+        }
+      CHECK(a.floor_profile.mean == b.floor_profile.mean);
+      CHECK(a.model_profile.upper == b.model_profile.upper);
+      CHECK(a.qoi.floor.successes == b.qoi.floor.successes);
+      CHECK(a.wasserstein_floor == b.wasserstein_floor);
+    }
+  }
+
+  CHECK(psgm::stats::ConditionBlock{1, 2}.range(5) == std::make_pair(std::int64_t(3), std::int64_t(5)));
+  CHECK(psgm::stats::ConditionBlock{3, 4}.range(3) == std::make_pair(std::int64_t(3), std::int64_t(3)));
+  CHECK_THROWS_WITH(psgm::stats::evaluate_files(space, request, {}, psgm::workflow::floor_ensemble<ExecSpace>(),
+                                                psgm::stats::ConditionBlock{2, 2}),
+                    Catch::Contains("condition block 2 of 2"));
+}

@@ -24,6 +24,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace psgm::stats {
@@ -58,14 +59,38 @@ struct EvaluationRequest {
 /// message); called with 0 done before the first condition, then after each.
 using EvaluationProgress = std::function<void(std::int64_t, std::int64_t, std::string const&)>;
 
+/// Which of the K matched conditions one call of evaluate_files() evaluates:
+/// block `index` of `count` contiguous blocks, in order, sizes differing by
+/// at most one (the first K mod count blocks one larger; the split of
+/// psgm::workflow::Shard, except that a block may be empty when count > K).
+/// {0, 1}, the default: all of them. psgm::mpi::evaluate gives rank r of n
+/// block r of n. A condition's metrics do not depend on the block it is
+/// evaluated in: its permutation stream is its position among the K.
+struct ConditionBlock {
+  std::int64_t index = 0;
+  std::int64_t count = 1;
+  /// psgm::InvalidArgument unless count >= 1 and 0 <= index < count.
+  void validate() const;
+  bool is_whole() const { return count == 1; }
+  /// [first, last) of `total` conditions.
+  std::pair<std::int64_t, std::int64_t> range(std::int64_t total) const;
+};
+
 struct EvaluationResult {
   std::vector<double> x;                       ///< cell centres
-  std::vector<ConditionEvaluation> conditions;  ///< one per matched condition
+  /// One per matched condition evaluated: conditions first_condition ...
+  /// first_condition + conditions.size() - 1 of total_conditions (all of
+  /// them unless a ConditionBlock selected fewer).
+  std::vector<ConditionEvaluation> conditions;
+  std::int64_t first_condition = 0;
+  std::int64_t total_conditions = 0;  ///< K: the matched conditions (at most max_conditions)
   EvaluationProvenance provenance;              ///< config_toml left empty for the caller
   std::int64_t unmatched_conditions = 0;        ///< model conditions without PDE data (skipped)
   std::int64_t dropped_pde_samples = 0;         ///< PDE samples with status != ok (not used)
   std::int64_t dropped_model_samples = 0;       ///< model samples with status != ok (not used)
-  std::int64_t dropped_floor_samples = 0;       ///< floor samples with status != ok (not used)
+  /// Floor samples with status != ok (not used), of the conditions evaluated
+  /// (the other counts are of all matched conditions, whatever the block).
+  std::int64_t dropped_floor_samples = 0;
   std::int64_t dropped_baseline_samples = 0;    ///< baseline samples with status != ok (not used)
   std::int64_t failed_model_conditions = 0;     ///< model conditions where every sample failed (not evaluated)
   std::vector<std::string> notes;               ///< warnings worth showing the user (also in metrics.md)
@@ -100,9 +125,20 @@ using FloorEnsemble = std::function<void(
 /// samples at a condition (< 2 after dropping failed ones), a data set whose
 /// porosity came from a file when the floor must be generated, or no floor
 /// file and no `floor` to generate one (psgm::workflow::evaluate gives one).
+///
+/// Every call checks all K conditions (the same errors for every block), but
+/// reads, draws and compares only those of `block`, and reports progress
+/// over them. The result of a partial block leaves out the closing notes on
+/// samples left out: whoever joins the blocks calls note_left_out_samples()
+/// once on the joined result (evaluate_files does for the whole block).
 template <class ExecSpace>
 EvaluationResult evaluate_files(ExecSpace const& space, EvaluationRequest const& request,
-                                EvaluationProgress const& progress = {}, FloorEnsemble<ExecSpace> const& floor = {});
+                                EvaluationProgress const& progress = {}, FloorEnsemble<ExecSpace> const& floor = {},
+                                ConditionBlock const& block = {});
+
+/// Appends to result.notes one note per kind of sample left out (the
+/// dropped_* counts) and copies the notes into result.provenance.
+void note_left_out_samples(EvaluationResult& result);
 
 /// The files write_evaluation_outputs() writes into `directory`:
 /// metrics.md, metrics.csv, qoi.csv, evaluation.h5 (in that order).
@@ -133,6 +169,6 @@ FiguresResult draw_report_figures(std::string const& evaluation_file, std::strin
 #define PSGM_STATS_EVALUATION_ETI(Space)                                                                   \
   extern template psgm::stats::EvaluationResult psgm::stats::evaluate_files<Space>(                        \
       Space const&, psgm::stats::EvaluationRequest const&, psgm::stats::EvaluationProgress const&,         \
-      psgm::stats::FloorEnsemble<Space> const&);
+      psgm::stats::FloorEnsemble<Space> const&, psgm::stats::ConditionBlock const&);
 PSGM_FOR_EACH_EXECUTION_SPACE(PSGM_STATS_EVALUATION_ETI)
 #undef PSGM_STATS_EVALUATION_ETI

@@ -61,8 +61,10 @@ std::string describe(io::DatasetInfo const& info, std::vector<double> const& val
 
 template <class ExecSpace>
 EvaluationResult evaluate_files(ExecSpace const& space, EvaluationRequest const& request,
-                                EvaluationProgress const& progress, FloorEnsemble<ExecSpace> const& floor) {
+                                EvaluationProgress const& progress, FloorEnsemble<ExecSpace> const& floor,
+                                ConditionBlock const& block) {
   ScopedRegion region("psgm::stats::evaluate_files");
+  block.validate();
   using memory_space = typename ExecSpace::memory_space;
   using device_fields = Kokkos::View<double***, Kokkos::LayoutRight, memory_space>;
   request.metrics.validate();
@@ -219,7 +221,6 @@ EvaluationResult evaluate_files(ExecSpace const& space, EvaluationRequest const&
     }
     result.dropped_model_samples += model_index.dropped[m.model_row];
     result.dropped_pde_samples += data_index.dropped[m.data_row];
-    if (floor_file) result.dropped_floor_samples += floor_index.dropped[m.floor_row];
   }
 
   // ---- the generated noise floor: the data set's physics, fresh porosity items
@@ -268,10 +269,14 @@ EvaluationResult evaluate_files(ExecSpace const& space, EvaluationRequest const&
   device_fields d_baseline(Kokkos::view_alloc(space, Kokkos::WithoutInitializing, "psgm::stats::baseline_fields"),
                            n_baseline, C, N);
 
+  // Every condition was checked above; only those of `block` are evaluated.
   EnsembleComparator<ExecSpace> comparator(request.metrics);
   std::int64_t const K = matches.size();
-  if (progress) progress(0, K, "");
-  for (std::int64_t k = 0; k < K; ++k) {
+  auto const [first, last] = block.range(K);
+  result.first_condition = first;
+  result.total_conditions = K;
+  if (progress) progress(0, last - first, "");
+  for (std::int64_t k = first; k < last; ++k) {
     Match const& m = matches[k];
     pde::Condition const condition = porous ? data_index.info.conditions[m.data_row] : pde::Condition{};
     std::vector<double> const condition_values = Impl::condition_row(data_index.info, m.data_row);
@@ -289,6 +294,7 @@ EvaluationResult evaluate_files(ExecSpace const& space, EvaluationRequest const&
     std::int64_t nf = 0;
     if (floor_file) {
       nf = floor_index.ok[m.floor_row].size();
+      result.dropped_floor_samples += floor_index.dropped[m.floor_row];
       Impl::read_samples(*floor_file, floor_index.ok[m.floor_row], h_floor);
       Kokkos::deep_copy(space, Kokkos::subview(d_floor, rows(nf), Kokkos::ALL, Kokkos::ALL),
                         Kokkos::subview(h_floor, rows(nf), Kokkos::ALL, Kokkos::ALL));
@@ -352,21 +358,9 @@ EvaluationResult evaluate_files(ExecSpace const& space, EvaluationRequest const&
       evaluation.condition_units = schema.conditions.units;
     }
     result.conditions.push_back(std::move(evaluation));
-    if (progress) progress(k + 1, K, condition_text);
+    if (progress) progress(k + 1 - first, last - first, condition_text);
   }
-  if (result.dropped_pde_samples > 0)
-    result.notes.push_back(std::to_string(result.dropped_pde_samples) +
-                           " PDE samples with status != ok were left out");
-  if (result.dropped_model_samples > 0)
-    result.notes.push_back(std::to_string(result.dropped_model_samples) +
-                           " model samples with status != ok were left out");
-  if (result.dropped_baseline_samples > 0)
-    result.notes.push_back(std::to_string(result.dropped_baseline_samples) +
-                           " baseline samples with status != ok were left out");
-  if (result.dropped_floor_samples > 0)
-    result.notes.push_back(std::to_string(result.dropped_floor_samples) +
-                           " noise-floor samples with status != ok were left out");
-  result.provenance.notes = result.notes;
+  if (block.is_whole()) note_left_out_samples(result);
   return result;
 }
 
