@@ -138,7 +138,10 @@ int evaluate(psgm::stats::EvaluationRequest const& request, Options const& optio
               << (request.floor_path.empty() ? std::string("generated on the fly") : "from " + request.floor_path)
               << '\n';
   std::unique_ptr<psgm::cli::Progress> progress;
+  std::int64_t conditions_done = 0, conditions_total = 0;
   auto const report = [&](std::int64_t done, std::int64_t total, std::string const& what) {
+    conditions_done = done;
+    conditions_total = total;
     if (psgm::cli::InterruptScope::interrupted())
       throw psgm::cli::Interrupted("psgm evaluate stopped after " + std::to_string(done) + " of " +
                                    std::to_string(total) + " conditions; no output was written");
@@ -154,6 +157,14 @@ int evaluate(psgm::stats::EvaluationRequest const& request, Options const& optio
   // still nothing written.
   psgm::workflow::EvaluateOptions run;
   run.request = request;
+  // Within a condition, between batches of the energy test's relabellings
+  // (a large evaluate.permutations keeps one condition busy for minutes).
+  run.request.metrics.between_permutation_batches = [&] {
+    if (psgm::cli::InterruptScope::interrupted())
+      throw psgm::cli::Interrupted("psgm evaluate stopped in the energy test's permutations of condition " +
+                                   std::to_string(conditions_done + 1) + " of " + std::to_string(conditions_total) +
+                                   "; no output was written");
+  };
   run.output = options.output;
   run.overwrite = options.overwrite;
   run.config_toml = config_toml;

@@ -328,6 +328,30 @@ def interrupts():
         left = os.listdir(out) if os.path.isdir(out) else []
         check(f"  ... no output, no temporary file ({sig.name})", left == [], str(left))
 
+    # Ctrl-C inside one condition's energy test: 2*10^7 relabellings per test,
+    # four tests per condition (seconds to minutes each), are checked for a
+    # signal between batches of relabellings, not only between conditions.
+    out = w("eval_int_perm")
+    p = subprocess.Popen([PSGM, "evaluate", "--preset", "small", "-m", w("d.h5"), "-d", w("d.h5"), "-o", out,
+                          "--set", "evaluate.permutations=20000000"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
+    seen = []
+    for line in p.stderr:
+        seen.append(line)
+        if line.startswith("psgm evaluate:"):
+            break
+    time.sleep(3.0)
+    p.send_signal(signal.SIGINT)
+    signalled_at = time.time()
+    stdout, stderr = p.communicate(timeout=300)
+    waited = time.time() - signalled_at
+    r = subprocess.CompletedProcess(p.args, p.returncode, stdout, "".join(seen) + stderr)
+    expect("Ctrl-C during evaluate's permutation test ends it with 130 inside the condition", r, 130,
+           ["psgm evaluate stopped in the energy test's permutations of condition 1 of 6", "no output was written"])
+    left = os.listdir(out) if os.path.isdir(out) else []
+    check("  ... no output, no temporary file", left == [], str(left))
+    check(f"  ... promptly ({waited:.1f} s after the signal)", waited < 60, f"{waited:.1f} s")
+
     # Ctrl-C during the pipeline's training step stops the pipeline there.
     out = w("pipe_int")
     p = subprocess.Popen([PSGM, "pipeline", "-o", out, "-q", *PIPELINE, "--set", "train.steps=100000000"],

@@ -247,3 +247,38 @@ PSGM_BACKEND_TEST_CASE("energy test rejects bad input and labels its work", "[st
   INFO("unlabelled allocations: " << unlabelled);
   CHECK(recorder.unlabelled_allocations().empty());
 }
+
+PSGM_BACKEND_TEST_CASE("energy test calls between_batches after each batch and stops when it throws",
+                       "[stats][energy]") {
+  // psgm evaluate's interrupt check: 4 * 10^5 relabellings of 5 + 5 samples
+  // take several batches (about 2^24 / (64 + 10 + 25) relabellings each).
+  using ExecSpace = TestType;
+  int const N = 4, P = 400000;
+  auto const hx = psgm_test::synthetic_ensemble(5, N, 3);
+  auto const hy = psgm_test::synthetic_ensemble(5, N, 4);
+  Fixture<ExecSpace> f(hx, hy, std::vector<double>(N, 1.0));
+  typename Fixture<ExecSpace>::Test test;
+  auto const plain = f.run(test, 0, P, 7);
+
+  psgm::stats::EnergyTestOptions o;
+  o.permutations = P;
+  o.seed = 7;
+  int calls = 0;
+  o.between_batches = [&] { ++calls; };
+  auto const polled = test.run(f.space, f.xs(0), f.ys(0), f.w, o);
+  CHECK(calls >= 2);
+  CHECK(polled.statistic == plain.statistic);
+  CHECK(polled.exceedances == plain.exceedances);
+
+  struct Stop {};
+  calls = 0;
+  o.between_batches = [&] {
+    ++calls;
+    throw Stop{};
+  };
+  CHECK_THROWS_AS(test.run(f.space, f.xs(0), f.ys(0), f.w, o), Stop);
+  CHECK(calls == 1);
+  // The test object is usable after a stopped run.
+  auto const again = f.run(test, 0, P, 7);
+  CHECK(again.exceedances == plain.exceedances);
+}

@@ -28,6 +28,7 @@
 #include <Kokkos_Core.hpp>
 
 #include <cstdint>
+#include <functional>
 
 namespace psgm::stats {
 
@@ -35,6 +36,10 @@ struct EnergyTestOptions {
   int permutations = 999;         ///< P random relabellings; 0: statistic only (p-value NaN)
   std::uint64_t seed = 0;         ///< user seed; the stream is psgm::random::evaluation
   std::uint64_t first_item = 0;   ///< relabelling π draws from item first_item + π
+  /// Called on the host after each batch of relabellings, once `space` has
+  /// finished it; may throw to stop the test (psgm evaluate's interrupt
+  /// check: 10^8 relabellings take minutes). Empty: no call and no fence.
+  std::function<void()> between_batches;
 };
 
 struct EnergyTestResult {

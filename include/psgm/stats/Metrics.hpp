@@ -26,6 +26,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -54,6 +55,9 @@ struct MetricsOptions {
   /// condition's row): comparisons with different indices draw independent
   /// relabellings.
   std::uint64_t evaluation_index = 0;
+  /// Called between batches of the energy test's relabellings
+  /// (EnergyTestOptions::between_batches); may throw to stop the comparison.
+  std::function<void()> between_permutation_batches;
   /// A grid point is pinned when σ_pde there is <= pinned_tolerance times the
   /// field's largest σ_pde. Pinned values are set by the solver (c_right,
   /// φ₀ = 0) and have exactly zero spread; the tolerance only absorbs round-off.

@@ -93,8 +93,15 @@ EnergyTestResult EnergyDistanceTest<ExecSpace>::run(ExecSpace const& space, samp
   std::int64_t const a_offset = a_is_x ? 0 : n;
   int const P = options.permutations;
   std::int64_t const total = std::int64_t(P) + 1;
-  // Index lists of at most 2^22 ints (16 MiB) at a time.
-  std::int64_t const batch = std::max<std::int64_t>(1, std::min<std::int64_t>(total, (std::int64_t(1) << 22) / na));
+  // Index lists of at most 2^22 ints (16 MiB) at a time, and about 2^24
+  // steps of work (a generator's set-up, counted as 64, M to draw A, |A|²
+  // for S_AA: a few hundredths of a second on one core at -O3), so that
+  // options.between_batches comes often enough to stop a long test promptly.
+  // Every relabelling has its own generator: the batching does not change
+  // the result.
+  std::int64_t const work = 64 + M + na * na;
+  std::int64_t const batch = std::max<std::int64_t>(
+      1, std::min({total, (std::int64_t(1) << 22) / na, (std::int64_t(1) << 24) / work}));
   Impl::ensure_extents(subsets_, space, "psgm::stats::energy_subsets", batch, na);
   Impl::ensure_extents(statistics_, space, "psgm::stats::energy_statistics", total);
   auto const subsets = subsets_;
@@ -149,6 +156,10 @@ EnergyTestResult EnergyDistanceTest<ExecSpace>::run(ExecSpace const& space, samp
             stats(start + b) = 2.0 * s_ab * inv_ab - s_aa * inv_aa - s_bb * inv_bb;
           });
         });
+    if (options.between_batches) {
+      space.fence();  // the host hears of an interrupt only after what it launched ran
+      options.between_batches();
+    }
   }
 
   EnergyTestResult result;

@@ -172,6 +172,7 @@ EnsembleComparison EnsembleComparator<ExecSpace>::compare(ExecSpace const& space
       EnergyTestOptions eo;
       eo.permutations = options_.permutations;
       eo.seed = options_.seed;
+      eo.between_batches = options_.between_permutation_batches;
       // 2^32 items per test: relabellings of the 2C tests of a comparison and
       // of comparisons with different evaluation indices never share a generator.
       eo.first_item = (options_.evaluation_index * std::uint64_t(2 * C) + std::uint64_t(2 * f + is_floor)) << 32;
