@@ -103,6 +103,17 @@ void check_finite(ExecSpace const& space, Field const& x, StatusView const& stat
       });
 }
 
+/// The number of samples whose status is not ok. Reducing into a host scalar
+/// waits for everything launched on `space` before it.
+template <class ExecSpace, class StatusView>
+std::int64_t count_failed(ExecSpace const& space, StatusView const& status, int batch) {
+  std::int64_t failed = 0;
+  Kokkos::parallel_reduce(
+      "psgm::sde::count_failed", Kokkos::RangePolicy<ExecSpace>(space, 0, batch),
+      KOKKOS_LAMBDA(int b, std::int64_t& n) { n += status(b) == SolveStatus::ok ? 0 : 1; }, failed);
+  return failed;
+}
+
 }  // namespace Impl
 }  // namespace sde
 }  // namespace psgm

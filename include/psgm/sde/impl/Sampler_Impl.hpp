@@ -19,21 +19,6 @@
 
 namespace psgm {
 namespace sde {
-namespace Impl {
-
-/// The number of samples whose status is not ok. Reducing into a host scalar
-/// waits for everything launched on `space` before it.
-template <class ExecSpace, class StatusView>
-std::int64_t count_failed(ExecSpace const& space, StatusView const& status, int batch) {
-  std::int64_t failed = 0;
-  Kokkos::parallel_reduce(
-      "psgm::sde::count_failed", Kokkos::RangePolicy<ExecSpace>(space, 0, batch),
-      KOKKOS_LAMBDA(int b, std::int64_t& n) { n += status(b) == SolveStatus::ok ? 0 : 1; }, failed);
-  return failed;
-}
-
-}  // namespace Impl
-
 template <class Model, class Method>
 Sampler<Model, Method>::Sampler(execution_space const& space, Model& model, config_type const& config, int max_batch)
     : model_(&model), config_(config), max_batch_(max_batch) {

@@ -10,6 +10,7 @@
 #include <psgm/score/NativeScoreModel.hpp>
 #include <psgm/sde/DiffusionProcess.hpp>
 #include <psgm/sde/Sampler.hpp>
+#include <psgm/sde/impl/SamplerKernels.hpp>
 #include <psgm/workflow/Sample.hpp>
 #include <psgm/workflow/ScoreBackends.hpp>
 #if PSGM_HAS_TORCH
@@ -72,26 +73,6 @@ inline SamplePlan plan_sample(model::ModelDescription const& model, SampleOption
   return plan;
 }
 
-namespace Impl {
-/// Marks every sample of `fields` (B, C, N) whose status is ok but which
-/// holds a NaN or Inf non_finite; returns how many it marked.
-template <class Fields, class Statuses>
-std::int64_t mark_non_finite(Fields const& fields, Statuses const& status) {
-  std::int64_t marked = 0;
-  for (std::size_t i = 0; i < status.extent(0); ++i) {
-    if (status(i) != SolveStatus::ok) continue;
-    bool finite = true;
-    for (std::size_t c = 0; c < fields.extent(1) && finite; ++c)
-      for (std::size_t k = 0; k < fields.extent(2) && finite; ++k) finite = std::isfinite(fields(i, c, k));
-    if (!finite) {
-      status(i) = SolveStatus::non_finite;
-      ++marked;
-    }
-  }
-  return marked;
-}
-}  // namespace Impl
-
 template <class Draws>
 SampleResult sample_with(typename Draws::execution_space const& space, Draws& draws,
                          model::ModelDescription const& model, SampleOptions const& o, Progress const& progress,
@@ -134,6 +115,7 @@ SampleResult sample_with(typename Draws::execution_space const& space, Draws& dr
       Kokkos::view_alloc(space, Kokkos::WithoutInitializing, std::string("psgm::workflow::sample::fields")), batch, C, N);
   typename Draws::status_view status(
       Kokkos::view_alloc(space, Kokkos::WithoutInitializing, std::string("psgm::workflow::sample::status")), batch);
+  Kokkos::DefaultHostExecutionSpace const host;
   auto h_fields = Kokkos::create_mirror_view(fields);
   auto h_status = Kokkos::create_mirror_view(status);
   Kokkos::View<double**, Kokkos::LayoutRight, Kokkos::HostSpace> h_cond("psgm::workflow::sample::conditions", batch, K);
@@ -165,13 +147,15 @@ SampleResult sample_with(typename Draws::execution_space const& space, Draws& dr
       for (int c = 0; c < C; ++c)
         for (int k = 0; k < N; ++k) h_out(i, c, k) = static_cast<double>(h_f(i, c, k));
     // Nothing is stored as ok unless every value is finite, whatever the
-    // draws reported (the emulator reports none of its own).
-    std::int64_t const not_finite = Impl::mark_non_finite(h_out, h_st);
+    // draws reported (the emulator reports none of its own): the samplers'
+    // own check, on the host copy that is written. Counting fences `host`.
+    sde::Impl::check_finite(host, h_out, h_st, int(b));
+    std::int64_t const failed = sde::Impl::count_failed(host, h_st, int(b));
     writer.append(io::DatasetWriter::host_fields_view(h_out.data(), b, C, N),
                   io::DatasetWriter::host_index_view(h_index.data(), b),
                   io::DatasetWriter::host_status_view(h_st.data(), b));
     done += b;
-    result.failed += report.num_failed + not_finite;
+    result.failed += failed;
     ++result.batches;
     result.network_evaluations += report.nfe;
     result.nfe_max = std::max(result.nfe_max, report.max_nfe_per_sample);
