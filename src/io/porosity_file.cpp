@@ -1,11 +1,14 @@
 // User-supplied porosity fields from HDF5 (include/psgm/io/PorosityFile.hpp).
 #include "Hdf5.hpp"
 
+#include <psgm/core/Format.hpp>
 #include <psgm/core/KokkosCompat.hpp>
 #include <psgm/io/PorosityFile.hpp>
 
 #include <cmath>
 #include <filesystem>
+
+#include <unistd.h>
 
 namespace psgm::io {
 
@@ -27,11 +30,20 @@ PorosityFields read_porosity_fields(std::string const& path, std::string const& 
                    Impl::format_dims(dims), "; expected (N,) for one field or (count, N)");
   require<IoError>(Impl::dataset_class(d) == H5T_FLOAT, where, ": '", dataset,
                    "' does not hold floating-point values; expected porosities in (0, 1)");
+  // The shape is untrusted (a corrupted file can claim 10^18 values): in
+  // range, and the fields must fit the machine's memory before anything is
+  // allocated (a byte-flipped shape made psgm allocate 10^19 bytes).
+  require<IoError>(dims.back() <= (hsize_t(1) << 30) && dims.front() <= (hsize_t(1) << 62), where, ": '", dataset,
+                   "' has shape ", Impl::format_dims(dims), "; psgm reads at most 2^30 cells per field");
   PorosityFields out;
   out.count = dims.size() == 1 ? 1 : static_cast<std::int64_t>(dims[0]);
   out.num_points = static_cast<int>(dims.back());
   require(out.count >= 1 && out.num_points >= 1, where, ": '", dataset, "' of shape ", Impl::format_dims(dims),
           " holds no porosity field");
+  double const need = double(out.count) * double(out.num_points) * sizeof(double);
+  double const have = double(::sysconf(_SC_PHYS_PAGES)) * double(::sysconf(_SC_PAGE_SIZE));
+  require(have <= 0 || need <= have, where, ": '", dataset, "' of shape ", Impl::format_dims(dims), " needs ",
+          format_mib(need / 1048576.0), ", more than this machine's ", format_mib(have / 1048576.0), " of memory");
   require(expected_points <= 0 || out.num_points == expected_points, where, ": '", dataset, "' has fields of ",
           out.num_points, " cells; expected N = ", expected_points, " (the grid's cell count)");
   out.values.resize(static_cast<std::size_t>(out.count) * out.num_points);
