@@ -34,11 +34,15 @@ if(PSGM_SANITIZE)
 
   set(_psgm_supp ${PROJECT_SOURCE_DIR}/cmake/sanitizers)
   set(_psgm_code ${PSGM_SANITIZER_EXIT_CODE})
-  # allocator_may_return_null=1: an allocation too large for the machine
-  # throws std::bad_alloc, as without ASan (psgm reports it), instead of
-  # ASan stopping the process. detect_leaks: LeakSanitizer runs at exit.
+  # allocator_may_return_null=1: malloc of a size too large for the machine
+  # returns null, as without ASan, instead of ASan stopping the process; a
+  # C++ `new` of such a size still stops it (ASan's operator new cannot
+  # throw std::bad_alloc), so a size read from a file or a configuration
+  # must be checked before it is allocated, as docs/reliability.md §4 asks
+  # anyway. detect_leaks: LeakSanitizer runs at exit. The suppressions
+  # (asan.supp, lsan.supp, ubsan.supp) name prebuilt libraries only.
   list(APPEND PSGM_SANITIZER_ENVIRONMENT
-    "ASAN_OPTIONS=halt_on_error=1:exitcode=${_psgm_code}:detect_leaks=1:allocator_may_return_null=1:strict_string_checks=1:detect_stack_use_after_return=1:check_initialization_order=1"
+    "ASAN_OPTIONS=halt_on_error=1:exitcode=${_psgm_code}:detect_leaks=1:allocator_may_return_null=1:strict_string_checks=1:detect_stack_use_after_return=1:check_initialization_order=1:suppressions=${_psgm_supp}/asan.supp"
     "LSAN_OPTIONS=exitcode=${_psgm_code}:suppressions=${_psgm_supp}/lsan.supp:print_suppressions=0"
     "UBSAN_OPTIONS=halt_on_error=1:exitcode=${_psgm_code}:print_stacktrace=1:suppressions=${_psgm_supp}/ubsan.supp")
   message(STATUS "psgm: sanitizers ${PSGM_SANITIZE} on psgm's targets; a finding ends a test with status ${_psgm_code}")
