@@ -29,6 +29,7 @@ import argparse
 import json
 import os
 import random
+import re
 import shutil
 import subprocess
 import sys
@@ -183,6 +184,29 @@ def verdict(code, err, expect=None):
     return None
 
 
+# Crashes inside Debian's libhdf5 1.10.8 on files with overwritten bytes: a
+# known risk that psgm cannot fix or avoid (docs/reliability.md §6). A
+# sanitizer's SEGV report whose crashing frame is one of these HDF5
+# functions, after a byte-level mutation (which only HDF5's parser sees), is
+# counted and shown but does not fail the run. Any other crash, a crash in
+# another function, and any crash after a mutation of values (which psgm's
+# own checks see) still fail it; without a sanitizer a crash has no stack
+# and always fails.
+KNOWN_HDF5_CRASHES = ("H5A__close", "H5HG_read")
+CRASH_FRAME = re.compile(r"ERROR: AddressSanitizer: SEGV on unknown address.*?\n\s*#0 0x[0-9a-f]+ in (\S+) \(([^)+]*)",
+                         re.S)
+
+
+def known_hdf5_crash(err, mutation):
+    """The libhdf5 function of a known crash (KNOWN_HDF5_CRASHES), else None."""
+    if mutation is None or mutation.get("op") not in ("bytes", "truncate"):
+        return None
+    m = CRASH_FRAME.search(err)
+    if m and m.group(1) in KNOWN_HDF5_CRASHES and "libhdf5" in m.group(2):
+        return m.group(1)
+    return None
+
+
 def build_corpus(run, w):
     """Writes the valid corpus with psgm; returns the readers: slug -> (name,
     corpus file, command reading a mutated copy at {f}, mutation drawer)."""
@@ -288,6 +312,7 @@ def main():
     slugs = sorted(readers)
     rng = random.Random(args.seed)
     failures = []
+    known = []
     start = time.time()
     done = 0
     for k in range(args.rounds):
@@ -311,7 +336,12 @@ def main():
             code, err = "timeout", ""
         done += 1
         problem = verdict(code, err)
-        if problem:
+        hdf5 = known_hdf5_crash(err, mutation) if problem else None
+        if hdf5:
+            known.append(k)
+            print(f"known round {k} {name}: {what} -> {code}: crash in libhdf5's {hdf5} (docs/reliability.md §6)")
+            os.remove(target)
+        elif problem:
             # The input, and a corpus entry that reproduces it: copy the .json
             # (and, for byte-level mutations, the input named in it) into
             # tests/cli/fuzz_corpus/ once the bug is fixed.
@@ -331,7 +361,8 @@ def main():
             os.remove(target)
     if failures:
         sys.exit("\n".join([f"FAILED ({len(failures)} of {done} rounds):"] + failures))
-    print(f"fuzz: {done} rounds, no crash")
+    extra = f" ({len(known)} known crashes inside libhdf5, rounds {known})" if known else ""
+    print(f"fuzz: {done} rounds, no crash of psgm's{extra}")
 
 
 if __name__ == "__main__":
