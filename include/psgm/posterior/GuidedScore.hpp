@@ -130,12 +130,31 @@ struct GuidanceKernel {
   Kokkos::View<double***, Kokkos::LayoutRight, MemorySpace> S;         // (B, m, m) workspace
   Kokkos::View<double**, Kokkos::LayoutRight, MemorySpace> v;          // (B, m) workspace
   Kokkos::View<const double***, Kokkos::LayoutRight, MemorySpace> JG;  // (B, m, d): J g_i (jacobian guidance)
+  Kokkos::View<double**, Kokkos::LayoutRight, MemorySpace> P;          // (B, m) workspace: R's Cholesky pivots
   bool jacobian;
   const_field_view x;
   const_time_view t;
   field_view out;
   sde::DiffusionProcess process;
   int m, d, N;
+
+  /// S(b) ← its lower Cholesky factor in place; false (S(b) garbage) unless
+  /// every pivot is positive.
+  KOKKOS_INLINE_FUNCTION bool cholesky(int b) const {
+    for (int j = 0; j < m; ++j) {
+      double dj = S(b, j, j);
+      for (int k = 0; k < j; ++k) dj -= S(b, j, k) * S(b, j, k);
+      if (!(dj > 0)) return false;
+      dj = math::sqrt(dj);
+      S(b, j, j) = dj;
+      for (int i = j + 1; i < m; ++i) {
+        double s = S(b, i, j);
+        for (int k = 0; k < j; ++k) s -= S(b, i, k) * S(b, j, k);
+        S(b, i, j) = s / dj;
+      }
+    }
+    return true;
+  }
 
   KOKKOS_INLINE_FUNCTION void operator()(int b) const {
     double const tb = static_cast<double>(t(b));
@@ -151,9 +170,17 @@ struct GuidanceKernel {
       v(b, i) = r;
     }
     // S = R + (s²/m) G J Gᵀ (symmetrised) or R + κ G Gᵀ, Cholesky in place
-    // (lower). A learned model's J need not make S positive definite (its
-    // Tweedie covariance is then no covariance): such a sample falls back to
-    // the prior's covariance for this evaluation.
+    // (lower). (s²/m) J is a covariance, so S ⪰ R and each Cholesky pivot of
+    // S is at least R's (a Schur complement grows with its matrix). A learned
+    // model's J need not obey that; where it does not, the sample falls back
+    // to the prior's covariance for this evaluation (a nearly singular S would
+    // blow the guidance up).
+    if (jacobian) {
+      for (int i = 0; i < m; ++i)
+        for (int j = 0; j <= i; ++j) S(b, i, j) = R(b, i, j);
+      cholesky(b);
+      for (int j = 0; j < m; ++j) P(b, j) = S(b, j, j);
+    }
     bool use_jacobian = jacobian;
     for (int attempt = 0; attempt < 2; ++attempt) {
       for (int i = 0; i < m; ++i)
@@ -165,23 +192,11 @@ struct GuidanceKernel {
             for (int k = 0; k < d; ++k) s += kappa * G(b, i, k) * G(b, j, k);
           S(b, i, j) = s;
         }
-      bool definite = true;
-      for (int j = 0; j < m && definite; ++j) {
-        double dj = S(b, j, j);
-        for (int k = 0; k < j; ++k) dj -= S(b, j, k) * S(b, j, k);
-        if (!(dj > 1e-12 * R(b, j, j))) {
-          definite = false;
-          break;
-        }
-        dj = math::sqrt(dj);
-        S(b, j, j) = dj;
-        for (int i = j + 1; i < m; ++i) {
-          double s = S(b, i, j);
-          for (int k = 0; k < j; ++k) s -= S(b, i, k) * S(b, j, k);
-          S(b, i, j) = s / dj;
-        }
-      }
-      if (definite || !use_jacobian) break;
+      bool const definite = cholesky(b);
+      bool covariance = definite;
+      if (use_jacobian && definite)
+        for (int j = 0; j < m; ++j) covariance = covariance && S(b, j, j) >= (1 - 1e-6) * P(b, j);
+      if (covariance || !use_jacobian) break;
       use_jacobian = false;
     }
     for (int i = 0; i < m; ++i) {
@@ -252,6 +267,8 @@ class GuidedScore {
     if (guidance_ == Guidance::jacobian) {
       JG_ = decltype(JG_)(view_alloc(std::string("psgm::posterior::GuidedScore::JG")), max_batch, m_, d);
       h_ = decltype(h_)(view_alloc(WithoutInitializing, std::string("psgm::posterior::GuidedScore::step")), max_batch);
+      P_ = decltype(P_)(view_alloc(WithoutInitializing, std::string("psgm::posterior::GuidedScore::pivots")), max_batch,
+                        m_);
       xp_ = field_view(view_alloc(WithoutInitializing, std::string("psgm::posterior::GuidedScore::x_probe")), max_batch,
                        channels_, points_);
       sp_ = field_view(view_alloc(WithoutInitializing, std::string("psgm::posterior::GuidedScore::score_probe")),
@@ -302,7 +319,7 @@ class GuidedScore {
                                                                              d, points_});
       }
     }
-    Impl::GuidanceKernel<scalar_type, memory_space> k{G_, y_, R_, S_, v_, JG_, jacobian, x, t, out, process_,
+    Impl::GuidanceKernel<scalar_type, memory_space> k{G_, y_, R_, S_, v_, JG_, P_, jacobian, x, t, out, process_,
                                                       m_, d, points_};
     Kokkos::parallel_for("psgm::posterior::GuidedScore::guidance", Kokkos::RangePolicy<execution_space>(space, 0, B),
                          k);
@@ -318,6 +335,7 @@ class GuidedScore {
   Kokkos::View<double**, Kokkos::LayoutRight, memory_space> y_, v_;
   Kokkos::View<double***, Kokkos::LayoutRight, memory_space> JG_;
   Kokkos::View<double*, memory_space> h_;
+  Kokkos::View<double**, Kokkos::LayoutRight, memory_space> P_;
   field_view xp_, sp_;
 };
 
