@@ -123,7 +123,8 @@ def main(argv=None):
               f"coverage {sum(s['cov']) / n:+.3f}  (worst: mean {max(s['mean']):.2f}x, spread {max(s['spread']):.2f}x, "
               f"coverage {min(s['cov']):+.3f})")
     if cases:
-        print(f"  network evaluations per sample {cases[0]['nfe']}; wall per case: model "
+        nfes = sorted({c["nfe"] for c in cases})
+        print(f"  network evaluations per sample {nfes[0]}-{nfes[-1]} (by the number of probes); wall per case: model "
               f"{sum(c['wall_s_model'] for c in cases) / len(cases):.2f} s, emulator "
               f"{sum(c['wall_s_emulator'] for c in cases) / len(cases):.3f} s for {a.n} draws")
     if a.json:
