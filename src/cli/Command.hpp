@@ -6,6 +6,7 @@
 #include <CLI/CLI.hpp>
 
 #include <psgm/core/Error.hpp>
+#include <psgm/posterior/Observations.hpp>
 
 #include <chrono>
 #include <cstdint>
@@ -146,6 +147,13 @@ bool& configuration_check_only();
 /// conditions.file and conditions.dataset: "file") must not be set for
 /// another source: a silently ignored list is worse than an error.
 void require_condition_keys_match(Config const& cfg, std::string const& source);
+
+/// Probe observations from FILE (docs/posterior.md §1): TOML, an array of
+/// [[observation]] tables with channel (a name of `channels` or an index), x,
+/// value, noise_std; anything else is read as CSV (a header
+/// channel,x,value,noise_std). Here, in command.cpp, because toml++ is
+/// compiled by the host compiler alone in CUDA builds.
+std::vector<posterior::Observation> read_observations(std::string const& path, std::vector<std::string> const& channels);
 
 /// Ctrl-C and SIGTERM while a command runs: the handlers installed by the
 /// scope only raise a flag; the command polls interrupted() between units of

@@ -30,7 +30,6 @@
 #endif
 
 #include <Kokkos_Core.hpp>
-#include <toml++/toml.h>
 
 #include <algorithm>
 #include <cctype>
@@ -192,56 +191,6 @@ void resolve_conditions(Settings& s, Config const& cfg, psgm::model::ModelDescri
   s.condition_table = psgm::cli::listed_condition_table(cfg, s.conditions_source, model.condition_schema());
 }
 
-/// Probe observations from FILE (docs/posterior.md §1): TOML, an array of
-/// [[observation]] tables with channel (name or index), x, value, noise_std;
-/// anything else is read as CSV (a header channel,x,value,noise_std).
-std::vector<psgm::posterior::Observation> read_observations(std::string const& path,
-                                                            std::vector<std::string> const& channels) {
-  if (std::filesystem::path(path).extension() != ".toml") return psgm::posterior::read_observations_csv(path, channels);
-  toml::table t;
-  try {
-    t = toml::parse_file(path);
-  } catch (toml::parse_error const& e) {
-    std::ostringstream os;
-    os << path << ": invalid TOML at line " << e.source().begin.line << ": " << e.description();
-    throw psgm::InvalidArgument(os.str());
-  }
-  for (auto const& [key, node] : t)
-    require(key.str() == "observation", path, ": unknown key '", key.str(),
-            "'; the file holds [[observation]] tables (channel, x, value, noise_std)");
-  auto const* list = t["observation"].as_array();
-  require(list && !list->empty(), path, ": no [[observation]] tables (each with channel, x, value, noise_std)");
-  std::vector<psgm::posterior::Observation> out;
-  for (std::size_t j = 0; j < list->size(); ++j) {
-    std::string const where = path + ", observation " + std::to_string(j);
-    auto const* row = list->get(j)->as_table();
-    require(row != nullptr, where, ": expected a table with channel, x, value, noise_std");
-    for (auto const& [key, node] : *row)
-      require(key.str() == "channel" || key.str() == "x" || key.str() == "value" || key.str() == "noise_std", where,
-              ": unknown key '", key.str(), "'; expected channel, x, value, noise_std");
-    auto number = [&](char const* name) {
-      auto const v = (*row)[name].value<double>();
-      require(v.has_value(), where, ": ", name, " is missing or not a number");
-      return *v;
-    };
-    psgm::posterior::Observation o;
-    if (auto const name = (*row)["channel"].value<std::string>())
-      o.channel = psgm::posterior::channel_index(*name, channels, where);
-    else if (auto const index = (*row)["channel"].value<std::int64_t>())
-      o.channel = psgm::posterior::channel_index(std::to_string(*index), channels, where);
-    else
-      throw psgm::InvalidArgument(where + ": channel is missing (a name or an index)");
-    o.x = number("x");
-    o.value = number("value");
-    o.noise_std = number("noise_std");
-    require(std::isfinite(o.value) && std::isfinite(o.x), where, ": position and value must be finite");
-    require(std::isfinite(o.noise_std) && o.noise_std > 0, where, ": noise_std = ", o.noise_std,
-            " must be finite and > 0");
-    out.push_back(o);
-  }
-  return out;
-}
-
 struct Options {
   std::string model_path, output;
   std::string observe;  ///< --observe FILE: probe observations (CSV or TOML)
@@ -340,7 +289,8 @@ int run(Settings const& s, Options const& options, std::string const& config_tom
   o.output = options.output;
   o.writer.overwrite = options.overwrite;
   o.shard = options.shard;
-  if (!options.observe.empty()) o.observations = read_observations(options.observe, description.field_channel_names());
+  if (!options.observe.empty())
+    o.observations = psgm::cli::read_observations(options.observe, description.field_channel_names());
   o.guidance = s.guidance;
   o.attributes = grid.physics;
   o.attributes.set("grid_source", grid.source);

@@ -1,11 +1,14 @@
 #include "Command.hpp"
 
 #include <psgm/core/Error.hpp>
+#include <psgm/posterior/Observations.hpp>
 
 #include <toml++/toml.h>
 
 #include <atomic>
 #include <csignal>
+#include <cmath>
+#include <filesystem>
 #include <cstdio>
 #include <iostream>
 #include <limits>
@@ -332,6 +335,53 @@ void Progress::print(std::int64_t done, std::string const& extra, bool final) {
                 (long long)total_, total_ > 0 ? 100.0 * done / total_ : 100.0, rate, unit_.c_str(),
                 final ? "took" : "ETA", format_duration(final ? t : eta).c_str());
   std::cerr << buf << (extra.empty() ? "" : "  ") << extra << '\n';
+}
+
+// --------------------------------------------------------------- observations
+std::vector<posterior::Observation> read_observations(std::string const& path, std::vector<std::string> const& channels) {
+  if (std::filesystem::path(path).extension() != ".toml") return posterior::read_observations_csv(path, channels);
+  toml::table t;
+  try {
+    t = toml::parse_file(path);
+  } catch (toml::parse_error const& e) {
+    std::ostringstream os;
+    os << path << ": invalid TOML at line " << e.source().begin.line << ": " << e.description();
+    throw InvalidArgument(os.str());
+  }
+  for (auto const& [key, node] : t)
+    require(key.str() == "observation", path, ": unknown key '", key.str(),
+            "'; the file holds [[observation]] tables (channel, x, value, noise_std)");
+  auto const* list = t["observation"].as_array();
+  require(list && !list->empty(), path, ": no [[observation]] tables (each with channel, x, value, noise_std)");
+  std::vector<posterior::Observation> out;
+  for (std::size_t j = 0; j < list->size(); ++j) {
+    std::string const where = path + ", observation " + std::to_string(j);
+    auto const* row = list->get(j)->as_table();
+    require(row != nullptr, where, ": expected a table with channel, x, value, noise_std");
+    for (auto const& [key, node] : *row)
+      require(key.str() == "channel" || key.str() == "x" || key.str() == "value" || key.str() == "noise_std", where,
+              ": unknown key '", key.str(), "'; expected channel, x, value, noise_std");
+    auto number = [&](char const* name) {
+      auto const v = (*row)[name].value<double>();
+      require(v.has_value(), where, ": ", name, " is missing or not a number");
+      return *v;
+    };
+    posterior::Observation o;
+    if (auto const name = (*row)["channel"].value<std::string>())
+      o.channel = posterior::channel_index(*name, channels, where);
+    else if (auto const index = (*row)["channel"].value<std::int64_t>())
+      o.channel = posterior::channel_index(std::to_string(*index), channels, where);
+    else
+      throw InvalidArgument(where + ": channel is missing (a name or an index)");
+    o.x = number("x");
+    o.value = number("value");
+    o.noise_std = number("noise_std");
+    require(std::isfinite(o.value) && std::isfinite(o.x), where, ": position and value must be finite");
+    require(std::isfinite(o.noise_std) && o.noise_std > 0, where, ": noise_std = ", o.noise_std,
+            " must be finite and > 0");
+    out.push_back(o);
+  }
+  return out;
 }
 
 }  // namespace cli
