@@ -3,6 +3,7 @@
 #include <psgm/core/Random.hpp>
 #include <psgm/model/GaussianEmulator.hpp>
 #include <psgm/posterior/GaussianPosterior.hpp>
+#include <psgm/posterior/impl/SmallCholesky.hpp>
 
 #include <Kokkos_Core.hpp>
 #include <Kokkos_Random.hpp>
@@ -17,42 +18,20 @@ namespace {
 
 using HostSpace = Kokkos::DefaultHostExecutionSpace;
 
-/// The samplers' generator of (seed, sample, draw) (sde/impl/SamplerKernels.hpp).
-Kokkos::Random_XorShift64<HostSpace> draw_generator(std::uint64_t seed, std::int64_t sample, std::int64_t draw) {
-  return random::make_generator<HostSpace>(
-      random::generator_state(seed, random::sampler_noise, static_cast<std::uint64_t>(sample)), random::sampler_noise,
-      static_cast<std::uint64_t>(draw));
-}
+using HostMatrix = Kokkos::View<double**, Kokkos::LayoutRight, Kokkos::HostSpace, Kokkos::MemoryUnmanaged>;
+using HostVector = Kokkos::View<double*, Kokkos::HostSpace, Kokkos::MemoryUnmanaged>;
 
 /// In-place Cholesky factor (lower) of the m × m SPD matrix S (row-major).
 void cholesky(int m, std::vector<double>& S) {
-  for (int j = 0; j < m; ++j) {
-    double d = S[std::size_t(j * m + j)];
-    for (int k = 0; k < j; ++k) d -= S[std::size_t(j * m + k)] * S[std::size_t(j * m + k)];
-    require<NumericalError>(d > 0 && std::isfinite(d), "posterior: the observations' covariance G Gᵀ + R is not "
-                            "positive definite (pivot ", j, " = ", d, ")");
-    double const l = std::sqrt(d);
-    S[std::size_t(j * m + j)] = l;
-    for (int i = j + 1; i < m; ++i) {
-      double v = S[std::size_t(i * m + j)];
-      for (int k = 0; k < j; ++k) v -= S[std::size_t(i * m + k)] * S[std::size_t(j * m + k)];
-      S[std::size_t(i * m + j)] = v / l;
-    }
-  }
+  double pivot = 0;
+  int const j = Impl::cholesky_in_place(m, HostMatrix(S.data(), m, m), pivot);
+  require<NumericalError>(j < 0, "posterior: the observations' covariance G Gᵀ + R is not positive definite (pivot ",
+                          j, " = ", pivot, ")");
 }
 
 /// b ← S⁻¹ b with the Cholesky factor L of S.
 void cholesky_solve(int m, std::vector<double> const& L, double* b) {
-  for (int i = 0; i < m; ++i) {
-    double v = b[i];
-    for (int k = 0; k < i; ++k) v -= L[std::size_t(i * m + k)] * b[k];
-    b[i] = v / L[std::size_t(i * m + i)];
-  }
-  for (int i = m - 1; i >= 0; --i) {
-    double v = b[i];
-    for (int k = i + 1; k < m; ++k) v -= L[std::size_t(k * m + i)] * b[k];
-    b[i] = v / L[std::size_t(i * m + i)];
-  }
+  Impl::cholesky_solve(m, HostMatrix(const_cast<double*>(L.data()), m, m), HostVector(b, m));
 }
 
 /// The Cholesky factor of G_S G_Sᵀ + R over the coordinates [lo, hi).
@@ -177,23 +156,19 @@ void sample_gaussian_posterior(model::Whitening const& w, ObservationOperator co
                                double const* conditions, std::uint64_t seed, std::int64_t first_sample, double* out) {
   ScopedRegion region("psgm::posterior::sample_gaussian_posterior");
   check_grid(w, H);
-  int const F = w.num_free(), P = w.channels * w.num_points, K = w.num_conditions(), m = H.size();
+  int const F = w.num_free(), P = w.channels * w.num_points, m = H.size();
   require(w.components == F, "Gaussian posterior: the whitening keeps ", w.components, " of ", F, " coordinates");
-  std::vector<double> mu(static_cast<std::size_t>(P)), sigma(static_cast<std::size_t>(P)), a(static_cast<std::size_t>(F)), eps(static_cast<std::size_t>(m));
+  std::vector<double> a(static_cast<std::size_t>(F)), eps(static_cast<std::size_t>(m));
   LatentObservation obs;
-  for (int b = 0; b < batch; ++b) {
-    double const* c = conditions + std::size_t(b) * K;
-    if (b == 0 || std::memcmp(c, c - K, sizeof(double) * std::size_t(K)) != 0) {
-      w.moments(c, mu.data(), sigma.data());
-      obs = latent_observation(w, H, mu.data(), sigma.data());
-    }
-    auto gen = draw_generator(seed, first_sample + b, 0);
+  model::for_each_with_moments(w, batch, conditions, [&](int b, double const* mu, double const* sigma, bool fresh) {
+    if (fresh) obs = latent_observation(w, H, mu, sigma);
+    auto gen = random::sample_generator<HostSpace>(seed, first_sample + b, 0);
     for (auto& v : a) v = gen.normal();
-    auto noise = draw_generator(seed, first_sample + b, observation_draw);
+    auto noise = random::sample_generator<HostSpace>(seed, first_sample + b, observation_draw);
     for (auto& v : eps) v = noise.normal();
     condition_latent(obs, 0, F, eps.data(), a.data());
-    w.decode(mu.data(), sigma.data(), a.data(), nullptr, out + std::size_t(b) * P);
-  }
+    w.decode(mu, sigma, a.data(), nullptr, out + std::size_t(b) * P);
+  });
 }
 
 }  // namespace posterior

@@ -52,5 +52,18 @@ KOKKOS_INLINE_FUNCTION Kokkos::Random_XorShift64<ExecSpace> make_generator(std::
   return Kokkos::Random_XorShift64<ExecSpace>(generator_state(seed, stream, item));
 }
 
+/// The generator of draw `draw` of generated sample `sample` (stream
+/// sampler_noise): a function of (seed, sample, draw) only, whichever batch,
+/// process or backend computes the sample. Draw 0 is a sampler's prior, each
+/// later draw one step's noise; the Gaussian tail and the observation noise of
+/// posterior draws use their own draw indices (model::tail_draw,
+/// posterior::observation_draw).
+template <class ExecSpace>
+KOKKOS_INLINE_FUNCTION Kokkos::Random_XorShift64<ExecSpace> sample_generator(std::uint64_t seed, std::int64_t sample,
+                                                                             std::int64_t draw) {
+  return make_generator<ExecSpace>(generator_state(seed, sampler_noise, static_cast<std::uint64_t>(sample)),
+                                   sampler_noise, static_cast<std::uint64_t>(draw));
+}
+
 }  // namespace random
 }  // namespace psgm

@@ -43,6 +43,36 @@ void decode_batch(Whitening const& whitening, int batch, double const* condition
 void sample_gaussian(Whitening const& whitening, int batch, double const* conditions, std::uint64_t seed,
                      std::int64_t first_sample, double* out);
 
+namespace Impl {
+
+/// The shared body of the host-computed exact samplers (the emulator, its
+/// exact posterior): checks `out` (B, C, N) and `conditions` (B, K) against the
+/// whitening, lets draw(B, host) fill a float64 host buffer (B, C·N) and
+/// copies it to `out` (double or float, in ExecSpace's memory). `who` names
+/// the caller in the errors. Fences `space`.
+template <class ExecSpace, class OutView, class Draw>
+void draw_on_host(ExecSpace const& space, char const* who, Whitening const& w,
+                  Kokkos::View<const double**, Kokkos::LayoutRight, Kokkos::HostSpace> conditions,
+                  std::int64_t first_sample, OutView const& out, Draw&& draw) {
+  int const B = static_cast<int>(out.extent(0));
+  require(int(out.extent(1)) == w.channels && int(out.extent(2)) == w.num_points, who, ": out has shape (",
+          out.extent(0), ", ", out.extent(1), ", ", out.extent(2), "), expected (B, ", w.channels, ", ", w.num_points,
+          ")");
+  require(int(conditions.extent(0)) == B && int(conditions.extent(1)) == w.num_conditions(), who,
+          ": conditions have shape (", conditions.extent(0), ", ", conditions.extent(1), "), expected (", B, ", ",
+          w.num_conditions(), ")");
+  require(first_sample >= 0, who, ": first_sample = ", first_sample, " must be >= 0");
+  std::vector<double> host(static_cast<std::size_t>(B) * w.channels * w.num_points);
+  draw(B, host.data());
+  auto mirror = Kokkos::create_mirror_view(out);
+  using value_type = typename OutView::non_const_value_type;
+  for (std::size_t i = 0; i < host.size(); ++i) mirror.data()[i] = static_cast<value_type>(host[i]);
+  Kokkos::deep_copy(space, out, mirror);
+  space.fence();  // `host` and the mirror go out of scope
+}
+
+}  // namespace Impl
+
 template <class ExecSpace>
 class GaussianEmulator {
  public:
@@ -70,21 +100,8 @@ class GaussianEmulator {
   void sample(ExecSpace const& space, host_condition_view conditions, std::uint64_t seed, std::int64_t first_sample,
               OutView const& out) const {
     ScopedRegion region("psgm::model::GaussianEmulator::sample");
-    int const B = static_cast<int>(out.extent(0));
-    require(int(out.extent(1)) == channels() && int(out.extent(2)) == num_points(),
-            "Gaussian emulator: out has shape (", out.extent(0), ", ", out.extent(1), ", ", out.extent(2),
-            "), expected (B, ", channels(), ", ", num_points(), ")");
-    require(int(conditions.extent(0)) == B && int(conditions.extent(1)) == whitening_.num_conditions(),
-            "Gaussian emulator: conditions have shape (", conditions.extent(0), ", ", conditions.extent(1),
-            "), expected (", B, ", ", whitening_.num_conditions(), ")");
-    require(first_sample >= 0, "Gaussian emulator: first_sample = ", first_sample, " must be >= 0");
-    std::vector<double> host(static_cast<std::size_t>(B) * channels() * num_points());
-    sample_gaussian(whitening_, B, conditions.data(), seed, first_sample, host.data());
-    auto mirror = Kokkos::create_mirror_view(out);
-    using value_type = typename OutView::non_const_value_type;
-    for (std::size_t i = 0; i < host.size(); ++i) mirror.data()[i] = static_cast<value_type>(host[i]);
-    Kokkos::deep_copy(space, out, mirror);
-    space.fence();  // `host` and the mirror go out of scope
+    Impl::draw_on_host(space, "Gaussian emulator", whitening_, conditions, first_sample, out,
+                       [&](int B, double* host) { sample_gaussian(whitening_, B, conditions.data(), seed, first_sample, host); });
   }
 
  private:

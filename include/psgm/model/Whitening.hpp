@@ -27,6 +27,7 @@
 #include <psgm/model/ConditionSchema.hpp>
 
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -191,6 +192,22 @@ Whitening fit_whitening(ConditionSchema const& schema, WhiteningData const& data
 
 /// Digamma ψ(x) for x > 0 (asymptotic series after recurrence; |error| < 1e-13).
 double digamma(double x);
+
+/// Calls f(b, mu, sigma, fresh) for every sample b < batch with μ and σ
+/// (C·N each) at the physical conditions (batch, K), evaluated once per run of
+/// equal consecutive condition rows; `fresh` is true where they were just
+/// evaluated (a caller caching more per condition refreshes it there).
+template <class F>
+void for_each_with_moments(Whitening const& w, int batch, double const* conditions, F&& f) {
+  int const K = w.num_conditions(), P = w.channels * w.num_points;
+  std::vector<double> mu(static_cast<std::size_t>(P)), sigma(static_cast<std::size_t>(P));
+  for (int b = 0; b < batch; ++b) {
+    double const* c = conditions + std::size_t(b) * K;
+    bool const fresh = b == 0 || std::memcmp(c, c - K, sizeof(double) * std::size_t(K)) != 0;
+    if (fresh) w.moments(c, mu.data(), sigma.data());
+    f(b, static_cast<double const*>(mu.data()), static_cast<double const*>(sigma.data()), fresh);
+  }
+}
 
 }  // namespace model
 }  // namespace psgm

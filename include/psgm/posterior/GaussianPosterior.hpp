@@ -29,6 +29,7 @@
 #include <psgm/core/Error.hpp>
 #include <psgm/core/KokkosCompat.hpp>
 #include <psgm/core/Status.hpp>
+#include <psgm/model/GaussianEmulator.hpp>
 #include <psgm/model/Whitening.hpp>
 #include <psgm/posterior/Observations.hpp>
 #include <psgm/sde/samplers/SamplerParameters.hpp>
@@ -111,18 +112,10 @@ class GaussianPosterior {
                 Out const& out, Status const& status) {
     ScopedRegion region("psgm::posterior::GaussianPosterior::sample");
     int const B = static_cast<int>(out.extent(0));
-    require(int(out.extent(1)) == whitening_.channels && int(out.extent(2)) == whitening_.num_points,
-            "Gaussian posterior: out has shape (", out.extent(0), ", ", out.extent(1), ", ", out.extent(2),
-            "), expected (B, ", whitening_.channels, ", ", whitening_.num_points, ")");
-    require(int(conditions.extent(0)) == B && int(conditions.extent(1)) == whitening_.num_conditions(),
-            "Gaussian posterior: conditions have shape (", conditions.extent(0), ", ", conditions.extent(1),
-            "), expected (", B, ", ", whitening_.num_conditions(), ")");
-    std::vector<double> host(static_cast<std::size_t>(B) * whitening_.channels * whitening_.num_points);
-    sample_gaussian_posterior(whitening_, H_, B, conditions.data(), seed, first_sample, host.data());
-    auto mirror = Kokkos::create_mirror_view(out);
-    using value_type = typename Out::non_const_value_type;
-    for (std::size_t i = 0; i < host.size(); ++i) mirror.data()[i] = static_cast<value_type>(host[i]);
-    Kokkos::deep_copy(space, out, mirror);
+    model::Impl::draw_on_host(space, "Gaussian posterior", whitening_, conditions, first_sample, out,
+                              [&](int n, double* host) {
+                                sample_gaussian_posterior(whitening_, H_, n, conditions.data(), seed, first_sample, host);
+                              });
     if (status.extent(0) > 0) Kokkos::deep_copy(space, status, SolveStatus::ok);
     space.fence();
     sde::SampleReport r;

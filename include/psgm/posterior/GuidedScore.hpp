@@ -45,6 +45,7 @@
 #include <psgm/core/Error.hpp>
 #include <psgm/core/KokkosCompat.hpp>
 #include <psgm/model/ModelDescription.hpp>
+#include <psgm/posterior/impl/SmallCholesky.hpp>
 #include <psgm/sde/DiffusionProcess.hpp>
 
 #include <Kokkos_Core.hpp>
@@ -138,25 +139,10 @@ struct GuidanceKernel {
   sde::DiffusionProcess process;
   int m, d, N;
 
-  /// S(b) ← its lower Cholesky factor in place; false (S(b) garbage) unless
-  /// every pivot is positive.
-  KOKKOS_INLINE_FUNCTION bool cholesky(int b) const {
-    for (int j = 0; j < m; ++j) {
-      double dj = S(b, j, j);
-      for (int k = 0; k < j; ++k) dj -= S(b, j, k) * S(b, j, k);
-      if (!(dj > 0)) return false;
-      dj = math::sqrt(dj);
-      S(b, j, j) = dj;
-      for (int i = j + 1; i < m; ++i) {
-        double s = S(b, i, j);
-        for (int k = 0; k < j; ++k) s -= S(b, i, k) * S(b, j, k);
-        S(b, i, j) = s / dj;
-      }
-    }
-    return true;
-  }
-
   KOKKOS_INLINE_FUNCTION void operator()(int b) const {
+    auto const Sb = Kokkos::subview(S, b, Kokkos::ALL, Kokkos::ALL);
+    auto const vb = Kokkos::subview(v, b, Kokkos::ALL);
+    double pivot = 0;
     double const tb = static_cast<double>(t(b));
     double const mt = process.mean(tb), s2 = process.variance(tb);
     double const kappa = s2 / (mt * mt + s2), gamma = mt / (mt * mt + s2);
@@ -178,7 +164,7 @@ struct GuidanceKernel {
     if (jacobian) {
       for (int i = 0; i < m; ++i)
         for (int j = 0; j <= i; ++j) S(b, i, j) = R(b, i, j);
-      cholesky(b);
+      Impl::cholesky_in_place(m, Sb, pivot);
       for (int j = 0; j < m; ++j) P(b, j) = S(b, j, j);
     }
     bool use_jacobian = jacobian;
@@ -192,23 +178,14 @@ struct GuidanceKernel {
             for (int k = 0; k < d; ++k) s += kappa * G(b, i, k) * G(b, j, k);
           S(b, i, j) = s;
         }
-      bool const definite = cholesky(b);
+      bool const definite = Impl::cholesky_in_place(m, Sb, pivot) < 0;
       bool covariance = definite;
       if (use_jacobian && definite)
         for (int j = 0; j < m; ++j) covariance = covariance && S(b, j, j) >= (1 - 1e-6) * P(b, j);
       if (covariance || !use_jacobian) break;
       use_jacobian = false;
     }
-    for (int i = 0; i < m; ++i) {
-      double s = v(b, i);
-      for (int k = 0; k < i; ++k) s -= S(b, i, k) * v(b, k);
-      v(b, i) = s / S(b, i, i);
-    }
-    for (int i = m - 1; i >= 0; --i) {
-      double s = v(b, i);
-      for (int k = i + 1; k < m; ++k) s -= S(b, k, i) * v(b, k);
-      v(b, i) = s / S(b, i, i);
-    }
+    Impl::cholesky_solve(m, Sb, vb);
     for (int k = 0; k < d; ++k) {
       double g = 0;
       if (use_jacobian)

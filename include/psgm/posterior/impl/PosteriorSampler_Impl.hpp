@@ -14,17 +14,6 @@
 namespace psgm {
 namespace posterior {
 
-namespace Impl {
-/// The samplers' host generator of (seed, sample, draw) (sde/impl/SamplerKernels.hpp).
-inline Kokkos::Random_XorShift64<Kokkos::DefaultHostExecutionSpace> draw_generator(std::uint64_t seed,
-                                                                                   std::int64_t sample,
-                                                                                   std::int64_t draw) {
-  return random::make_generator<Kokkos::DefaultHostExecutionSpace>(
-      random::generator_state(seed, random::sampler_noise, static_cast<std::uint64_t>(sample)), random::sampler_noise,
-      static_cast<std::uint64_t>(draw));
-}
-}  // namespace Impl
-
 template <class Model, class Method>
 PosteriorSampler<Model, Method>::PosteriorSampler(execution_space const& space, Model& model, ObservationOperator H,
                                                   typename Method::Config const& config, int max_batch,
@@ -63,18 +52,10 @@ sde::SampleReport PosteriorSampler<Model, Method>::sample(execution_space const&
   std::vector<double> mu(static_cast<std::size_t>(B) * P), sigma(static_cast<std::size_t>(B) * P);
   std::vector<double> G(static_cast<std::size_t>(B) * m * r), y(static_cast<std::size_t>(B) * m),
       R(static_cast<std::size_t>(B) * m * m, 0.0);
-  for (int b = 0; b < B; ++b) {
-    double* mub = mu.data() + std::size_t(b) * P;
-    double* sb = sigma.data() + std::size_t(b) * P;
-    double const* c = &conditions(b, 0);
-    if (b > 0 && std::memcmp(c, &conditions(b - 1, 0), sizeof(double) * std::size_t(K)) == 0) {
-      std::memcpy(mub, mub - P, sizeof(double) * std::size_t(P));
-      std::memcpy(sb, sb - P, sizeof(double) * std::size_t(P));
-      obs[std::size_t(b)] = obs[std::size_t(b - 1)];
-    } else {
-      w.moments(c, mub, sb);
-      obs[std::size_t(b)] = latent_observation(w, H_, mub, sb);
-    }
+  model::for_each_with_moments(w, B, conditions.data(), [&](int b, double const* mub, double const* sb, bool fresh) {
+    std::memcpy(mu.data() + std::size_t(b) * P, mub, sizeof(double) * std::size_t(P));
+    std::memcpy(sigma.data() + std::size_t(b) * P, sb, sizeof(double) * std::size_t(P));
+    obs[std::size_t(b)] = fresh ? latent_observation(w, H_, mub, sb) : obs[std::size_t(b - 1)];
     auto const& o = obs[std::size_t(b)];
     for (int i = 0; i < m; ++i) {
       y[std::size_t(b) * m + i] = o.residual[std::size_t(i)];
@@ -85,7 +66,7 @@ sde::SampleReport PosteriorSampler<Model, Method>::sample(execution_space const&
         R[(std::size_t(b) * m + i) * m + j] = s;
       }
     }
-  }
+  });
   guided_.set_observations(space, B, G.data(), y.data(), R.data());
 
   // The guided integration in latent space.
@@ -118,9 +99,9 @@ sde::SampleReport PosteriorSampler<Model, Method>::sample(execution_space const&
       fields(static_cast<std::size_t>(B) * P);
   for (int b = 0; b < B; ++b) {
     for (int k = 0; k < r; ++k) a[std::size_t(k)] = static_cast<double>(hx.data()[std::size_t(b) * r + k]);
-    auto tail = Impl::draw_generator(seed, first_sample + b, model::tail_draw);
+    auto tail = random::sample_generator<Kokkos::DefaultHostExecutionSpace>(seed, first_sample + b, model::tail_draw);
     for (int k = r; k < F; ++k) a[std::size_t(k)] = tail.normal();
-    auto noise = Impl::draw_generator(seed, first_sample + b, observation_draw);
+    auto noise = random::sample_generator<Kokkos::DefaultHostExecutionSpace>(seed, first_sample + b, observation_draw);
     for (auto& e : eps) e = noise.normal();
     if (r < F) condition_latent(obs[std::size_t(b)], r, F, eps.data(), a.data());
     w.decode(mu.data() + std::size_t(b) * P, sigma.data() + std::size_t(b) * P, a.data(), a.data() + r,

@@ -25,18 +25,7 @@ namespace psgm {
 namespace sde {
 namespace Impl {
 
-/// The generator of noise draw `draw` of global sample `sample`: a function of
-/// (seed, sample, draw) only (docs/design.md, "Reproducible randomness").
-/// Draw 0 is the prior; each later draw is one step's noise.
-template <class ExecSpace>
-KOKKOS_INLINE_FUNCTION Kokkos::Random_XorShift64<ExecSpace> noise_generator(std::uint64_t seed, std::int64_t sample,
-                                                                            std::int64_t draw) {
-  return random::make_generator<ExecSpace>(
-      random::generator_state(seed, random::sampler_noise, static_cast<std::uint64_t>(sample)), random::sampler_noise,
-      static_cast<std::uint64_t>(draw));
-}
-
-/// z(b, ...) = scale N(0, I) from noise_generator(seed, first + b, draw).
+/// z(b, ...) = scale N(0, I) from random::sample_generator(seed, first + b, draw).
 template <class ExecSpace, class Field>
 void draw_noise(ExecSpace const& space, Field const& z, int batch, std::uint64_t seed, std::int64_t first,
                 std::int64_t draw, double scale) {
@@ -45,7 +34,7 @@ void draw_noise(ExecSpace const& space, Field const& z, int batch, std::uint64_t
   scalar* const zp = z.data();
   Kokkos::parallel_for(
       "psgm::sde::draw_noise", Kokkos::RangePolicy<ExecSpace>(space, 0, batch), KOKKOS_LAMBDA(int b) {
-        auto gen = noise_generator<ExecSpace>(seed, first + b, draw);
+        auto gen = random::sample_generator<ExecSpace>(seed, first + b, draw);
         scalar* const zb = zp + b * d;
         for (std::int64_t i = 0; i < d; ++i) zb[i] = scalar(scale * gen.normal());
       });
