@@ -85,8 +85,11 @@ PosteriorEvaluateResult evaluate_posterior(ExecSpace const& space, PosteriorEval
     stats::Impl::host_fields h_reference("psgm::workflow::posterior_reference", ref_rows.size(), C, N);
     stats::Impl::read_samples(samples_file, rows, h_samples);
     stats::Impl::read_samples(reference_file, ref_rows, h_reference);
-    auto const d_samples = Kokkos::create_mirror_view_and_copy(Mem{}, h_samples);
-    auto const d_reference = Kokkos::create_mirror_view_and_copy(Mem{}, h_reference);
+    // The host buffers themselves on a host space; else copies on `space`.
+    auto const d_samples = Kokkos::create_mirror_view(Mem{}, h_samples);
+    auto const d_reference = Kokkos::create_mirror_view(Mem{}, h_reference);
+    Kokkos::deep_copy(space, d_samples, h_samples);
+    Kokkos::deep_copy(space, d_reference, h_reference);
     c.comparison = posterior::compare_posterior<ExecSpace>(space, d_samples, d_reference, H, options.reference);
     result.conditions.push_back(std::move(c));
   }

@@ -123,9 +123,13 @@ std::vector<PosteriorMetrics> posterior_metrics(ExecSpace const& space, stats::c
         ref(k, 1) = math::sqrt(var);
         ref(k, 2) = inside;
       });
-  auto const h_ref = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace{}, ref);
-  auto const h_mean = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace{}, cols.mean);
-  auto const h_sd = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace{}, cols.stddev);
+  auto const h_ref = Kokkos::create_mirror_view(Kokkos::HostSpace{}, ref);
+  auto const h_mean = Kokkos::create_mirror_view(Kokkos::HostSpace{}, cols.mean);
+  auto const h_sd = Kokkos::create_mirror_view(Kokkos::HostSpace{}, cols.stddev);
+  Kokkos::deep_copy(space, h_ref, ref);
+  Kokkos::deep_copy(space, h_mean, cols.mean);
+  Kokkos::deep_copy(space, h_sd, cols.stddev);
+  space.fence();  // the per-channel means below read the host copies
   // Per channel, over the points with spread (posterior_check.py's `free`).
   std::vector<PosteriorMetrics> out(static_cast<std::size_t>(C));
   for (int c = 0; c < C; ++c) {
