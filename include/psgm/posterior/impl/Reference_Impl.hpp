@@ -85,48 +85,136 @@ ImportanceWeights<ExecSpace> importance_weights(ExecSpace const& space, stats::c
   return out;
 }
 
+namespace Impl {
+
+/// The weighted reference by column k = c·N + x: its values sorted
+/// ascending with their weights' running sums, its weighted mean and spread.
+/// Built once per reference; each ensemble judged then costs two binary
+/// searches per column for its coverage.
+template <class MemorySpace>
+struct WeightedColumns {
+  Kokkos::View<double**, MemorySpace> values;      ///< (C·N, R), sorted along R
+  Kokkos::View<double**, MemorySpace> cumulative;  ///< (C·N, R), Σ of the weights up to and including j
+  Kokkos::View<double* [2], MemorySpace> moments;  ///< (C·N): m_A, s_A
+  int num_channels = 0, num_points = 0;
+};
+
+/// Restores the max-heap below `root` in row k of (v, w), heap [0, end), by v.
+template <class View>
+KOKKOS_INLINE_FUNCTION void sift_down_pairs(View const& v, View const& w, int k, std::int64_t root, std::int64_t end) {
+  double const x = v(k, root), y = w(k, root);
+  for (;;) {
+    std::int64_t child = 2 * root + 1;
+    if (child >= end) break;
+    if (child + 1 < end && v(k, child) < v(k, child + 1)) ++child;
+    if (!(x < v(k, child))) break;
+    v(k, root) = v(k, child);
+    w(k, root) = w(k, child);
+    root = child;
+  }
+  v(k, root) = x;
+  w(k, root) = y;
+}
+
 template <class ExecSpace>
-std::vector<PosteriorMetrics> posterior_metrics(ExecSpace const& space, stats::const_fields_view<ExecSpace> samples,
-                                                stats::const_fields_view<ExecSpace> reference,
-                                                stats::const_vector_view<ExecSpace> weights, double band_level) {
-  int const C = int(samples.extent(1)), N = int(samples.extent(2));
+WeightedColumns<typename ExecSpace::memory_space> weighted_columns(ExecSpace const& space,
+                                                                   stats::const_fields_view<ExecSpace> reference,
+                                                                   stats::const_vector_view<ExecSpace> weights) {
+  using Mem = typename ExecSpace::memory_space;
+  int const C = int(reference.extent(1)), N = int(reference.extent(2)), K = C * N;
   std::int64_t const R = static_cast<std::int64_t>(reference.extent(0));
-  require(samples.extent(0) >= 2, "posterior_metrics: ", samples.extent(0), " samples; at least 2 are needed");
-  require(int(reference.extent(1)) == C && int(reference.extent(2)) == N, "posterior_metrics: samples of (", C,
-          ", ", N, ") fields against a reference of (", reference.extent(1), ", ", reference.extent(2), ")");
-  require(std::int64_t(weights.extent(0)) == R, "posterior_metrics: ", weights.extent(0), " weights for ", R,
-          " reference fields");
-  require(band_level > 0 && band_level < 1, "posterior_metrics: band_level = ", band_level, " must be in (0, 1)");
-  // The samples' columns: mean, sample standard deviation, the band.
-  stats::SortedColumns<typename ExecSpace::memory_space> cols;
-  stats::sort_columns(space, samples, cols);
-  int const K = C * N;
-  stats::vector_view<ExecSpace> lo(Kokkos::view_alloc(space, "psgm::posterior::band_lower"), K);
-  stats::vector_view<ExecSpace> hi(Kokkos::view_alloc(space, "psgm::posterior::band_upper"), K);
-  stats::column_quantiles(space, cols, 0.5 * (1 - band_level), lo);
-  stats::column_quantiles(space, cols, 0.5 * (1 + band_level), hi);
-  // The weighted reference's mean and spread, and its weight inside the band.
-  Kokkos::View<double* [3], typename ExecSpace::memory_space> ref(
-      Kokkos::view_alloc(space, "psgm::posterior::weighted_reference"), K);  // m_A, s_A, coverage
+  WeightedColumns<Mem> out;
+  out.num_channels = C;
+  out.num_points = N;
+  out.values = Kokkos::View<double**, Mem>(Kokkos::view_alloc(space, "psgm::posterior::reference_columns"), K, R);
+  out.cumulative = Kokkos::View<double**, Mem>(Kokkos::view_alloc(space, "psgm::posterior::reference_weights"), K, R);
+  out.moments = Kokkos::View<double* [2], Mem>(Kokkos::view_alloc(space, "psgm::posterior::reference_moments"), K);
+  auto const v = out.values, w = out.cumulative;
+  auto const moments = out.moments;
+  // One thread per column (docs/metrics.md §2's layout): the weighted mean
+  // and spread (two passes, so c ≈ 1000 ± 5 loses no digits), then a
+  // heapsort of (value, weight) pairs and the running sum of the weights.
   Kokkos::parallel_for(
       "psgm::posterior::weighted_columns", Kokkos::RangePolicy<ExecSpace>(space, 0, K), KOKKOS_LAMBDA(int k) {
         int const c = k / N, x = k % N;
         double mean = 0;
         for (std::int64_t i = 0; i < R; ++i) mean += weights(i) * reference(i, c, x);
-        double var = 0, inside = 0;
+        double var = 0;
         for (std::int64_t i = 0; i < R; ++i) {
-          double const v = reference(i, c, x);
-          var += weights(i) * (v - mean) * (v - mean);
-          if (v >= lo(k) && v <= hi(k)) inside += weights(i);
+          double const d = reference(i, c, x) - mean;
+          var += weights(i) * d * d;
+          v(k, i) = reference(i, c, x);
+          w(k, i) = weights(i);
         }
-        ref(k, 0) = mean;
-        ref(k, 1) = math::sqrt(var);
-        ref(k, 2) = inside;
+        moments(k, 0) = mean;
+        moments(k, 1) = math::sqrt(var);
+        for (std::int64_t start = R / 2 - 1; start >= 0; --start) sift_down_pairs(v, w, k, start, R);
+        for (std::int64_t end = R - 1; end > 0; --end) {
+          double const tv = v(k, 0), tw = w(k, 0);
+          v(k, 0) = v(k, end);
+          w(k, 0) = w(k, end);
+          v(k, end) = tv;
+          w(k, end) = tw;
+          sift_down_pairs(v, w, k, 0, end);
+        }
+        double acc = 0;
+        for (std::int64_t j = 0; j < R; ++j) {
+          acc += w(k, j);
+          w(k, j) = acc;
+        }
       });
-  auto const h_ref = Kokkos::create_mirror_view(Kokkos::HostSpace{}, ref);
+  return out;
+}
+
+/// The three metrics of `samples` against the weighted reference `ref`.
+/// Fences `space`.
+template <class ExecSpace>
+std::vector<PosteriorMetrics> metrics_against(ExecSpace const& space, stats::const_fields_view<ExecSpace> samples,
+                                              WeightedColumns<typename ExecSpace::memory_space> const& ref,
+                                              double band_level) {
+  int const C = ref.num_channels, N = ref.num_points, K = C * N;
+  std::int64_t const R = static_cast<std::int64_t>(ref.values.extent(1));
+  require(samples.extent(0) >= 2, "posterior_metrics: ", samples.extent(0), " samples; at least 2 are needed");
+  require(int(samples.extent(1)) == C && int(samples.extent(2)) == N, "posterior_metrics: samples of (",
+          samples.extent(1), ", ", samples.extent(2), ") fields against a reference of (", C, ", ", N, ")");
+  require(band_level > 0 && band_level < 1, "posterior_metrics: band_level = ", band_level, " must be in (0, 1)");
+  // The samples' columns: mean, sample standard deviation, the band.
+  stats::SortedColumns<typename ExecSpace::memory_space> cols;
+  stats::sort_columns(space, samples, cols);
+  stats::vector_view<ExecSpace> lo(Kokkos::view_alloc(space, "psgm::posterior::band_lower"), K);
+  stats::vector_view<ExecSpace> hi(Kokkos::view_alloc(space, "psgm::posterior::band_upper"), K);
+  stats::column_quantiles(space, cols, 0.5 * (1 - band_level), lo);
+  stats::column_quantiles(space, cols, 0.5 * (1 + band_level), hi);
+  // The reference's weight inside the band [lo, hi]: W(v <= hi) - W(v < lo).
+  stats::vector_view<ExecSpace> inside(Kokkos::view_alloc(space, "psgm::posterior::band_weight"), K);
+  auto const v = ref.values, cw = ref.cumulative;
+  Kokkos::parallel_for(
+      "psgm::posterior::band_weight", Kokkos::RangePolicy<ExecSpace>(space, 0, K), KOKKOS_LAMBDA(int k) {
+        std::int64_t a = 0, b = R;  // first j with v >= lo
+        while (a < b) {
+          std::int64_t const mid = a + (b - a) / 2;
+          if (v(k, mid) < lo(k))
+            a = mid + 1;
+          else
+            b = mid;
+        }
+        std::int64_t const first = a;
+        b = R;  // first j with v > hi
+        while (a < b) {
+          std::int64_t const mid = a + (b - a) / 2;
+          if (v(k, mid) <= hi(k))
+            a = mid + 1;
+          else
+            b = mid;
+        }
+        inside(k) = (a > 0 ? cw(k, a - 1) : 0.0) - (first > 0 ? cw(k, first - 1) : 0.0);
+      });
+  auto const h_ref = Kokkos::create_mirror_view(Kokkos::HostSpace{}, ref.moments);
+  auto const h_inside = Kokkos::create_mirror_view(Kokkos::HostSpace{}, inside);
   auto const h_mean = Kokkos::create_mirror_view(Kokkos::HostSpace{}, cols.mean);
   auto const h_sd = Kokkos::create_mirror_view(Kokkos::HostSpace{}, cols.stddev);
-  Kokkos::deep_copy(space, h_ref, ref);
+  Kokkos::deep_copy(space, h_ref, ref.moments);
+  Kokkos::deep_copy(space, h_inside, inside);
   Kokkos::deep_copy(space, h_mean, cols.mean);
   Kokkos::deep_copy(space, h_sd, cols.stddev);
   space.fence();  // the per-channel means below read the host copies
@@ -142,7 +230,7 @@ std::vector<PosteriorMetrics> posterior_metrics(ExecSpace const& space, stats::c
       if (!(sA > 1e-12 * scale)) continue;
       r.mean_error += std::abs(h_mean(k) - h_ref(k, 0)) / sA;
       r.spread_error += std::abs(h_sd(k) - sA) / sA;
-      r.coverage += h_ref(k, 2);
+      r.coverage += h_inside(k);
       ++r.points;
     }
     require<NumericalError>(r.points > 0, "posterior_metrics: channel ", c,
@@ -152,6 +240,17 @@ std::vector<PosteriorMetrics> posterior_metrics(ExecSpace const& space, stats::c
     r.coverage /= r.points;
   }
   return out;
+}
+
+}  // namespace Impl
+
+template <class ExecSpace>
+std::vector<PosteriorMetrics> posterior_metrics(ExecSpace const& space, stats::const_fields_view<ExecSpace> samples,
+                                                stats::const_fields_view<ExecSpace> reference,
+                                                stats::const_vector_view<ExecSpace> weights, double band_level) {
+  require(reference.extent(0) > 0 && std::int64_t(weights.extent(0)) == std::int64_t(reference.extent(0)),
+          "posterior_metrics: ", weights.extent(0), " weights for ", reference.extent(0), " reference fields");
+  return Impl::metrics_against(space, samples, Impl::weighted_columns(space, reference, weights), band_level);
 }
 
 template <class ExecSpace>
@@ -184,7 +283,8 @@ PosteriorComparison compare_posterior(ExecSpace const& space, stats::const_field
     return out;
   }
   out.judged = true;
-  out.metrics = posterior_metrics<ExecSpace>(space, samples, A, wA.weights, options.band_level);
+  auto const columns = Impl::weighted_columns<ExecSpace>(space, A, wA.weights);
+  out.metrics = Impl::metrics_against(space, samples, columns, options.band_level);
   // The floor: n fields drawn from B by their weights (inverse CDF of the
   // cumulative weights), judged like the samples.
   std::int64_t const RB = R - half;
@@ -217,7 +317,7 @@ PosteriorComparison compare_posterior(ExecSpace const& space, stats::const_field
           for (int c = 0; c < C; ++c)
             for (int x = 0; x < N; ++x) draw(k, c, x) = B(a, c, x);
         });
-    auto const m = posterior_metrics<ExecSpace>(space, draw, A, wA.weights, options.band_level);
+    auto const m = Impl::metrics_against<ExecSpace>(space, draw, columns, options.band_level);
     for (int c = 0; c < C; ++c) {
       auto& f = out.floor[std::size_t(c)];
       f.mean_error += m[std::size_t(c)].mean_error / options.floor_draws;
