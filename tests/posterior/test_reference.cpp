@@ -16,6 +16,7 @@
 #include <Kokkos_Core.hpp>
 
 #include <cmath>
+#include <random>
 #include <vector>
 
 namespace {
@@ -148,6 +149,46 @@ PSGM_BACKEND_TEST_CASE("a reference below the ESS threshold is refused, the floo
   }
   o.floor_draws = 0;
   CHECK_THROWS_AS(psgm::posterior::compare_posterior<ExecSpace>(space, S, A, H, o), psgm::InvalidArgument);
+}
+
+PSGM_BACKEND_TEST_CASE("the floor resamples by the weights: n draws from the posterior sit at its noise level",
+                       "[posterior][reference]") {
+  using ExecSpace = TestType;
+  using Mem = typename ExecSpace::memory_space;
+  ExecSpace space;
+  // x(c, x) = z (1 + 0.1 x) + 0.3 e, z and e standard normal; a probe of
+  // channel 0 at x = 0 reading 1.5 ± 0.3 moves the posterior's mean several
+  // posterior spreads away from the prior's (2.7 and 3.4 in the mean error,
+  // channels 1 and 0). Draws that ignored the weights would miss it by that
+  // much; n = 500 draws by the weights miss it
+  // by about sqrt(2/pi) sqrt(1/n + 1/ESS) posterior spreads.
+  int const R = 40000, n = 500;
+  HostFields h("psgm::test::gaussian_reference", R, C, N);
+  std::mt19937_64 gen(17);
+  std::normal_distribution<double> normal;
+  for (int i = 0; i < R; ++i) {
+    double const z = normal(gen);
+    for (int c = 0; c < C; ++c)
+      for (int x = 0; x < N; ++x) h(i, c, x) = z * (1 + 0.1 * x) + 0.3 * normal(gen);
+  }
+  // The samples: the first n fields of the prior (a wrong posterior).
+  HostFields prior("psgm::test::prior_samples", n, C, N);
+  for (int i = 0; i < n; ++i)
+    for (int c = 0; c < C; ++c)
+      for (int x = 0; x < N; ++x) prior(i, c, x) = h(i, c, x);
+  ObservationOperator const H({{0, 0.0, 1.5, 0.3}}, grid, C);
+  psgm::posterior::PosteriorReferenceOptions o;
+  o.min_ess = 500;
+  auto const r = psgm::posterior::compare_posterior<ExecSpace>(space, on<Mem>(prior), on<Mem>(h), H, o);
+  REQUIRE(r.judged);
+  double const expected = std::sqrt(2 / 3.141592653589793) * std::sqrt(1.0 / n + 1.0 / r.ess_reference);
+  for (int c = 0; c < C; ++c) {
+    CHECK(r.metrics[c].mean_error > 2.0);  // the prior is far from the posterior
+    CHECK(r.floor[c].mean_error > 0.5 * expected);
+    CHECK(r.floor[c].mean_error < 2.0 * expected);
+    CHECK(r.floor[c].spread_error < 0.15);
+    CHECK(std::abs(r.floor[c].coverage - 0.95) < 0.02);
+  }
 }
 
 #if PSGM_ENABLE_HDF5
