@@ -111,6 +111,16 @@ def main():
     check("TOML observations give the same numbers, the floor reproducible",
           r2.stdout.split("\n")[1:-1] == r.stdout.split("\n")[1:-2], f"{r2.stdout}\n---\n{r.stdout}")
 
+    shutil.copy(w("post.h5"), w("post_bare.h5"))
+    with h5py.File(w("post_bare.h5"), "a") as f:
+        del f.attrs["observations"]
+    r3 = run("evaluate", "-q", "-m", w("post_bare.h5"), "-d", w("ref.h5"), "--observe", w("probes.csv"), "--min-ess",
+             "100")
+    ok(r3, "evaluate --observe (no recorded observations)")
+    check("samples without recorded observations are judged, the check said to be skipped",
+          "are absent (not checked)" in r3.stdout and r3.stdout.split("\n")[1:-1] == r.stdout.split("\n")[1:-2],
+          r3.stdout)
+
     # ---- refusals
     r = run("evaluate", "-q", "-m", w("post.h5"), "-d", w("ref.h5"), "--observe", w("probes.csv"), "--min-ess", "5000")
     text = r.stdout + r.stderr
