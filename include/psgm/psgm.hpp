@@ -29,6 +29,7 @@
 #include <psgm/posterior/GuidedScore.hpp>
 #include <psgm/posterior/Observations.hpp>
 #include <psgm/posterior/PosteriorSampler.hpp>
+#include <psgm/posterior/Reference.hpp>
 #include <psgm/score/Backend.hpp>
 #include <psgm/score/NativeScoreModel.hpp>
 #include <psgm/sde/AnalyticScore.hpp>
@@ -53,6 +54,7 @@
 #include <psgm/score/Trainer.hpp>
 #include <psgm/score/NativeTrainableModel.hpp>
 #include <psgm/workflow/Evaluate.hpp>
+#include <psgm/workflow/EvaluatePosterior.hpp>
 #include <psgm/workflow/Generate.hpp>
 #include <psgm/workflow/Merge.hpp>
 #endif

@@ -11,16 +11,20 @@
 #include <psgm/core/Error.hpp>
 #include <psgm/stats/Evaluation.hpp>
 #include <psgm/stats/EvaluationFile.hpp>
+#include <psgm/io/Dataset.hpp>
 #include <psgm/stats/Report.hpp>
 #include <psgm/workflow/Evaluate.hpp>
+#include <psgm/workflow/EvaluatePosterior.hpp>
 #if PSGM_ENABLE_MPI
 #include <psgm/mpi/Evaluate.hpp>
 #endif
 
 #include <Kokkos_Core.hpp>
 
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <memory>
 #include <sstream>
@@ -60,6 +64,9 @@ std::vector<std::pair<std::string, std::string>> const& presets() {
 
 struct Options {
   std::string model_path, data_path, floor_path, baseline_path, output;
+  std::string observe;     ///< --observe FILE: judge posterior samples against the weighted data set
+  double min_ess = 1000;   ///< --min-ess: refuse a reference below this effective sample size
+  int floor_draws = 20;    ///< --floor-draws: resamplings of the reference's noise floor
   bool overwrite = false;
   bool figures = false;
   bool quiet = false;
@@ -236,6 +243,105 @@ int evaluate(psgm::stats::EvaluationRequest const& request, Options const& optio
   return 0;
 }
 
+// psgm evaluate --observe: posterior samples against the importance-sampled
+// PDE posterior of the data set (docs/posterior.md §4; the library call
+// psgm::workflow::evaluate_posterior). Prints one table per condition and,
+// with -o, writes posterior.csv. Exit 4 when a condition's reference has an
+// ESS below --min-ess: nothing is judged there (2 is a bad input, 3 an
+// unexpected error).
+int evaluate_posterior(psgm::stats::EvaluationRequest const& request, Options const& options) {
+  using ExecSpace = Kokkos::DefaultExecutionSpace;
+  ExecSpace space;
+  require(request.floor_path.empty() && request.baseline_path.empty(),
+          "psgm evaluate --observe: --floor and --baseline do not apply; the noise floor is the reference's own "
+          "(half of the data set resampled by its weights)");
+  require(psgm::cli::process_count() == 1,
+          "psgm evaluate --observe runs in one process (the reference of one condition is one computation)");
+  namespace fs = std::filesystem;
+  psgm::cli::OutputPolicy policy("psgm evaluate", options.overwrite);
+  policy.input(request.model_path, "posterior samples");
+  policy.input(request.data_path, "PDE reference ensemble");
+  policy.input(options.observe, "observations file (--observe)");
+  std::string const csv_path = options.output.empty() ? "" : (fs::path(options.output) / "posterior.csv").string();
+  if (!csv_path.empty()) policy.output(csv_path, "output file", {});
+  policy.check();
+  psgm::workflow::PosteriorEvaluateOptions o;
+  o.samples_path = request.model_path;
+  o.reference_path = request.data_path;
+  o.observations =
+      psgm::cli::read_observations(options.observe, psgm::io::DatasetReader(request.data_path).info().schema.channels);
+  o.reference.min_ess = options.min_ess;
+  o.reference.floor_draws = options.floor_draws;
+  o.reference.seed = request.metrics.seed;
+  o.reference.band_level = request.metrics.band_level;
+  if (!options.quiet)
+    std::cerr << "psgm evaluate: posterior samples " << request.model_path << " against the PDE ensemble "
+              << request.data_path << " weighted by " << o.observations.size() << " observation(s) of "
+              << options.observe << ", on " << ExecSpace::name() << '\n';
+  auto const r = psgm::workflow::evaluate_posterior(space, o);
+  auto const& ch = r.channels;
+  std::cout << "psgm evaluate: posterior samples against the importance-sampled PDE posterior, "
+            << r.conditions.size() << " condition(s); the samples' recorded observations "
+            << (r.observations_recorded ? "match the given ones" : "are absent (not checked)") << '\n';
+  auto const g = [](double v) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.4f", v);
+    return std::string(buf);
+  };
+  for (auto const& c : r.conditions) {
+    auto const& k = c.comparison;
+    std::cout << "  condition " << c.samples_row << " (" << c.description << "): " << k.reference_fields
+              << " PDE fields, ESS " << std::llround(k.ess_reference) << " (half A, the reference) and "
+              << std::llround(k.ess_floor) << " (half B, the floor), n = " << k.samples << '\n';
+    if (!k.judged) {
+      std::cout << "  NOT JUDGED: " << k.message << '\n';
+      continue;
+    }
+    std::cout << "  | channel | mean err | floor | ratio | spread err | floor | ratio | coverage | floor |\n"
+                 "  |---|---|---|---|---|---|---|---|---|\n";
+    for (std::size_t f = 0; f < ch.size(); ++f) {
+      auto const& m = k.metrics[f];
+      auto const& fl = k.floor[f];
+      std::cout << "  | " << ch[f] << " | " << g(m.mean_error) << " | " << g(fl.mean_error) << " | "
+                << g(m.mean_error / fl.mean_error) << " | " << g(m.spread_error) << " | " << g(fl.spread_error) << " | "
+                << g(m.spread_error / fl.spread_error) << " | " << g(m.coverage) << " | " << g(fl.coverage) << " |\n";
+    }
+  }
+  if (!csv_path.empty()) {
+    fs::create_directories(options.output);
+    std::string const tmp = csv_path + ".tmp";
+    {
+      std::ofstream out(tmp);
+      out.precision(17);
+      out << "condition,channel,n,reference_fields,ess_reference,ess_floor,judged,mean_error,mean_error_floor,"
+             "spread_error,spread_error_floor,coverage,coverage_floor\n";
+      for (auto const& c : r.conditions)
+        for (std::size_t f = 0; f < ch.size(); ++f) {
+          auto const& k = c.comparison;
+          out << c.samples_row << ',' << ch[f] << ',' << k.samples << ',' << k.reference_fields << ','
+              << k.ess_reference << ',' << k.ess_floor << ',' << (k.judged ? 1 : 0);
+          if (k.judged)
+            out << ',' << k.metrics[f].mean_error << ',' << k.floor[f].mean_error << ',' << k.metrics[f].spread_error
+                << ',' << k.floor[f].spread_error << ',' << k.metrics[f].coverage << ',' << k.floor[f].coverage;
+          else
+            out << ",,,,,,";
+          out << '\n';
+        }
+      require<psgm::IoError>(bool(out.flush()), "psgm evaluate: cannot write '", tmp, "'");
+    }
+    fs::rename(tmp, csv_path);
+    psgm::cli::Manifest(options.output).add({csv_path});
+    std::cout << "  wrote " << csv_path << '\n';
+  }
+  if (!r.judged()) {
+    std::cerr << "psgm evaluate: ESS below --min-ess = " << options.min_ess
+              << " at a condition: the importance-sampled reference is too poor to judge against there (more PDE "
+                 "fields, or less informative probes)\n";
+    return 4;
+  }
+  return 0;
+}
+
 psgm::cli::RegisterCommand evaluate_command(
     "evaluate", "compare model samples with PDE ensembles, every metric beside its noise floor",
     [](CLI::App& app) -> std::function<int()> {
@@ -257,6 +363,20 @@ psgm::cli::RegisterCommand evaluate_command(
                      "emulator.h5), reported beside the model")
           ->check(CLI::ExistingFile);
       app.add_option("-o,--output", options->output, "directory for metrics.md, metrics.csv, qoi.csv, evaluation.h5");
+      app.add_option("--observe", options->observe,
+                     "probe observations (CSV or TOML, as psgm sample --observe): judge the posterior samples -m "
+                     "against the PDE ensemble -d weighted by the observations' likelihood, beside its noise floor "
+                     "(docs/posterior.md)")
+          ->check(CLI::ExistingFile);
+      app.add_option("--min-ess", options->min_ess,
+                     "with --observe: refuse to judge (exit 4) where either half of the weighted PDE ensemble has "
+                     "an effective sample size below this")
+          ->capture_default_str()
+          ->check(CLI::NonNegativeNumber);
+      app.add_option("--floor-draws", options->floor_draws,
+                     "with --observe: resamplings of the reference's half B averaged for the noise floor")
+          ->capture_default_str()
+          ->check(CLI::PositiveNumber);
       app.add_flag("--overwrite", options->overwrite, "replace existing output files");
       app.add_flag("--figures", options->figures,
                    "also draw PNG figures into <output>/figures (needs python3 with matplotlib and h5py)");
@@ -268,6 +388,7 @@ psgm::cli::RegisterCommand evaluate_command(
           "  psgm evaluate -m samples.h5 -d heldout.h5 --baseline emulator_samples.h5 -o report\n"
           "  psgm evaluate -m samples.h5 -d heldout.h5 --floor heldout2.h5 -o report --preset small\n"
           "  psgm evaluate -m samples.h5 -d heldout.h5 -o report --set evaluate.c_crit=990\n"
+          "  psgm evaluate -m post.h5 -d ref.h5 --observe probes.csv   # posterior samples vs the weighted PDE ensemble\n"
           "See docs/metrics.md for the metrics, the noise floor and the output files.");
       return [config, options]() {
         Config cfg = Config::load(config->preset, presets(), config->file, config->overrides);
@@ -279,6 +400,7 @@ psgm::cli::RegisterCommand evaluate_command(
         }
         require(!options->model_path.empty(), "psgm evaluate: no model samples; pass -m FILE.h5");
         require(!options->data_path.empty(), "psgm evaluate: no PDE data set; pass -d FILE.h5");
+        if (!options->observe.empty()) return evaluate_posterior(request, *options);
         require(!options->output.empty(), "psgm evaluate: no output directory; pass -o DIR");
         if (!psgm::cli::is_root_process()) options->quiet = true;  // under MPI, rank 0 reports
         return evaluate(request, *options, cfg.to_toml());
