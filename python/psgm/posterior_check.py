@@ -24,6 +24,15 @@ posterior ensembles judged), compared with A like any ensemble, averaged over
 
 Prints one table row per ensemble and per channel, the floor's beside, and
 with --json a machine-readable copy.
+
+--prior FILE (repeatable) judges the exact posterior of another prior, e.g.
+a score model's unguided draws at the condition (psgm sample without
+--observe, 1e5 of them): FILE weighted by the same likelihood, n fields
+resampled by the weights (n = --prior-n) and judged like an ensemble,
+averaged over --floor-draws resamplings like the floor. Beside a guided
+ensemble of the same model it separates the two errors a guided sampler
+makes: the model's prior (what the importance-resampled row shows) and the
+guidance (the rest). docs/posterior.md §5.
 """
 import argparse
 import csv
@@ -125,8 +134,16 @@ def main(argv=None):
     ap.add_argument("--floor-draws", type=int, default=20)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--json", help="write the numbers here")
-    ap.add_argument("samples", nargs="+", help="posterior ensembles (psgm sample --observe)")
+    ap.add_argument("--prior", action="append", default=[],
+                    help="a prior ensemble (e.g. unguided model draws) judged through its importance-resampled "
+                         "posterior; repeatable")
+    ap.add_argument("--prior-n", type=int, default=500, help="fields per resampling of a --prior (default 500)")
+    ap.add_argument("samples", nargs="*", help="posterior ensembles (psgm sample --observe)")
     a = ap.parse_args(argv)
+    if not a.samples and not a.prior:
+        ap.error("nothing to judge: give posterior ensembles and/or --prior files")
+    if a.prior_n < 2:
+        ap.error(f"--prior-n = {a.prior_n}: need at least 2 fields")
 
     x, ref, names, cond = read_fields(a.reference, a.condition)
     C = ref.shape[1]
@@ -158,6 +175,20 @@ def main(argv=None):
         result["ensembles"][path] = {"n": n, "metrics": m, "floor": fl}
         for c in range(C):
             rows.append((path, names[c], n, m[c], fl[c]))
+    for path in a.prior:
+        _, P, _, pcond = read_fields(path, a.condition)
+        if not np.allclose(pcond, cond, rtol=1e-12, atol=0):
+            raise SystemExit(f"{path}: condition {list(pcond)} is not the reference's {list(cond)}")
+        wP, essP = weights(P, H, obs)
+        n = a.prior_n
+        draws = [metrics(P[rng.choice(len(P), size=n, p=wP)], A, wA, C) for _ in range(a.floor_draws)]
+        floor = [metrics(B[rng.choice(len(B), size=n, p=wB)], A, wA, C) for _ in range(a.floor_draws)]
+        mm = [{k: float(np.mean([d[c][k] for d in draws])) for k in draws[0][c]} for c in range(C)]
+        fl = [{k: float(np.mean([f[c][k] for f in floor])) for k in mm[c]} for c in range(C)]
+        label = f"{path} (importance-resampled, {len(P)} fields, ESS {essP:.0f})"
+        result["ensembles"][label] = {"n": n, "prior_fields": len(P), "ess": essP, "metrics": mm, "floor": fl}
+        for c in range(C):
+            rows.append((label, names[c], n, mm[c], fl[c]))
     print("| ensemble | channel | n | mean err | floor | ratio | spread err | floor | ratio | coverage | floor |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for path, ch, n, m, f in rows:

@@ -16,6 +16,11 @@ judged by psgm.posterior_check (its noise floor at the same n).
         --heldout run/data/heldout.h5 --workdir /tmp/post --json post.json
 
 Prints a row per case and the averages; --json keeps every number.
+
+With --prior-fields N (e.g. 100000) it also draws N unguided samples of the
+score model per condition and judges their importance-resampled posterior
+(posterior_check --prior): the model's own exact posterior, which separates
+the error of the model's prior from the error of the guidance (row "model-IS").
 """
 import argparse
 import json
@@ -48,6 +53,8 @@ def main(argv=None):
     ap.add_argument("--noise", type=float, default=0.5)
     ap.add_argument("--steps", type=int, default=25, help="EDM Heun levels (2 steps - 1 evaluations)")
     ap.add_argument("--backend", default="native")
+    ap.add_argument("--prior-fields", type=int, default=0,
+                    help="unguided model draws per condition for the model-IS row (0: none)")
     ap.add_argument("--json")
     a = ap.parse_args(argv)
     os.makedirs(a.workdir, exist_ok=True)
@@ -74,6 +81,14 @@ def main(argv=None):
         if not os.path.exists(truth):  # realisation 0 of the held-out file at this condition, alone
             run("generate", "--preset", "small", "-q", "-o", truth, "--seed", str(2000 + m), "--set",
                 "conditions.source=list", "--set", clist, "--set", "conditions.realisations=2000")
+        prior = []
+        if a.prior_fields > 0:
+            prior = ["--prior", w(f"prior{m}.h5")]
+            if not os.path.exists(prior[1]):
+                run("sample", "-m", a.model, "-o", prior[1], "--sampler", "edm_heun", "--set",
+                    f"sampler.steps={a.steps}", "--backend", a.backend, "--set", "conditions.source=list", "--set",
+                    clist, "--set", f"sample.grid_from={ref}", "-n", str(a.prior_fields), "--seed",
+                    str(300 + m), "-q")
         for k, (layout, probes) in enumerate(LAYOUTS.items()):
             obs = w(f"probes{m}_{k}.csv")
             make_probes.main([truth, "--noise", str(a.noise), "--seed", str(10 * m + k), "-o", obs] +
@@ -90,8 +105,8 @@ def main(argv=None):
             with h5py.File(w(f"emulator{m}_{k}.h5"), "r") as h:
                 wall_emu = float(h.attrs["wall_time_s"])
             js = w(f"check{m}_{k}.json")
-            rc = posterior_check.main(["--reference", ref, "--observe", obs, "--json", js, "--seed", str(m),
-                                       w(f"model{m}_{k}.h5"), w(f"emulator{m}_{k}.h5")])
+            rc = posterior_check.main(["--reference", ref, "--observe", obs, "--json", js, "--seed", str(m), "--prior-n",
+                                       str(a.n), *prior, w(f"model{m}_{k}.h5"), w(f"emulator{m}_{k}.h5")])
             if rc != 0:
                 print(f"condition {m}, {layout}: reference refused (ESS), not judged")
                 continue
@@ -104,7 +119,8 @@ def main(argv=None):
     print("|---|---|---|---|---|---|---|---|---|---|")
     summary = {}
     for c in cases:
-        for who, path in (("model", "model"), ("emulator", "emulator")):
+        whos = [("model", "model"), ("emulator", "emulator")] + ([("model-IS", "prior")] if a.prior_fields > 0 else [])
+        for who, path in whos:
             e = next(v for p, v in c["result"]["ensembles"].items() if os.path.basename(p).startswith(path))
             cells = []
             for ch in range(2):

@@ -7,7 +7,8 @@ round-off (the definitions coincide), its floor is within Monte-Carlo reach
 of posterior_check's (another random stream) and reproducible; TOML and CSV
 observations give the same numbers; a reference below --min-ess is refused
 (exit 4, the ESS and the threshold named); observations other than those the
-samples file records are refused (exit 2) before any work.
+samples file records are refused (exit 2) before any work; posterior_check
+--prior puts an independent PDE ensemble, importance-resampled, at the floor.
 Usage: test_evaluate_posterior.py --psgm BIN --workdir DIR
 """
 
@@ -120,6 +121,32 @@ def main():
     check("samples without recorded observations are judged, the check said to be skipped",
           "are absent (not checked)" in r3.stdout and r3.stdout.split("\n")[1:-1] == r.stdout.split("\n")[1:-2],
           r3.stdout)
+
+    # ---- posterior_check --prior: an independent PDE ensemble, importance-
+    # resampled, is the exact posterior again: at the floor (both averaged over
+    # 50 resamplings of 200, so the ratio is within about ±20 %); the emulator's
+    # unguided draws at another condition are refused.
+    ok(run("generate", "--preset", "small", "-q", "--seed", "6", "--set", "conditions.source=list", "--set", clist,
+           "--set", "conditions.realisations=6000", "--set", "pde.N=20", "-o", w("prior_pde.h5")), "generate prior")
+    pc = subprocess.run([sys.executable, "-m", "psgm.posterior_check", "--reference", w("ref.h5"), "--observe",
+                         w("probes.csv"), "--min-ess", "100", "--prior-n", "200", "--floor-draws", "50", "--prior", w("prior_pde.h5"),
+                         "--json", w("check_prior.json")], capture_output=True, text=True, env=env)
+    if pc.returncode != 0:
+        raise SystemExit(f"posterior_check --prior failed ({pc.returncode}):\n{pc.stdout}\n{pc.stderr}")
+    ens = next(v for k, v in json.load(open(w("check_prior.json")))["ensembles"].items() if "importance-resampled" in k)
+    for c in range(2):
+        for k in ("mean_error", "spread_error"):
+            ratio = ens["metrics"][c][k] / ens["floor"][c][k]
+            check(f"an independent PDE prior, importance-resampled, sits at the floor (channel {c} {k}: {ratio:.2f}x)",
+                  0.7 < ratio < 1.4, f"{ratio}")
+    other = f"conditions.list=[[{cond[0]!r}, {cond[1] + 0.05!r}, {cond[2]!r}]]"
+    ok(run("sample", "-m", w("emulator.h5"), "-o", w("prior_other.h5"), "-n", "300", "--seed", "4", "--set",
+           "conditions.source=list", "--set", other, "--set", f"sample.grid_from={w('ref.h5')}"), "sample prior")
+    pc = subprocess.run([sys.executable, "-m", "psgm.posterior_check", "--reference", w("ref.h5"), "--observe",
+                         w("probes.csv"), "--min-ess", "100", "--prior", w("prior_other.h5")],
+                        capture_output=True, text=True, env=env)
+    check("a --prior at another condition is refused", pc.returncode != 0 and "is not the reference's" in pc.stderr,
+          pc.stderr)
 
     # ---- refusals
     r = run("evaluate", "-q", "-m", w("post.h5"), "-d", w("ref.h5"), "--observe", w("probes.csv"), "--min-ess", "5000")
