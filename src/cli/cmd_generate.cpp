@@ -254,6 +254,7 @@ Settings read_settings(Config const& cfg) {
 struct Options {
   std::string output;
   psgm::workflow::Shard shard;
+  std::string mpi_output = "auto";  ///< --mpi-output: how the ranks write the one file (docs/scaling.md §3)
   bool overwrite = false;
   bool quiet = false;
   bool print_config = false;
@@ -332,7 +333,8 @@ int generate(Settings const& s, Options const& options, std::string const& confi
 #if PSGM_ENABLE_MPI
   // Each rank of MPI_COMM_WORLD computes one block of the realisations
   // (docs/scaling.md); one rank: workflow::generate itself.
-  psgm::workflow::GenerateResult const result = psgm::mpi::generate(space, MPI_COMM_WORLD, o, report);
+  psgm::workflow::GenerateResult const result =
+      psgm::mpi::generate(space, MPI_COMM_WORLD, o, report, psgm::mpi::parse_output_path(options.mpi_output));
 #else
   psgm::workflow::GenerateResult const result = psgm::workflow::generate(space, o, report);
 #endif
@@ -384,6 +386,13 @@ psgm::cli::RegisterCommand generate_command(
       CLI::Option* seed_option = app.add_option("--seed", *seed, "random seed (same as --set run.seed=SEED)");
       app.add_flag("-q,--quiet", options->quiet, "no progress on stderr");
       app.add_flag("--print-config", options->print_config, "print the effective configuration and exit");
+#if PSGM_ENABLE_MPI
+      app.add_option("--mpi-output", options->mpi_output,
+                     "under mpirun, how the ranks write the one output file: direct (every rank writes its samples "
+                     "into it through the parallel HDF5), sharded (a part file per rank, merged by rank 0), auto "
+                     "(direct when the HDF5 is parallel; docs/scaling.md)")
+          ->check(CLI::IsMember({"auto", "direct", "sharded"}));
+#endif
       auto shard = std::make_shared<std::string>();
       app.add_option("--shard", *shard,
                      "i/n: write only part i (0 ... n-1) of n contiguous parts of the samples; psgm merge joins "

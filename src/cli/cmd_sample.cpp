@@ -195,6 +195,7 @@ struct Options {
   std::string model_path, output;
   std::string observe;  ///< --observe FILE: probe observations (CSV or TOML)
   psgm::workflow::Shard shard;
+  std::string mpi_output = "auto";  ///< --mpi-output: how the ranks write the one file (docs/scaling.md §3)
   bool overwrite = false;
   bool quiet = false;
   bool print_config = false;
@@ -356,7 +357,8 @@ int run(Settings const& s, Options const& options, std::string const& config_tom
   // Each rank of MPI_COMM_WORLD draws one block of the samples
   // (docs/scaling.md); one rank: workflow::sample itself.
   psgm::workflow::SampleResult const result =
-      psgm::mpi::sample(space, MPI_COMM_WORLD, description, s.backend, dtype, o, report, within_batch);
+      psgm::mpi::sample(space, MPI_COMM_WORLD, description, s.backend, dtype, o, report, within_batch,
+                        psgm::mpi::parse_output_path(options.mpi_output));
 #else
   psgm::workflow::SampleResult const result =
       psgm::workflow::sample(space, description, s.backend, dtype, o, report, within_batch);
@@ -421,6 +423,13 @@ psgm::cli::RegisterCommand sample_command(
       app.add_option("--observe", options->observe,
                      "probe observations (CSV: channel,x,value,noise_std; or TOML [[observation]] tables): draw "
                      "from the posterior given them (docs/posterior.md)");
+#if PSGM_ENABLE_MPI
+      app.add_option("--mpi-output", options->mpi_output,
+                     "under mpirun, how the ranks write the one output file: direct (every rank writes its samples "
+                     "into it through the parallel HDF5), sharded (a part file per rank, merged by rank 0), auto "
+                     "(direct when the HDF5 is parallel; docs/scaling.md)")
+          ->check(CLI::IsMember({"auto", "direct", "sharded"}));
+#endif
       auto shard = std::make_shared<std::string>();
       app.add_option("--shard", *shard,
                      "i/n: write only part i (0 ... n-1) of n contiguous parts of the samples; psgm merge joins "

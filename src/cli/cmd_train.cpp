@@ -453,6 +453,19 @@ int train(Settings const& s, Options const& options) {
     std::cout << ", best validation loss " << format_g(summary.best_validation_loss) << " at step " << summary.best_step;
   std::cout << "\n  model (best validation" << (o.ema_decay > 0 ? ", EMA weights" : "") << "): " << summary.output_path
             << "\n  checkpoint: " << summary.checkpoint_path << '\n';
+#if PSGM_ENABLE_MPI
+  if (psgm::cli::process_count() > 1) {
+    // Where rank 0's steps went: the gradient, and summing it over the ranks
+    // (docs/scaling.md §7; perf/bench_mpi.py reads this line).
+    auto const t = gradient_step.times();
+    if (t.steps > 0)
+      std::cout << "  gradient reduction (" << options.reduction << ", " << t.values << " doubles = "
+                << format_g(double(t.values) * 8.0 / 1048576.0, 3)
+                << " MiB): " << format_g(t.reduction_s / double(t.steps) * 1e3, 3)
+                << " ms per step, waiting for the slowest rank included; the gradient of rank 0's slice "
+                << format_g(t.gradient_s / double(t.steps) * 1e3, 3) << " ms per step (" << t.steps << " steps)\n";
+  }
+#endif
   if (!summary.finished)
     std::cout << "  resume with: psgm train --resume " << summary.checkpoint_path << " -o " << summary.output_path
               << '\n';

@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <filesystem>
 #include <sstream>
+#include <type_traits>
 #include <unistd.h>
 
 namespace psgm::io {
@@ -23,6 +24,9 @@ namespace fs = std::filesystem;
 using Impl::check;
 using Impl::checked;
 using Impl::Handle;
+
+// DatasetWriteGroup passes HDF5 identifiers as std::int64_t.
+static_assert(std::is_same_v<hid_t, std::int64_t>, "psgm::io: hid_t is expected to be int64_t (HDF5 >= 1.10)");
 
 // ================================================================== AttributeMap
 void AttributeMap::merge(AttributeMap const& other) {
@@ -145,14 +149,68 @@ Handle link_creation_plist() {
   return lcpl;
 }
 
-// A fixed-size data set written at once.
+// A fixed-size data set written at once (with a group: collectively, every
+// process writing the same values).
 void write_fixed(hid_t file, char const* path, std::vector<hsize_t> const& dims, hid_t file_type, hid_t mem_type,
-                 void const* data, std::string const& where) {
+                 void const* data, std::string const& where, hid_t dxpl) {
   Handle lcpl = link_creation_plist();
   Handle space = checked(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr), where);
   Handle dset = checked(H5Dcreate2(file, path, file_type, space, lcpl, H5P_DEFAULT, H5P_DEFAULT),
                         where + ": cannot create '" + path + "'");
-  check(H5Dwrite(dset, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data), where + ": cannot write '" + path + "'");
+  check(H5Dwrite(dset, mem_type, H5S_ALL, H5S_ALL, dxpl, data), where + ": cannot write '" + path + "'");
+}
+
+// Root attributes (those of root_attributes() at creation, the caller's later).
+void write_root_attributes(hid_t file, AttributeMap const& attributes) {
+  for (auto const& [name, value] : attributes.values()) Impl::write_attribute(file, name, value);
+}
+
+// Syncs the closed temporary file and gives it its final name: renames it,
+// or (overwrite = false) links it, so that a file that appeared at `path`
+// meanwhile is not replaced. Returns "" or ": <what failed>" (the temporary
+// file is then removed).
+std::string publish(std::string const& tmp_path, std::string const& path, bool overwrite) {
+  // The data must be on disk before the name says the file is complete.
+  int const fd = ::open(tmp_path.c_str(), O_RDONLY);
+  if (fd >= 0) {
+    ::fsync(fd);
+    ::close(fd);
+  }
+  std::error_code ec;
+  std::string error;
+  if (overwrite) {
+    fs::rename(tmp_path, path, ec);
+    if (ec) error = ": cannot rename '" + tmp_path + "' to it: " + ec.message();
+  } else {
+    // A hard link fails atomically if the name is taken meanwhile; rename
+    // would silently replace it.
+    fs::create_hard_link(tmp_path, path, ec);
+    if (ec) {
+      if (fs::exists(path)) {
+        error = ": '" + path + "' appeared while writing; refusing to overwrite it";
+      } else {
+        // File systems without hard links: check, then rename.
+        std::error_code ec2;
+        fs::rename(tmp_path, path, ec2);
+        if (ec2) error = ": cannot rename '" + tmp_path + "' to it: " + ec2.message();
+      }
+    } else {
+      fs::remove(tmp_path, ec);
+    }
+  }
+  if (!error.empty()) fs::remove(tmp_path, ec);
+  return error;
+}
+
+// The writer's reserved root attributes and the caller's, in one map.
+AttributeMap root_attributes(AttributeMap const& attributes) {
+  AttributeMap a;
+  a.set("format", std::string(dataset_format));
+  a.set("format_version", std::int64_t(dataset_format_version));
+  a.set("psgm_version", psgm::version());
+  a.set("created", utc_now_iso8601());
+  a.merge(attributes);
+  return a;
 }
 
 }  // namespace
@@ -168,6 +226,13 @@ struct DatasetWriter::State {
   Handle file, fields, porosity, index, status;
   bool committed = false;
   bool open = false;
+  // With a group (DatasetWriterOptions::group): collective transfers, and
+  // the root attributes kept until commit, when the root writes them.
+  std::shared_ptr<DatasetWriteGroup> group;
+  Handle dxpl;
+  AttributeMap root;
+
+  hid_t transfer() const { return group ? hid_t(dxpl) : H5P_DEFAULT; }
 
   std::string where() const { return "data set '" + path + "'"; }
 
@@ -200,18 +265,62 @@ struct DatasetWriter::State {
                    where() + ": cannot create '" + dpath + "'");
   }
 
+  // Alone: extends the data set by `count` rows and writes them at its end.
+  // With a group: the extent is the whole file's already; the rows go to
+  // this process's block (first_sample() + n), collectively, and a process
+  // without rows in this step (count 0) takes part with an empty selection.
   void append_rows(hid_t dset, char const* dpath, std::int64_t count, hid_t mem_type, void const* data) {
     auto dims = Impl::dataset_dims(dset);
     std::vector<hsize_t> start(dims.size(), 0), block(dims);
-    start[0] = static_cast<hsize_t>(n);
+    start[0] = static_cast<hsize_t>(n + (group ? group->first_sample() : 0));
     block[0] = static_cast<hsize_t>(count);
-    dims[0] = static_cast<hsize_t>(n + count);
     std::string const what = where() + ": cannot append to '" + dpath + "'";
-    check(H5Dset_extent(dset, dims.data()), what);
+    if (!group) {
+      dims[0] = static_cast<hsize_t>(n + count);
+      check(H5Dset_extent(dset, dims.data()), what);
+    }
     Handle file_space = checked(H5Dget_space(dset), what);
-    check(H5Sselect_hyperslab(file_space, H5S_SELECT_SET, start.data(), nullptr, block.data(), nullptr), what);
     Handle mem_space = checked(H5Screate_simple(static_cast<int>(block.size()), block.data(), nullptr), what);
-    check(H5Dwrite(dset, mem_type, mem_space, file_space, H5P_DEFAULT, data), what);
+    if (count > 0) {
+      check(H5Sselect_hyperslab(file_space, H5S_SELECT_SET, start.data(), nullptr, block.data(), nullptr), what);
+    } else {
+      check(H5Sselect_none(file_space), what);
+      check(H5Sselect_none(mem_space), what);
+    }
+    static double const nothing = 0;  // HDF5 wants a buffer even for an empty selection
+    check(H5Dwrite(dset, mem_type, mem_space, file_space, transfer(), count > 0 ? data : &nothing), what);
+  }
+
+  // One step: the rows of every sample data set (with a group, collectively).
+  void write_step(std::int64_t count, double const* fields_data, double const* porosity_data,
+                  std::int64_t const* index_data, std::uint8_t const* status_data) {
+    append_rows(fields, path_fields, count, H5T_NATIVE_DOUBLE, fields_data);
+    if (options.store_porosity) append_rows(porosity, path_porosity, count, H5T_NATIVE_DOUBLE, porosity_data);
+    append_rows(index, path_index, count, H5T_NATIVE_INT64, index_data);
+    append_rows(status, path_status, count, H5T_NATIVE_UINT8, status_data);
+  }
+
+  // Without commit: closes (collectively, with a group: every process is
+  // here after a failed agreement) and removes the temporary file.
+  void abandon() {
+    if (group && !group->failed()) {
+      // This process leaves before commit without having said why (an
+      // exception outside the caller's fail()): the others learn it now.
+      try {
+        group->agree(std::make_exception_ptr(IoError(where() + ": abandoned before commit (see this process's error)")),
+                     false);
+      } catch (...) {
+      }
+    }
+    close_all();
+    std::error_code ec;
+    if (!group || group->is_root()) fs::remove(tmp_path, ec);
+    // The temporary file is gone before any process goes on (the psgm CLI
+    // then ends the job with MPI_Abort, which would end the root too).
+    if (group) try {
+      group->agree(nullptr, false);
+    } catch (...) {
+    }
   }
 
   // Closes every handle; the file last, so that it is really closed.
@@ -257,6 +366,29 @@ DatasetWriter::DatasetWriter(std::string path, std::vector<double> const& x, Dat
   State& s = *state_;
   s.path = std::move(path);
   s.options = options;
+  s.group = options.group;
+  s.options.group.reset();
+  // With a group, every process checks, then all agree before the file is
+  // created collectively (a process that failed earlier, in its caller's
+  // psgm::mpi::collective, agrees there).
+  std::exception_ptr failure;
+  try {
+    check_arguments(x, schema, conditions, attributes);
+  } catch (...) {
+    if (!s.group) throw;
+    failure = std::current_exception();
+  }
+  if (s.group) {
+    s.group->agree(failure, false);
+    s.tmp_path = s.group->broadcast(s.tmp_path);
+  }
+  create(x, schema, conditions, attributes);
+}
+
+void DatasetWriter::check_arguments(std::vector<double> const& x, DatasetSchema const& schema,
+                                    std::vector<double> const& conditions, AttributeMap const& attributes) {
+  State& s = *state_;
+  DatasetWriterOptions const& options = s.options;
   // ---- arguments
   require(!s.path.empty(), "data set path is empty");
   require(!x.empty(), s.where(), ": the grid is empty; expected N >= 1 cell centres");
@@ -297,16 +429,31 @@ DatasetWriter::DatasetWriter(std::string path, std::vector<double> const& x, Dat
                      "DatasetWriterOptions::overwrite = true, to replace it)");
   }
   s.tmp_path = temporary_name(target);
+}
+
+// The data set layout of docs/data.md §1, the same alone and with a group.
+void DatasetWriter::create(std::vector<double> const& x, DatasetSchema const& schema,
+                           std::vector<double> const& conditions, AttributeMap const& attributes) {
+  State& s = *state_;
+  DatasetWriterOptions const& options = s.options;
+  std::size_t const K = static_cast<std::size_t>(schema.num_condition_columns());
+  std::error_code ec;
   // ---- the file: HDF5 1.8 object format, readable by every h5py
   Handle fapl = checked(H5Pcreate(H5P_FILE_ACCESS), s.where());
   check(H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_V18), s.where());
+  if (s.group) {
+    s.group->set_file_access(fapl);
+    s.dxpl = checked(H5Pcreate(H5P_DATASET_XFER), s.where());
+    s.group->set_collective_transfer(s.dxpl);
+  }
   s.file = checked(H5Fcreate(s.tmp_path.c_str(), H5F_ACC_EXCL, H5P_DEFAULT, fapl),
                    s.where() + ": cannot create the temporary file '" + s.tmp_path + "'");
   s.open = true;
   try {
-    write_fixed(s.file, path_x, {hsize_t(s.N)}, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, x.data(), s.where());
+    write_fixed(s.file, path_x, {hsize_t(s.N)}, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, x.data(), s.where(),
+                s.transfer());
     write_fixed(s.file, path_conditions, {hsize_t(s.M), hsize_t(K)}, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE,
-                conditions.data(), s.where());
+                conditions.data(), s.where(), s.transfer());
     {
       // The condition schema, as data (docs/data.md §1).
       Handle dset = checked(H5Dopen2(s.file, path_conditions, H5P_DEFAULT), s.where());
@@ -324,34 +471,46 @@ DatasetWriter::DatasetWriter(std::string path, std::vector<double> const& x, Dat
     s.index = s.create_extendible(path_index, {}, H5T_STD_I64LE, std::max<hsize_t>(chunk, 4096));
     s.status = s.create_extendible(path_status, {}, H5T_STD_U8LE, std::max<hsize_t>(chunk, 4096));
     Impl::write_attribute(s.status, "names", status_names());
-    Impl::write_attribute(s.file, "format", std::string(dataset_format));
-    Impl::write_attribute(s.file, "format_version", std::int64_t(dataset_format_version));
-    Impl::write_attribute(s.file, "psgm_version", psgm::version());
-    Impl::write_attribute(s.file, "created", utc_now_iso8601());
-    for (auto const& [name, value] : attributes.values()) Impl::write_attribute(s.file, name, value);
+    if (s.group) {
+      // The extent of every sample data set, once, for the whole file.
+      for (hid_t dset : {hid_t(s.fields), hid_t(s.porosity), hid_t(s.index), hid_t(s.status)}) {
+        if (dset < 0) continue;
+        auto dims = Impl::dataset_dims(dset);
+        dims[0] = static_cast<hsize_t>(s.group->total_samples());
+        check(H5Dset_extent(dset, dims.data()), s.where() + ": cannot set the extent of the sample data sets");
+      }
+      s.root = root_attributes(attributes);  // written by the root at commit
+    } else {
+      write_root_attributes(s.file, root_attributes(attributes));
+    }
   } catch (...) {
     s.close_all();
-    fs::remove(s.tmp_path, ec);
+    if (!s.group || s.group->is_root()) fs::remove(s.tmp_path, ec);
     throw;
   }
 }
 
 DatasetWriter::~DatasetWriter() {
-  if (!state_ || state_->committed) return;
+  if (!state_ || state_->committed || !state_->open) return;
   Impl::ErrorSilencer silence;
-  state_->close_all();
-  std::error_code ec;
-  fs::remove(state_->tmp_path, ec);
+  state_->abandon();
+}
+
+void DatasetWriter::fail(std::exception_ptr error) noexcept {
+  if (!state_ || !state_->group || !state_->open || state_->group->failed()) return;
+  try {
+    state_->group->agree(error, false);
+  } catch (...) {
+    // every process throws now; the caller rethrows its own error
+  }
 }
 
 DatasetWriter::DatasetWriter(DatasetWriter&&) noexcept = default;
 DatasetWriter& DatasetWriter::operator=(DatasetWriter&& other) noexcept {
   if (this != &other) {
-    if (state_ && !state_->committed) {
+    if (state_ && !state_->committed && state_->open) {
       Impl::ErrorSilencer silence;
-      state_->close_all();
-      std::error_code ec;
-      fs::remove(state_->tmp_path, ec);
+      state_->abandon();
     }
     state_ = std::move(other.state_);
   }
@@ -366,51 +525,70 @@ void DatasetWriter::append(host_fields_view fields, host_index_view condition_in
   State& s = *state_;
   require<IoError>(s.open, s.where(), ": append after commit()");
   std::int64_t const B = static_cast<std::int64_t>(fields.extent(0));
-  require(fields.extent(1) == std::size_t(s.C) && fields.extent(2) == std::size_t(s.N), s.where(),
-          ": fields of shape (", B, ", ", fields.extent(1), ", ", fields.extent(2), "); expected (B, ", s.C, ", ", s.N,
-          ")");
-  require(std::int64_t(condition_index.extent(0)) == B, s.where(), ": ", condition_index.extent(0),
-          " condition indices for ", B, " samples");
-  require(std::int64_t(status.extent(0)) == B, s.where(), ": ", status.extent(0), " statuses for ", B, " samples");
-  if (s.options.store_porosity) {
-    require(std::int64_t(porosity.extent(0)) == B && porosity.extent(1) == std::size_t(s.N), s.where(),
-            ": porosity of shape (", porosity.extent(0), ", ", porosity.extent(1), "); expected (", B, ", ", s.N,
-            ") (this writer stores porosity)");
-  } else {
-    require(porosity.size() == 0, s.where(),
-            ": porosity given, but this writer was created with store_porosity = false");
-  }
-  if (B == 0) return;
-  std::vector<std::int64_t> idx(static_cast<std::size_t>(B));
-  std::vector<std::uint8_t> st(static_cast<std::size_t>(B));
-  for (std::int64_t b = 0; b < B; ++b) {
-    idx[b] = condition_index(b);
-    require(idx[b] >= 0 && idx[b] < s.M, s.where(), ": condition index ", idx[b], " of sample ", s.n + b,
-            " is outside [0, ", s.M, ")");
-    st[b] = static_cast<std::uint8_t>(status(b));
-    require(st[b] < num_solve_statuses, s.where(), ": status ", int(st[b]), " of sample ", s.n + b,
-            " is not a psgm::SolveStatus (0..", num_solve_statuses - 1, ")");
-  }
-  // Contiguous row-major data go to HDF5 as they are; padded views are packed first.
-  auto contiguous = [](auto const& v, std::vector<double>& packed) -> double const* {
-    if (v.span_is_contiguous() && v.span() == v.size()) return v.data();
-    packed.resize(v.size());
-    std::size_t k = 0;
-    if constexpr (std::decay_t<decltype(v)>::rank == 3) {
-      for (std::size_t i = 0; i < v.extent(0); ++i)
-        for (std::size_t j = 0; j < v.extent(1); ++j)
-          for (std::size_t l = 0; l < v.extent(2); ++l) packed[k++] = v(i, j, l);
+  std::vector<std::int64_t> idx;
+  std::vector<std::uint8_t> st;
+  std::vector<double> packed_fields, packed_porosity;
+  double const* fields_data = nullptr;
+  double const* porosity_data = nullptr;
+  // With a group, this process's checks are agreed on before the collective
+  // write (a process whose batch is wrong must not leave the others waiting).
+  std::exception_ptr failure;
+  try {
+    require(fields.extent(1) == std::size_t(s.C) && fields.extent(2) == std::size_t(s.N), s.where(),
+            ": fields of shape (", B, ", ", fields.extent(1), ", ", fields.extent(2), "); expected (B, ", s.C, ", ",
+            s.N, ")");
+    require(std::int64_t(condition_index.extent(0)) == B, s.where(), ": ", condition_index.extent(0),
+            " condition indices for ", B, " samples");
+    require(std::int64_t(status.extent(0)) == B, s.where(), ": ", status.extent(0), " statuses for ", B, " samples");
+    if (s.options.store_porosity) {
+      require(std::int64_t(porosity.extent(0)) == B && porosity.extent(1) == std::size_t(s.N), s.where(),
+              ": porosity of shape (", porosity.extent(0), ", ", porosity.extent(1), "); expected (", B, ", ", s.N,
+              ") (this writer stores porosity)");
     } else {
-      for (std::size_t i = 0; i < v.extent(0); ++i)
-        for (std::size_t j = 0; j < v.extent(1); ++j) packed[k++] = v(i, j);
+      require(porosity.size() == 0, s.where(),
+              ": porosity given, but this writer was created with store_porosity = false");
     }
-    return packed.data();
-  };
-  std::vector<double> packed;
-  s.append_rows(s.fields, path_fields, B, H5T_NATIVE_DOUBLE, contiguous(fields, packed));
-  if (s.options.store_porosity) s.append_rows(s.porosity, path_porosity, B, H5T_NATIVE_DOUBLE, contiguous(porosity, packed));
-  s.append_rows(s.index, path_index, B, H5T_NATIVE_INT64, idx.data());
-  s.append_rows(s.status, path_status, B, H5T_NATIVE_UINT8, st.data());
+    require(!s.group || s.group->first_sample() + s.n + B <= s.group->total_samples(), s.where(), ": ", B,
+            " samples more than this process's block of the file holds");
+    idx.resize(static_cast<std::size_t>(B));
+    st.resize(static_cast<std::size_t>(B));
+    for (std::int64_t b = 0; b < B; ++b) {
+      idx[b] = condition_index(b);
+      require(idx[b] >= 0 && idx[b] < s.M, s.where(), ": condition index ", idx[b], " of sample ", s.n + b,
+              " is outside [0, ", s.M, ")");
+      st[b] = static_cast<std::uint8_t>(status(b));
+      require(st[b] < num_solve_statuses, s.where(), ": status ", int(st[b]), " of sample ", s.n + b,
+              " is not a psgm::SolveStatus (0..", num_solve_statuses - 1, ")");
+    }
+    // Contiguous row-major data go to HDF5 as they are; padded views are packed first.
+    auto contiguous = [](auto const& v, std::vector<double>& packed) -> double const* {
+      if (v.span_is_contiguous() && v.span() == v.size()) return v.data();
+      packed.resize(v.size());
+      std::size_t k = 0;
+      if constexpr (std::decay_t<decltype(v)>::rank == 3) {
+        for (std::size_t i = 0; i < v.extent(0); ++i)
+          for (std::size_t j = 0; j < v.extent(1); ++j)
+            for (std::size_t l = 0; l < v.extent(2); ++l) packed[k++] = v(i, j, l);
+      } else {
+        for (std::size_t i = 0; i < v.extent(0); ++i)
+          for (std::size_t j = 0; j < v.extent(1); ++j) packed[k++] = v(i, j);
+      }
+      return packed.data();
+    };
+    if (B > 0) {
+      fields_data = contiguous(fields, packed_fields);
+      if (s.options.store_porosity) porosity_data = contiguous(porosity, packed_porosity);
+    }
+  } catch (...) {
+    if (!s.group) throw;
+    failure = std::current_exception();
+  }
+  if (s.group) {
+    s.group->agree(failure, true);
+  } else if (B == 0) {
+    return;
+  }
+  s.write_step(B, fields_data, porosity_data, idx.data(), st.data());
   s.n += B;
 }
 
@@ -419,7 +597,10 @@ void DatasetWriter::set_attributes(AttributeMap const& attributes) {
   require(state_ != nullptr, "psgm::io::DatasetWriter: set_attributes on a moved-from writer");
   require<IoError>(state_->open, state_->where(), ": set_attributes after commit()");
   check_not_reserved(attributes);
-  for (auto const& [name, value] : attributes.values()) Impl::write_attribute(state_->file, name, value);
+  if (state_->group)
+    state_->root.merge(attributes);  // the root writes them at commit
+  else
+    write_root_attributes(state_->file, attributes);
 }
 
 void DatasetWriter::commit() {
@@ -428,6 +609,10 @@ void DatasetWriter::commit() {
   require(state_ != nullptr, "psgm::io::DatasetWriter: commit on a moved-from writer");
   State& s = *state_;
   require<IoError>(s.open, s.where(), ": commit() called twice");
+  if (s.group) {
+    commit_group();
+    return;
+  }
   std::error_code ec;
   auto fail = [&](std::string const& message) {
     s.close_all();
@@ -436,28 +621,44 @@ void DatasetWriter::commit() {
   };
   if (H5Fflush(s.file, H5F_SCOPE_GLOBAL) < 0) fail(s.where() + ": flushing failed: " + Impl::last_hdf5_error());
   if (!s.close_all()) fail(s.where() + ": closing the temporary file failed: " + Impl::last_hdf5_error());
-  // The data must be on disk before the name says the file is complete.
-  int const fd = ::open(s.tmp_path.c_str(), O_RDONLY);
-  if (fd >= 0) {
-    ::fsync(fd);
-    ::close(fd);
-  }
-  if (s.options.overwrite) {
-    fs::rename(s.tmp_path, s.path, ec);
-    if (ec) fail(s.where() + ": cannot rename '" + s.tmp_path + "' to it: " + ec.message());
-  } else {
-    // A hard link fails atomically if the name is taken meanwhile; rename
-    // would silently replace it.
-    fs::create_hard_link(s.tmp_path, s.path, ec);
-    if (ec) {
-      if (fs::exists(s.path)) fail(s.where() + ": '" + s.path + "' appeared while writing; refusing to overwrite it");
-      // File systems without hard links: check, then rename.
-      std::error_code ec2;
-      fs::rename(s.tmp_path, s.path, ec2);
-      if (ec2) fail(s.where() + ": cannot rename '" + s.tmp_path + "' to it: " + ec2.message());
-    } else {
-      fs::remove(s.tmp_path, ec);
+  std::string const error = publish(s.tmp_path, s.path, s.options.overwrite);
+  if (!error.empty()) fail(s.where() + error);
+  s.committed = true;
+}
+
+// With a group: the steps the others still make (empty ones), the root
+// attributes combined, the file closed everywhere, then the root writes the
+// attributes and renames; every process learns whether that worked.
+void DatasetWriter::commit_group() {
+  State& s = *state_;
+  while (s.group->agree(nullptr, false)) s.write_step(0, nullptr, nullptr, nullptr, nullptr);
+  s.group->combine_attributes(s.root);
+  std::string error;
+  if (H5Fflush(s.file, H5F_SCOPE_GLOBAL) < 0) error = s.where() + ": flushing failed: " + Impl::last_hdf5_error();
+  if (!s.close_all() && error.empty())
+    error = s.where() + ": closing the temporary file failed: " + Impl::last_hdf5_error();
+  auto outcome = [&] { return error.empty() ? std::exception_ptr() : std::make_exception_ptr(IoError(error)); };
+  std::error_code ec;
+  try {
+    s.group->agree(outcome(), false);
+    if (s.group->is_root()) {
+      try {
+        Handle fapl = checked(H5Pcreate(H5P_FILE_ACCESS), s.where());
+        check(H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_V18), s.where());
+        Handle file = checked(H5Fopen(s.tmp_path.c_str(), H5F_ACC_RDWR, fapl),
+                              s.where() + ": cannot reopen the temporary file '" + s.tmp_path + "'");
+        write_root_attributes(file, s.root);
+        if (!file.reset()) throw IoError(s.where() + ": closing the temporary file failed: " + Impl::last_hdf5_error());
+        std::string const e = publish(s.tmp_path, s.path, s.options.overwrite);
+        if (!e.empty()) throw IoError(s.where() + e);
+      } catch (std::exception const& e) {
+        error = e.what();
+      }
     }
+    s.group->agree(outcome(), false);
+  } catch (...) {
+    if (s.group->is_root()) fs::remove(s.tmp_path, ec);
+    throw;
   }
   s.committed = true;
 }

@@ -10,6 +10,7 @@
 #endif
 
 #include <exception>
+#include <limits>
 #include <vector>
 
 namespace psgm::mpi {
@@ -55,26 +56,40 @@ int device_id(MPI_Comm comm) {
   return devices > 0 ? local % devices : -1;
 }
 
-void collective(MPI_Comm comm, std::string const& what, std::function<void()> const& work) {
+void collective(MPI_Comm comm, std::string const& what, std::function<void()> const& work,
+                std::function<bool()> const& agreed) {
   ScopedRegion region("psgm::mpi::collective");
   std::exception_ptr failure;
-  std::string message;
   try {
     work();
-  } catch (std::exception const& e) {
-    failure = std::current_exception();
-    message = e.what();
   } catch (...) {
     failure = std::current_exception();
-    message = "an exception that is not a std::exception";
+  }
+  if (failure && agreed && agreed()) std::rethrow_exception(failure);
+  agree(comm, what, failure);
+}
+
+int agree(MPI_Comm comm, std::string const& what, std::exception_ptr failure, int state) {
+  std::string message;
+  if (failure) {
+    try {
+      std::rethrow_exception(failure);
+    } catch (std::exception const& e) {
+      message = e.what();
+    } catch (...) {
+      message = "an exception that is not a std::exception";
+    }
   }
   int const me = rank(comm);
   int const n = size(comm);
-  // The lowest failing rank (n: none) speaks for all.
-  int const mine = failure ? me : n;
+  // The lowest failing rank speaks for all; without a failure, n + the
+  // smallest state.
+  require(state >= 0 && state <= std::numeric_limits<int>::max() - n, "psgm::mpi::agree: state ", state,
+          " out of range");
+  int const mine = failure ? me : n + state;
   int first = n;
   check(MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, comm), "MPI_Allreduce");
-  if (first == n) return;
+  if (first >= n) return first - n;
   int length = static_cast<int>(message.size());
   check(MPI_Bcast(&length, 1, MPI_INT, first, comm), "MPI_Bcast");
   std::vector<char> text(message.begin(), message.end());

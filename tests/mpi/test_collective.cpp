@@ -1,7 +1,10 @@
 // psgm::mpi::collective under mpirun (run by ctest at 2 ranks): when one rank
 // throws, every rank throws, the failing one its own exception and the
 // others RemoteError naming that rank and carrying its message; when none
-// throws, none does; and node_local_rank is a rank of this node.
+// throws, none does; agree() (the agreement psgm::mpi::CollectiveOutput
+// makes before each collective write) answers a rank that failed inside
+// collective() and returns the smallest state otherwise; and
+// node_local_rank is a rank of this node.
 #include <psgm/mpi/Comm.hpp>
 
 #include <mpi.h>
@@ -51,6 +54,45 @@ int main(int argc, char** argv) {
     std::string const expected = "test step: rank " + std::to_string(failing) + " of " + std::to_string(n) +
                                  " failed: cannot write 'part" + std::to_string(failing) + "'";
     check(remote && seen == expected, who + "the others get RemoteError '" + expected + "', got '" + seen + "'");
+  }
+
+  // agree(): no failure gives the smallest state
+  int const smallest = psgm::mpi::agree(comm, "states", nullptr, rank == 0 ? 1 : 0);
+  check(smallest == (n > 1 ? 0 : 1), who + "agree returns the smallest state, got " + std::to_string(smallest));
+
+  // The failing rank fails inside collective() while the others are in a
+  // later agree() of their own (as a rank in its batches is when another
+  // fails before it reaches the writer): they get its message, and their
+  // own collective() (told by `agreed`) does not wait for a second round.
+  seen.clear();
+  remote = own = false;
+  bool agreed = false;
+  try {
+    psgm::mpi::collective(
+        comm, "outer",
+        [&] {
+          if (rank == failing) throw psgm::IoError("rank " + std::to_string(rank) + " stops early");
+          try {
+            psgm::mpi::agree(comm, "inner step", nullptr, 0);
+          } catch (psgm::mpi::RemoteError const&) {
+            agreed = true;
+            throw;
+          }
+        },
+        [&] { return agreed; });
+  } catch (psgm::mpi::RemoteError const& e) {
+    remote = true;
+    seen = e.what();
+  } catch (psgm::IoError const& e) {
+    own = true;
+    seen = e.what();
+  }
+  if (rank == failing) {
+    check(own, who + "agree: the failing rank gets its own exception back: " + seen);
+  } else {
+    std::string const expected = "inner step: rank " + std::to_string(failing) + " of " + std::to_string(n) +
+                                 " failed: rank " + std::to_string(failing) + " stops early";
+    check(remote && seen == expected, who + "agree: the others get '" + expected + "', got '" + seen + "'");
   }
 
   int const local = psgm::mpi::node_local_rank(comm);

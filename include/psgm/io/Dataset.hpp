@@ -31,6 +31,7 @@
 #include <Kokkos_Core.hpp>
 
 #include <cstdint>
+#include <exception>
 #include <map>
 #include <memory>
 #include <string>
@@ -113,11 +114,48 @@ class AttributeMap {
 };
 
 // ------------------------------------------------------------------ writer
+/// Several processes writing one data set file together: psgm::mpi's direct
+/// parallel-HDF5 output (psgm::mpi::CollectiveOutput, docs/scaling.md §3)
+/// implements it; the writer itself stays MPI-free. With a group,
+/// DatasetWriter opens one temporary file on every process through MPI-IO,
+/// sets the samples' extent once to total_samples(), and writes this
+/// process's batches as hyperslabs from first_sample() on with collective
+/// transfers; every collective step is preceded by agree(), so that the
+/// same number of collective calls is made everywhere and a failure on one
+/// process makes every process throw instead of waiting. The root process
+/// writes the root attributes (after combine_attributes) and renames the
+/// file once every process has closed it.
+class DatasetWriteGroup {
+ public:
+  virtual ~DatasetWriteGroup() = default;
+  virtual std::int64_t total_samples() const = 0;  ///< samples of the whole file
+  virtual std::int64_t first_sample() const = 0;   ///< this process's first sample
+  virtual bool is_root() const = 0;                ///< writes the root attributes and renames
+  /// Collective: the root's `value` on every process (the temporary name).
+  virtual std::string broadcast(std::string const& value) = 0;
+  /// HDF5 property lists (hid_t ids): MPI-IO file access, collective transfers.
+  virtual void set_file_access(std::int64_t fapl) = 0;
+  virtual void set_collective_transfer(std::int64_t dxpl) = 0;
+  /// Collective, before every collective step: `failure` is this process's
+  /// error (null: none), `writing` whether it has a batch for this step.
+  /// Throws on every process when any failed (the failing one its own
+  /// error, the others one naming that process and its message); returns
+  /// whether any process has a batch.
+  virtual bool agree(std::exception_ptr failure, bool writing) = 0;
+  /// Whether an agreement reported a failure (the writer then only closes).
+  virtual bool failed() const = 0;
+  /// Collective, at commit: the whole file's root attributes from this
+  /// process's (e.g. the run record summed over the processes).
+  virtual void combine_attributes(AttributeMap& attributes) = 0;
+};
+
 struct DatasetWriterOptions {
   bool overwrite = false;       ///< replace an existing file at the target path (else psgm::IoError)
   bool store_porosity = true;   ///< write /samples/porosity (false: files of `psgm sample`)
   std::int64_t chunk_samples = 0;  ///< samples per HDF5 chunk; 0: about 256 KiB of fields per chunk
   int deflate_level = 0;        ///< 0: uncompressed; 1..9: gzip (h5py reads it without extra filters)
+  /// Set by psgm::mpi (docs/scaling.md §3): one file written by every process of the group.
+  std::shared_ptr<DatasetWriteGroup> group;
 };
 
 class DatasetWriter {
@@ -167,6 +205,12 @@ class DatasetWriter {
     append(space, fields, condition_index, status, host_porosity_view{});
   }
 
+  /// Tells the writer that its caller failed before commit(): call it in a
+  /// catch block, then rethrow. With a DatasetWriterOptions::group, every
+  /// process of the group learns it at its next step and throws there (else
+  /// they would wait in a collective write); without, it does nothing.
+  void fail(std::exception_ptr error) noexcept;
+
   /// Sets (or replaces) root attributes before commit(), e.g. a wall time
   /// known only at the end. Reserved names are rejected.
   void set_attributes(AttributeMap const& attributes);
@@ -187,6 +231,11 @@ class DatasetWriter {
  private:
   struct State;
   std::unique_ptr<State> state_;
+  void check_arguments(std::vector<double> const& x, DatasetSchema const& schema, std::vector<double> const& conditions,
+                       AttributeMap const& attributes);
+  void create(std::vector<double> const& x, DatasetSchema const& schema, std::vector<double> const& conditions,
+              AttributeMap const& attributes);
+  void commit_group();
 };
 
 // ------------------------------------------------------------------ reader

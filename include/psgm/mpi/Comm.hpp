@@ -9,6 +9,7 @@
 
 #include <mpi.h>
 
+#include <exception>
 #include <functional>
 #include <string>
 
@@ -41,6 +42,16 @@ int device_id(MPI_Comm comm);
 /// rank throws (the failing one its own exception, the others RemoteError
 /// "<what>: rank k of n failed: <message>"), so that no rank waits forever
 /// in a later collective call. Collective: every rank must call it.
-void collective(MPI_Comm comm, std::string const& what, std::function<void()> const& work);
+/// `agreed`, when given and true after `work` threw, says that `work`
+/// agreed on its failure already (with agree(), as CollectiveOutput does):
+/// the exception is then rethrown without a second agreement.
+void collective(MPI_Comm comm, std::string const& what, std::function<void()> const& work,
+                std::function<bool()> const& agreed = {});
+
+/// The agreement collective() ends with, for work that agrees at several
+/// points (each rank passes its failure, or null, and a state >= 0): when
+/// any rank failed, as collective(). Else returns the smallest state. A rank
+/// that failed inside collective() answers any of these agreements.
+int agree(MPI_Comm comm, std::string const& what, std::exception_ptr failure, int state = 0);
 
 }  // namespace psgm::mpi

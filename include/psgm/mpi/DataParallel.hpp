@@ -36,7 +36,9 @@
 #include <mpi.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -49,6 +51,17 @@ enum class GradientReduction { allreduce, reproducible };
 struct DataParallelOptions {
   GradientReduction reduction = GradientReduction::allreduce;
   int chunks = 8;  ///< reproducible: the fixed blocks of every batch (>= 1; ranks beyond it idle)
+};
+
+/// Where a DataParallel step's time went, on this rank, summed over steps
+/// (docs/scaling.md §7): `gradient_s` the loss and gradient of its slice,
+/// `reduction_s` the MPI call that sums them (MPI_Allreduce, or
+/// MPI_Allgatherv and the chunk sum) — which includes waiting for the
+/// slowest rank — and `values` the doubles it reduces per step (P + 1).
+struct DataParallelTimes {
+  std::int64_t steps = 0;
+  double gradient_s = 0, reduction_s = 0;
+  std::int64_t values = 0;
 };
 
 /// "allreduce" / "reproducible"; psgm::InvalidArgument for anything else.
@@ -107,8 +120,13 @@ class DataParallel {
 
   double operator()(Model& model, score::DsmBatch const& batch) const {
     ScopedRegion region("psgm::mpi::DataParallel::gradient");
+    ++times_->steps;
     return options_.reduction == GradientReduction::allreduce ? allreduce(model, batch) : reproducible(model, batch);
   }
+
+  /// This rank's times so far (shared by the copies of this object, e.g.
+  /// the one score::Trainer holds as its gradient_step_function).
+  DataParallelTimes times() const { return *times_; }
 
  private:
   /// Loss and gradient of items [first, last), weighted by their share of
@@ -126,9 +144,12 @@ class DataParallel {
 
   double allreduce(Model& model, score::DsmBatch const& batch) const {
     auto const [first, last] = Impl::block(batch.size(), rank_, size_);
+    auto const t0 = clock::now();
     auto [loss, g] = weighted(model, batch, first, last);
     g.push_back(loss);  // one allreduce: the gradient and the loss
+    auto const t1 = clock::now();
     Impl::allreduce_sum(comm_, g);
+    record(t0, t1, clock::now(), g.size());
     loss = g.back();
     g.pop_back();
     model.set_flat_gradient(g);
@@ -140,6 +161,7 @@ class DataParallel {
     std::size_t const P = static_cast<std::size_t>(model::parameter_count(model.architecture()));
     std::size_t const stride = P + 1;  // a chunk: its weighted gradient, then its weighted loss
     auto const [c0, c1] = Impl::block(K, rank_, size_);
+    auto const t0 = clock::now();
     std::vector<double> mine;
     mine.reserve(std::size_t(c1 - c0) * stride);
     for (int c = c0; c < c1; ++c) {
@@ -154,20 +176,30 @@ class DataParallel {
       counts[r] = static_cast<int>(std::size_t(b1 - b0) * stride);
     }
     std::vector<double> all;
+    auto const t1 = clock::now();
     Impl::allgather(comm_, mine, all, counts);
     // Chunk order, whatever rank computed a chunk: the same sum for any rank count.
     std::vector<double> sum(stride, 0.0);
     for (int c = 0; c < K; ++c)
       for (std::size_t i = 0; i < stride; ++i) sum[i] += all[std::size_t(c) * stride + i];
+    record(t0, t1, clock::now(), all.size());
     double const loss = sum.back();
     sum.pop_back();
     model.set_flat_gradient(sum);
     return loss;
   }
 
+  using clock = std::chrono::steady_clock;
+  void record(clock::time_point t0, clock::time_point t1, clock::time_point t2, std::size_t values) const {
+    times_->gradient_s += std::chrono::duration<double>(t1 - t0).count();
+    times_->reduction_s += std::chrono::duration<double>(t2 - t1).count();
+    times_->values = static_cast<std::int64_t>(values);
+  }
+
   MPI_Comm comm_;
   DataParallelOptions options_;
   int rank_ = 0, size_ = 1;
+  std::shared_ptr<DataParallelTimes> times_ = std::make_shared<DataParallelTimes>();
 };
 
 /// Trains `Model` on every rank of `comm` (a fresh run, or with `checkpoint`

@@ -1,6 +1,8 @@
 // psgm generate on every rank of a communicator (docs/scaling.md §3):
 // workflow::generate, each rank computing one contiguous block of the
-// global realisation indices, joined into one file by ShardedOutput. The
+// global realisation indices into one file: written directly by every rank
+// through the parallel HDF5 (CollectiveOutput), or, with a serial HDF5 or
+// OutputPath::sharded, as part files merged by rank 0 (ShardedOutput). The
 // file's content sha256 equals the one-process run's for any rank count.
 //
 //   MPI_Init(&argc, &argv);  psgm::ScopeGuard kokkos;   // MPI first, then Kokkos
@@ -9,12 +11,14 @@
 #pragma once
 
 #include <psgm/core/KokkosCompat.hpp>
+#include <psgm/mpi/CollectiveOutput.hpp>
 #include <psgm/mpi/Comm.hpp>
 #include <psgm/mpi/ShardedOutput.hpp>
 #include <psgm/workflow/Generate.hpp>
 
 #include <algorithm>
 #include <chrono>
+#include <memory>
 #include <vector>
 
 namespace psgm::mpi {
@@ -25,24 +29,37 @@ namespace psgm::mpi {
 /// result on every rank: plan of all samples, status counts summed, compute
 /// and write times the slowest rank's, wall time of the whole call. A
 /// failure on any rank throws on every rank (Comm.hpp, collective) and
-/// leaves nothing under options.output.
+/// leaves nothing under options.output. `path` picks how the file is
+/// written (automatic: directly when the HDF5 is parallel).
 template <class ExecSpace>
 workflow::GenerateResult generate(ExecSpace const& space, MPI_Comm comm, workflow::GenerateOptions const& options,
-                                  workflow::Progress const& progress = {}) {
+                                  workflow::Progress const& progress = {},
+                                  OutputPath path = OutputPath::automatic) {
   ScopedRegion region("psgm::mpi::generate");
   auto const t_start = std::chrono::steady_clock::now();
   // One rank: workflow::generate itself (a shard too), no parts.
   if (size(comm) == 1) return workflow::generate(space, options, progress);
   require(options.shard.is_whole(), "psgm::mpi::generate: options.shard = ", options.shard.to_string(),
           ": the ranks of the communicator are the shards; pass the whole run");
-  ShardedOutput out(comm, options.output, options.writer);
-  workflow::GenerateOptions part = options;
-  part.shard = out.shard();
-  part.output = out.part_path();
-  part.writer.overwrite = true;  // a part left by a killed run is replaced
   workflow::GenerateResult local;
-  collective(comm, "psgm::mpi::generate", [&] { local = workflow::generate(space, part, progress); });
-  out.commit();
+  if (resolve(path) == OutputPath::direct) {
+    auto const group = std::make_shared<CollectiveOutput>(
+        comm, static_cast<std::int64_t>(options.conditions.size()) * options.realisations);
+    workflow::GenerateOptions part = options;
+    part.shard = group->shard();
+    part.writer.group = group;
+    collective(
+        comm, "psgm::mpi::generate", [&] { local = workflow::generate(space, part, progress); },
+        [&] { return group->failed(); });
+  } else {
+    ShardedOutput out(comm, options.output, options.writer);
+    workflow::GenerateOptions part = options;
+    part.shard = out.shard();
+    part.output = out.part_path();
+    part.writer.overwrite = true;  // a part left by a killed run is replaced
+    collective(comm, "psgm::mpi::generate", [&] { local = workflow::generate(space, part, progress); });
+    out.commit();
+  }
 
   workflow::GenerateResult result = local;
   result.plan.first = 0;

@@ -1,6 +1,7 @@
 // psgm sample on every rank of a communicator (docs/scaling.md §3):
 // workflow::sample, each rank drawing one contiguous block of the global
-// sample indices, joined into one file by ShardedOutput. Sample r of
+// sample indices, into one file: directly through the parallel HDF5
+// (CollectiveOutput) or as part files merged by rank 0 (ShardedOutput). Sample r of
 // condition m draws its noise from (seed, m n + r) only, so the file's
 // content sha256 equals the one-process run's (same backend, precision and
 // thread count) for any rank count. Like workflow/Sample.hpp it reaches
@@ -9,11 +10,13 @@
 #pragma once
 
 #include <psgm/core/KokkosCompat.hpp>
+#include <psgm/mpi/CollectiveOutput.hpp>
 #include <psgm/mpi/Comm.hpp>
 #include <psgm/mpi/ShardedOutput.hpp>
 #include <psgm/workflow/Sample.hpp>
 
 #include <chrono>
+#include <memory>
 
 namespace psgm::mpi {
 
@@ -23,27 +26,40 @@ namespace psgm::mpi {
 /// on every rank: plan of all samples; failed, batches and network
 /// evaluations summed; nfe_max the largest; nfe_mean over all samples; wall
 /// time of the whole call. A failure on any rank throws on every rank and
-/// leaves nothing under options.output.
+/// leaves nothing under options.output. `path` picks how the file is
+/// written (automatic: directly when the HDF5 is parallel).
 inline workflow::SampleResult sample(Kokkos::DefaultExecutionSpace const& space, MPI_Comm comm,
                                      model::ModelDescription const& model, std::string const& backend,
                                      std::string const& dtype, workflow::SampleOptions const& options,
                                      workflow::Progress const& progress = {},
-                                     workflow::EvaluationHook const& on_evaluation = {}) {
+                                     workflow::EvaluationHook const& on_evaluation = {},
+                                     OutputPath path = OutputPath::automatic) {
   ScopedRegion region("psgm::mpi::sample");
   auto const t_start = std::chrono::steady_clock::now();
   // One rank: workflow::sample itself (a shard too), no parts.
   if (size(comm) == 1) return workflow::sample(space, model, backend, dtype, options, progress, on_evaluation);
   require(options.shard.is_whole(), "psgm::mpi::sample: options.shard = ", options.shard.to_string(),
           ": the ranks of the communicator are the shards; pass the whole run");
-  ShardedOutput out(comm, options.output, options.writer);
-  workflow::SampleOptions part = options;
-  part.shard = out.shard();
-  part.output = out.part_path();
-  part.writer.overwrite = true;  // a part left by a killed run is replaced
   workflow::SampleResult local;
-  collective(comm, "psgm::mpi::sample",
-             [&] { local = workflow::sample(space, model, backend, dtype, part, progress, on_evaluation); });
-  out.commit();
+  if (resolve(path) == OutputPath::direct) {
+    auto const group = std::make_shared<CollectiveOutput>(comm, workflow::plan_sample(model, options).total);
+    workflow::SampleOptions part = options;
+    part.shard = group->shard();
+    part.writer.group = group;
+    collective(
+        comm, "psgm::mpi::sample",
+        [&] { local = workflow::sample(space, model, backend, dtype, part, progress, on_evaluation); },
+        [&] { return group->failed(); });
+  } else {
+    ShardedOutput out(comm, options.output, options.writer);
+    workflow::SampleOptions part = options;
+    part.shard = out.shard();
+    part.output = out.part_path();
+    part.writer.overwrite = true;  // a part left by a killed run is replaced
+    collective(comm, "psgm::mpi::sample",
+               [&] { local = workflow::sample(space, model, backend, dtype, part, progress, on_evaluation); });
+    out.commit();
+  }
 
   workflow::SampleResult result = local;
   result.plan.first = 0;

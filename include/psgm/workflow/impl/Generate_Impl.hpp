@@ -79,7 +79,7 @@ GenerateResult generate(ExecSpace const& space, GenerateOptions const& options, 
 
   result.status_counts.assign(num_solve_statuses, 0);
   if (progress) progress(0, plan.size(), status_summary(result.status_counts));
-  for (std::int64_t i0 = plan.first; i0 < plan.last; i0 += plan.max_batch) {
+  for (std::int64_t i0 = plan.first; i0 < plan.last; i0 += plan.max_batch) try {
     auto const t0 = std::chrono::steady_clock::now();
     std::int64_t const i1 = std::min(plan.last, i0 + plan.max_batch);
     std::int64_t const B = i1 - i0;
@@ -99,6 +99,9 @@ GenerateResult generate(ExecSpace const& space, GenerateOptions const& options, 
     result.compute_s += std::chrono::duration<double>(t1 - t0).count();
     result.write_s += std::chrono::duration<double>(t2 - t1).count();
     if (progress) progress(writer.size(), plan.size(), status_summary(result.status_counts));
+  } catch (...) {
+    writer.fail(std::current_exception());  // with psgm::mpi's group: the other processes stop too
+    throw;
   }
   result.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
   io::AttributeMap timing;

@@ -126,7 +126,7 @@ SampleResult sample_with(typename Draws::execution_space const& space, Draws& dr
   if (progress) progress(0, plan.size(), "");
   if (on_evaluation) draws.on_evaluation(on_evaluation);
   double nfe_mean_sum = 0;
-  for (std::int64_t first = plan.first; first < plan.last; first += batch) {
+  for (std::int64_t first = plan.first; first < plan.last; first += batch) try {
     std::int64_t const b = std::min(batch, plan.last - first);
     for (std::int64_t i = 0; i < b; ++i) {
       std::int64_t const m = (first + i) / o.samples;
@@ -161,6 +161,9 @@ SampleResult sample_with(typename Draws::execution_space const& space, Draws& dr
     result.nfe_max = std::max(result.nfe_max, report.max_nfe_per_sample);
     nfe_mean_sum += report.mean_nfe_per_sample * b;
     if (progress) progress(done, plan.size(), result.failed > 0 ? std::to_string(result.failed) + " failed" : "");
+  } catch (...) {
+    writer.fail(std::current_exception());  // with psgm::mpi's group: the other processes stop too
+    throw;
   }
   if (on_evaluation) draws.on_evaluation({});
   result.nfe_mean = nfe_mean_sum / plan.size();
