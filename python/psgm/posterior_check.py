@@ -33,6 +33,12 @@ averaged over --floor-draws resamplings like the floor. Beside a guided
 ensemble of the same model it separates the two errors a guided sampler
 makes: the model's prior (what the importance-resampled row shows) and the
 guidance (the rest). docs/posterior.md §5.
+
+--exact-draws D asks how a perfect sampler would fare at this case: D
+ensembles of n exact posterior draws (half B resampled by its weights), each
+judged against A and divided by the mean of the D; prints how often one such
+ensemble exceeds --bar times the floor in each mean and spread error, and in
+none of them (the chance that exact draws meet a per-case bar).
 """
 import argparse
 import csv
@@ -138,9 +144,12 @@ def main(argv=None):
                     help="a prior ensemble (e.g. unguided model draws) judged through its importance-resampled "
                          "posterior; repeatable")
     ap.add_argument("--prior-n", type=int, default=500, help="fields per resampling of a --prior (default 500)")
+    ap.add_argument("--exact-draws", type=int, default=0,
+                    help="judge this many ensembles of exact draws to show the per-case bar's chance (0: skip)")
+    ap.add_argument("--bar", type=float, default=1.5, help="the ratio to the floor --exact-draws tests (default 1.5)")
     ap.add_argument("samples", nargs="*", help="posterior ensembles (psgm sample --observe)")
     a = ap.parse_args(argv)
-    if not a.samples and not a.prior:
+    if not a.samples and not a.prior and a.exact_draws <= 0:
         ap.error("nothing to judge: give posterior ensembles and/or --prior files")
     if a.prior_n < 2:
         ap.error(f"--prior-n = {a.prior_n}: need at least 2 fields")
@@ -195,6 +204,24 @@ def main(argv=None):
         print(f"| {path} | {ch} | {n} | {m['mean_error']:.3f} | {f['mean_error']:.3f} | "
               f"{m['mean_error'] / f['mean_error']:.2f} | {m['spread_error']:.3f} | {f['spread_error']:.3f} | "
               f"{m['spread_error'] / f['spread_error']:.2f} | {m['coverage']:.3f} | {f['coverage']:.3f} |")
+    if a.exact_draws > 0:
+        n = a.prior_n
+        draws = [metrics(B[rng.choice(len(B), size=n, p=wB)], A, wA, C) for _ in range(max(a.exact_draws, 2))]
+        meets = np.ones(len(draws), bool)
+        exact = {"n": n, "draws": len(draws), "bar": a.bar, "channels": {}}
+        print(f"exact draws ({len(draws)} ensembles of n = {n} from half B): how often one exceeds {a.bar} x the floor")
+        for c in range(C):
+            for k in ("mean_error", "spread_error"):
+                v = np.array([d[c][k] for d in draws])
+                r = v / v.mean()
+                meets &= r <= a.bar
+                lo, hi = np.quantile(r, [0.05, 0.95])
+                exact["channels"].setdefault(names[c], {})[k] = {"p_exceeds": float(np.mean(r > a.bar)),
+                                                                 "q05": float(lo), "q95": float(hi)}
+                print(f"  {names[c]} {k}: {np.mean(r > a.bar):.2f} (90 % of the ratios in {lo:.2f}-{hi:.2f})")
+        exact["p_meets_all"] = float(meets.mean())
+        print(f"  within {a.bar} x in all of them: {meets.mean():.2f}")
+        result["exact_draws"] = exact
     if a.json:
         with open(a.json, "w") as fh:
             json.dump(result, fh, indent=1)

@@ -23,15 +23,10 @@ import subprocess
 import sys
 
 import h5py
-import numpy as np
 
-FAILURES = []
+from psgm.clitest import Checks, Cli, ok
 
-
-def check(name: str, ok: bool, detail: str = ""):
-    print(("ok   " if ok else "FAIL ") + name + ("" if ok else f": {detail}"))
-    if not ok:
-        FAILURES.append(name)
+check = Checks()
 
 
 def main():
@@ -44,13 +39,7 @@ def main():
     env = dict(os.environ, OMP_NUM_THREADS="2", OMP_WAIT_POLICY="passive")
     w = lambda name: os.path.join(args.workdir, name)  # noqa: E731
 
-    def run(*a: str) -> subprocess.CompletedProcess:
-        return subprocess.run([args.psgm, *a], capture_output=True, text=True, env=env)
-
-    def ok(r: subprocess.CompletedProcess, what: str) -> str:
-        if r.returncode != 0:
-            raise SystemExit(f"{what} failed ({r.returncode}):\n{r.stdout}\n{r.stderr}")
-        return r.stdout
+    run = Cli(args.psgm, env).run
 
     # ---- the emulator, a 6000-field reference at one condition, one c probe
     ok(run("generate", "--preset", "small", "-q", "--seed", "3", "--set", "conditions.count=12", "--set",
@@ -139,6 +128,14 @@ def main():
             ratio = ens["metrics"][c][k] / ens["floor"][c][k]
             check(f"an independent PDE prior, importance-resampled, sits at the floor (channel {c} {k}: {ratio:.2f}x)",
                   0.7 < ratio < 1.4, f"{ratio}")
+    pc = subprocess.run([sys.executable, "-m", "psgm.posterior_check", "--reference", w("ref.h5"), "--observe",
+                         w("probes.csv"), "--min-ess", "100", "--prior-n", "200", "--exact-draws", "60",
+                         "--json", w("check_exact.json")], capture_output=True, text=True, env=env)
+    ex = json.load(open(w("check_exact.json"))).get("exact_draws", {}) if pc.returncode == 0 else {}
+    spans = [v for ch in ex.get("channels", {}).values() for v in ch.values()]
+    check("--exact-draws: exact draws' ratios to their floor straddle 1, a per-case bar's chance in [0, 1]",
+          len(spans) == 4 and all(v["q05"] < 1 < v["q95"] and 0 <= v["p_exceeds"] <= 1 for v in spans)
+          and 0 < ex["p_meets_all"] <= 1, f"{pc.returncode} {pc.stderr[-300:]} {ex}")
     other = f"conditions.list=[[{cond[0]!r}, {cond[1] + 0.05!r}, {cond[2]!r}]]"
     ok(run("sample", "-m", w("emulator.h5"), "-o", w("prior_other.h5"), "-n", "300", "--seed", "4", "--set",
            "conditions.source=list", "--set", other, "--set", f"sample.grid_from={w('ref.h5')}"), "sample prior")
@@ -166,8 +163,7 @@ def main():
             w("ref.h5"))
     check("--floor is refused with --observe", r.returncode == 2 and "do not apply" in r.stderr, r.stderr)
 
-    print(f"{len(FAILURES)} failure(s)" if FAILURES else "all checks passed")
-    return 1 if FAILURES else 0
+    return check.exit_status()
 
 
 if __name__ == "__main__":

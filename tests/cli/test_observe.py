@@ -12,21 +12,15 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import shutil
-import subprocess
 import sys
 
 import h5py
 import numpy as np
 
-FAILURES = []
+from psgm.clitest import Checks, Cli, content_sha, ok
 
-
-def check(name: str, ok: bool, detail: str = ""):
-    print(("ok   " if ok else "FAIL ") + name + ("" if ok else f": {detail}"))
-    if not ok:
-        FAILURES.append(name)
+check = Checks()
 
 
 def main():
@@ -39,19 +33,7 @@ def main():
     env = dict(os.environ, OMP_NUM_THREADS="2", OMP_WAIT_POLICY="passive")
     w = lambda name: os.path.join(args.workdir, name)  # noqa: E731
 
-    def run(*a: str) -> subprocess.CompletedProcess:
-        return subprocess.run([args.psgm, *a], capture_output=True, text=True, env=env)
-
-    def ok(r: subprocess.CompletedProcess, what: str) -> str:
-        if r.returncode != 0:
-            raise SystemExit(f"{what} failed ({r.returncode}):\n{r.stdout}\n{r.stderr}")
-        return r.stdout
-
-    def sha(stdout: str) -> str:
-        m = re.search(r"content sha256: ([0-9a-f]{64})", stdout)
-        if not m:
-            raise SystemExit("no content sha256 in:\n" + stdout)
-        return m.group(1)
+    run = Cli(args.psgm, env).run
 
     def refused(name, r, phrases, output):
         text = r.stdout + r.stderr
@@ -100,9 +82,9 @@ def main():
         for line in open(w("exact.csv")).read().splitlines()[1:]:
             ch, xp, v, s = line.split(",")
             fh.write(f'[[observation]]\nchannel = "{ch}"\nx = {xp}\nvalue = {v}\nnoise_std = {s}\n')
-    a = sha(ok(run("sample", "-m", w("emulator.h5"), "-o", w("p_csv.h5"), "-n", "8", "--seed", "5", "--observe",
+    a = content_sha(ok(run("sample", "-m", w("emulator.h5"), "-o", w("p_csv.h5"), "-n", "8", "--seed", "5", "--observe",
                    w("exact.csv"), *where), "csv"))
-    b = sha(ok(run("sample", "-m", w("emulator.h5"), "-o", w("p_toml.h5"), "-n", "8", "--seed", "5", "--observe",
+    b = content_sha(ok(run("sample", "-m", w("emulator.h5"), "-o", w("p_toml.h5"), "-n", "8", "--seed", "5", "--observe",
                    w("exact.toml"), *where), "toml"))
     check("TOML and CSV observations give the same draws", a == b, f"{a} vs {b}")
 
@@ -139,8 +121,7 @@ def main():
     bad("a reference-normalisation model cannot be guided", f"channel,x,value,noise_std\nc,{x[3]!r},1.0,0.1\n",
         ["reference normalisation"], model="ref.h5")
 
-    print(f"{len(FAILURES)} failure(s)" if FAILURES else "all checks passed")
-    return 1 if FAILURES else 0
+    return check.exit_status()
 
 
 if __name__ == "__main__":

@@ -12,20 +12,15 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
-import re
 import shutil
 import subprocess
 import sys
 
 import h5py
 
-FAILURES = []
+from psgm.clitest import Checks, Cli, content_sha, ok
 
-
-def check(name: str, ok: bool, detail: str = ""):
-    print(("ok   " if ok else "FAIL ") + name + ("" if ok else f": {detail}"))
-    if not ok:
-        FAILURES.append(name)
+check = Checks()
 
 
 def main():
@@ -38,19 +33,7 @@ def main():
     env = dict(os.environ, OMP_NUM_THREADS="2", OMP_WAIT_POLICY="passive")
     w = lambda name: os.path.join(args.workdir, name)  # noqa: E731
 
-    def run(*a: str) -> subprocess.CompletedProcess:
-        return subprocess.run([args.psgm, *a], capture_output=True, text=True, env=env)
-
-    def ok(r: subprocess.CompletedProcess, what: str) -> str:
-        if r.returncode != 0:
-            raise SystemExit(f"{what} failed ({r.returncode}):\n{r.stdout}\n{r.stderr}")
-        return r.stdout
-
-    def sha(stdout: str) -> str:
-        m = re.search(r"content sha256: ([0-9a-f]{64})", stdout)
-        if not m:
-            raise SystemExit("no content sha256 in:\n" + stdout)
-        return m.group(1)
+    run = Cli(args.psgm, env).run
 
     def digest(path: str) -> str:
         with open(path, "rb") as f:
@@ -68,14 +51,14 @@ def main():
     # ---- psgm generate: 6 conditions x 5 realisations = 30 samples
     data = ["--preset", "small", "-q", "--set", "conditions.count=6", "--set", "conditions.realisations=5",
             "--set", "pde.N=20"]
-    whole = sha(ok(run("generate", *data, "-o", w("whole.h5")), "generate"))
+    whole = content_sha(ok(run("generate", *data, "-o", w("whole.h5")), "generate"))
     parts = []
     for i in range(3):
         parts.append(w(f"part{i}.h5"))
-        out = ok(run("generate", *data, "--set", "run.batch_size=4", "--shard", f"{i}/3", "-o", parts[-1]),
-                 f"generate --shard {i}/3")
+        ok(run("generate", *data, "--set", "run.batch_size=4", "--shard", f"{i}/3", "-o", parts[-1]),
+           f"generate --shard {i}/3")
         check(f"generate --shard {i}/3 writes its 10 samples", h5py.File(parts[-1])["samples/status"].shape == (10,))
-    merged = sha(ok(run("merge", *reversed(parts), "-o", w("merged.h5")), "merge"))
+    merged = content_sha(ok(run("merge", *reversed(parts), "-o", w("merged.h5")), "merge"))
     check("generate: 3 shards merged == one run (content sha256)", merged == whole, f"{merged} vs {whole}")
     with h5py.File(w("merged.h5")) as f:
         check("  ... the merged file is no shard", "shard" not in f.attrs and int(f.attrs["merged_shards"]) == 3)
@@ -113,7 +96,7 @@ def main():
     refused("merge does not overwrite without --overwrite", run("merge", *parts, "-o", w("merged.h5")),
             ["already exists; pass --overwrite"], [(w("merged.h5"), before)])
     check("merge --overwrite replaces its own output",
-          sha(ok(run("merge", *parts, "-o", w("merged.h5"), "--overwrite"), "merge --overwrite")) == whole)
+          content_sha(ok(run("merge", *parts, "-o", w("merged.h5"), "--overwrite"), "merge --overwrite")) == whole)
 
     # ---- bad shard specs
     refused("--shard 3/3 is refused", run("generate", *data, "--shard", "3/3", "-o", w("bad.h5")),
@@ -128,13 +111,13 @@ def main():
            "model.num_blocks=1", "--set", "training.steps=12", "--data", w("whole.h5"), "-o", w("model.h5")), "train")
     sample = ["-m", w("model.h5"), "-q", "-n", "7", "--sampler", "dpm_solver_2m", "--set", "sampler.steps=4",
               "--set", "conditions.source=list", "--set", "conditions.list=[[1e-5, 0.0, 25.0], [2e-5, 0.1, 10.0]]"]
-    whole_samples = sha(ok(run("sample", *sample, "-o", w("samples.h5")), "sample"))
+    whole_samples = content_sha(ok(run("sample", *sample, "-o", w("samples.h5")), "sample"))
     sample_parts = []
     for i in range(3):
         sample_parts.append(w(f"samples{i}.h5"))
         ok(run("sample", *sample, "--set", "sample.batch_size=3", "--shard", f"{i}/3", "-o", sample_parts[-1]),
            f"sample --shard {i}/3")
-    merged_samples = sha(ok(run("merge", *sample_parts, "-o", w("samples_merged.h5")), "merge samples"))
+    merged_samples = content_sha(ok(run("merge", *sample_parts, "-o", w("samples_merged.h5")), "merge samples"))
     check("sample: 3 shards merged == one run (content sha256)", merged_samples == whole_samples,
           f"{merged_samples} vs {whole_samples}")
     with h5py.File(w("samples_merged.h5")) as f, h5py.File(w("samples.h5")) as g:
@@ -143,10 +126,7 @@ def main():
     refused("merge refuses samples and data shards together", run("merge", sample_parts[0], parts[1], parts[2],
                                                                    "-o", w("m7.h5")), ["is a shard of a run of 30 samples"])
 
-    if FAILURES:
-        print(f"{len(FAILURES)} failure(s)")
-        sys.exit(1)
-    print("all shard and merge checks passed")
+    sys.exit(check.exit_status())
 
 
 if __name__ == "__main__":

@@ -16,20 +16,15 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import shutil
 import signal
 import subprocess
 import sys
 import time
 
-FAILURES = []
+from psgm.clitest import Checks, Cli, content_sha, ok
 
-
-def check(name: str, ok: bool, detail: str = ""):
-    print(("ok   " if ok else "FAIL ") + name + ("" if ok else f": {detail}"))
-    if not ok:
-        FAILURES.append(name)
+check = Checks()
 
 
 def find_rank(rank: int, output: str) -> int | None:
@@ -60,42 +55,30 @@ def main():
     env = dict(os.environ, OMP_NUM_THREADS="1", OMP_WAIT_POLICY="passive")
     w = lambda name: os.path.join(args.workdir, name)  # noqa: E731
 
+    cli = Cli(args.psgm, env, mpirun=args.mpirun)
+
     def run(ranks: int, *a: str, timeout: float = 60) -> subprocess.CompletedProcess:
-        command = [args.psgm, *a]
-        if ranks > 0:
-            command = [args.mpirun, "--oversubscribe", "-np", str(ranks), *command]
-        return subprocess.run(command, capture_output=True, text=True, env=env, timeout=timeout)
-
-    def ok(r: subprocess.CompletedProcess, what: str) -> str:
-        if r.returncode != 0:
-            raise SystemExit(f"{what} failed ({r.returncode}):\n{r.stdout}\n{r.stderr}")
-        return r.stdout
-
-    def sha(stdout: str) -> str:
-        found = re.findall(r"content sha256: ([0-9a-f]{64})", stdout)
-        if len(found) != 1:
-            raise SystemExit(f"expected one content sha256 (rank 0's) in:\n{stdout}")
-        return found[0]
+        return cli.run(*a, ranks=ranks, timeout=timeout)
 
     # ---- generate: 5 conditions x 3 realisations = 15, split 8 + 7 at 2 ranks
     data = ["--preset", "small", "-q", "--set", "conditions.count=5", "--set", "conditions.realisations=3",
             "--set", "pde.N=16", "--set", "run.batch_size=4"]
-    plain = sha(ok(run(0, "generate", *data, "-o", w("plain.h5")), "generate"))
+    plain = content_sha(ok(run(0, "generate", *data, "-o", w("plain.h5")), "generate"))
     for path in ("direct", "sharded"):
         mode = ["--mpi-output", path]
-        one = sha(ok(run(1, "generate", *data, *mode, "-o", w(f"one_{path}.h5")), f"mpirun -np 1 generate ({path})"))
-        two = sha(ok(run(2, "generate", *data, *mode, "-o", w(f"two_{path}.h5")), f"mpirun -np 2 generate ({path})"))
+        one = content_sha(ok(run(1, "generate", *data, *mode, "-o", w(f"one_{path}.h5")), f"mpirun -np 1 generate ({path})"))
+        two = content_sha(ok(run(2, "generate", *data, *mode, "-o", w(f"two_{path}.h5")), f"mpirun -np 2 generate ({path})"))
         check(f"generate ({path}): mpirun -np 1 == one process (content sha256)", one == plain, f"{one} vs {plain}")
         check(f"generate ({path}): mpirun -np 2 == one process (content sha256)", two == plain, f"{two} vs {plain}")
         # the 4-rank smoke test (oversubscribed on CI's 2 cores): 4 + 4 + 4 + 3
-        four = sha(ok(run(4, "generate", *data, *mode, "-o", w(f"four_{path}.h5")),
+        four = content_sha(ok(run(4, "generate", *data, *mode, "-o", w(f"four_{path}.h5")),
                       f"mpirun -np 4 generate ({path})"))
         check(f"generate ({path}): mpirun -np 4 == one process (content sha256)", four == plain, f"{four} vs {plain}")
     # 7 ranks for 15 samples in batches of 4: 3 ranks write 3 samples (one
     # batch) and 4 write 2; with batches of 1, ranks make 3 or 2 writes (the
     # others pad with empty ones); compressed (collective writes of filtered
     # chunks)
-    seven = sha(ok(run(7, "generate", *data, "--set", "run.batch_size=1", "--set", "run.deflate_level=4",
+    seven = content_sha(ok(run(7, "generate", *data, "--set", "run.batch_size=1", "--set", "run.deflate_level=4",
                        "--mpi-output", "direct", "-o", w("seven.h5"), timeout=120),
                    "mpirun -np 7 generate (direct, batches of 1)"))
     check("generate (direct): mpirun -np 7, batches of 1, deflate 4 == one process", seven == plain,
@@ -109,9 +92,9 @@ def main():
        "train")
     sample = ["-m", w("model.h5"), "-q", "-n", "5", "--sampler", "dpm_solver_2m", "--set", "sampler.steps=3",
               "--set", "conditions.source=list", "--set", "conditions.list=[[1e-5, 0.0, 25.0], [2e-5, 0.1, 10.0]]"]
-    plain_s = sha(ok(run(0, "sample", *sample, "-o", w("s_plain.h5")), "sample"))
+    plain_s = content_sha(ok(run(0, "sample", *sample, "-o", w("s_plain.h5")), "sample"))
     for path in ("direct", "sharded"):
-        two_s = sha(ok(run(2, "sample", *sample, "--mpi-output", path, "-o", w(f"s_two_{path}.h5")),
+        two_s = content_sha(ok(run(2, "sample", *sample, "--mpi-output", path, "-o", w(f"s_two_{path}.h5")),
                        f"mpirun -np 2 sample ({path})"))
         check(f"sample ({path}): mpirun -np 2 == one process (content sha256)", two_s == plain_s,
               f"{two_s} vs {plain_s}")
@@ -172,9 +155,7 @@ def main():
     check("merge on 2 ranks is refused with a message", r.returncode != 0 and "runs on one process" in r.stderr,
           f"exit {r.returncode}:\n{r.stderr}")
 
-    if FAILURES:
-        print(f"{len(FAILURES)} check(s) failed: {FAILURES}")
-        sys.exit(1)
+    sys.exit(check.exit_status())
 
 
 if __name__ == "__main__":

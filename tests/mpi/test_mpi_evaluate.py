@@ -22,13 +22,9 @@ import sys
 import h5py
 import numpy as np
 
-FAILURES = []
+from psgm.clitest import Checks, Cli, ok
 
-
-def check(name: str, ok: bool, detail: str = ""):
-    print(("ok   " if ok else "FAIL ") + name + ("" if ok else f": {detail}"))
-    if not ok:
-        FAILURES.append(name)
+check = Checks()
 
 
 def h5_differences(a: str, b: str) -> list[str]:
@@ -75,16 +71,10 @@ def main():
     env = dict(os.environ, OMP_NUM_THREADS="1", OMP_WAIT_POLICY="passive")
     w = lambda name: os.path.join(args.workdir, name)  # noqa: E731
 
-    def run(ranks: int, *a: str, timeout: float = 60) -> subprocess.CompletedProcess:
-        command = [args.psgm, *a]
-        if ranks > 0:
-            command = [args.mpirun, "--oversubscribe", "-np", str(ranks), *command]
-        return subprocess.run(command, capture_output=True, text=True, env=env, timeout=timeout)
+    cli = Cli(args.psgm, env, mpirun=args.mpirun)
 
-    def ok(r: subprocess.CompletedProcess, what: str) -> str:
-        if r.returncode != 0:
-            raise SystemExit(f"{what} failed ({r.returncode}):\n{r.stdout}\n{r.stderr}")
-        return r.stdout
+    def run(ranks: int, *a: str, timeout: float = 60) -> subprocess.CompletedProcess:
+        return cli.run(*a, ranks=ranks, timeout=timeout)
 
     # ---- three ensembles at the same 5 conditions: the "PDE data", the
     # "model samples" and the "baseline" (other seeds stand in for a model)
@@ -128,9 +118,7 @@ def main():
     check("evaluate: mpirun -np 2 refuses existing outputs", r.returncode != 0 and "exist" in r.stderr,
           f"exit {r.returncode}:\n{r.stderr}")
 
-    if FAILURES:
-        print(f"{len(FAILURES)} check(s) failed: {FAILURES}")
-        sys.exit(1)
+    sys.exit(check.exit_status())
 
 
 if __name__ == "__main__":

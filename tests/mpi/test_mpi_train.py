@@ -21,19 +21,15 @@ import sys
 import h5py
 import numpy as np
 
-FAILURES = []
+from psgm.clitest import Checks, Cli, ok
+
+check = Checks()
 # The default reduction sums the ranks' weighted gradients in another order
 # than one process's batch mean: a few float32 roundings per gradient entry,
 # which Adam's first steps (updates of about lr = 1e-3 in size) carry into the
 # weights. Measured after these 6 steps: 1.5e-8 for both backends, weights
 # of up to 0.68 (docs/scaling.md §4).
 ALLREDUCE_TOLERANCE = 1e-5
-
-
-def check(name: str, ok: bool, detail: str = ""):
-    print(("ok   " if ok else "FAIL ") + name + ("" if ok else f": {detail}"))
-    if not ok:
-        FAILURES.append(name)
 
 
 def arrays(path: str, group: str):
@@ -58,13 +54,11 @@ def main():
     env = dict(os.environ, OMP_NUM_THREADS="1", OMP_WAIT_POLICY="passive")
     w = lambda name: os.path.join(args.workdir, name)  # noqa: E731
 
+    cli = Cli(args.psgm, env, mpirun=args.mpirun, timeout=120)
+
     def run(ranks: int, *a: str) -> subprocess.CompletedProcess:
-        command = [args.psgm, *a]
-        if ranks > 0:
-            command = [args.mpirun, "--oversubscribe", "-np", str(ranks), *command]
-        r = subprocess.run(command, capture_output=True, text=True, env=env, timeout=120)
-        if r.returncode != 0:
-            raise SystemExit(f"{' '.join(command)} failed ({r.returncode}):\n{r.stdout}\n{r.stderr}")
+        r = cli.run(*a, ranks=ranks)
+        ok(r, " ".join(cli.command(*a, ranks=ranks)))
         return r
 
     run(0, "generate", "--preset", "small", "-q", "--set", "conditions.count=6", "--set",
@@ -107,9 +101,7 @@ def main():
         check(f"{backend}: reproducible, 2 ranks stopped and resumed == uninterrupted, bit for bit",
               all(np.array_equal(a[k], b[k]) for k in a))
 
-    if FAILURES:
-        print(f"{len(FAILURES)} check(s) failed: {FAILURES}")
-        sys.exit(1)
+    sys.exit(check.exit_status())
 
 
 if __name__ == "__main__":
