@@ -25,7 +25,6 @@ the error of the model's prior from the error of the guidance (row "model-IS").
 import argparse
 import json
 import os
-import re
 import subprocess
 import sys
 
@@ -95,7 +94,7 @@ def main(argv=None):
                              sum((["--probe", p] for p in probes), []))
             where = ["--set", "conditions.source=list", "--set", clist, "--set", f"sample.grid_from={ref}",
                      "-n", str(a.n), "--seed", str(7 + m), "--observe", obs, "--overwrite", "-q"]
-            out = run("sample", "-m", a.model, "-o", w(f"model{m}_{k}.h5"), "--sampler", "edm_heun", "--set",
+            run("sample", "-m", a.model, "-o", w(f"model{m}_{k}.h5"), "--sampler", "edm_heun", "--set",
                       f"sampler.steps={a.steps}", "--backend", a.backend, *where)
             wall_model = None
             with h5py.File(w(f"model{m}_{k}.h5"), "r") as h:
@@ -137,7 +136,7 @@ def main(argv=None):
         n = len(s["mean"])
         print(f"  {who:8s} {['c', 'phi'][ch]:3s}: mean {sum(s['mean']) / n:.2f}x  spread {sum(s['spread']) / n:.2f}x  "
               f"coverage {sum(s['cov']) / n:+.3f}  (worst: mean {max(s['mean']):.2f}x, spread {max(s['spread']):.2f}x, "
-              f"coverage {min(s['cov']):+.3f})")
+              f"coverage {max(s['cov'], key=abs):+.3f})")
     if cases:
         nfes = sorted({c["nfe"] for c in cases})
         print(f"  network evaluations per sample {nfes[0]}-{nfes[-1]} (by the number of probes); wall per case: model "
