@@ -98,6 +98,11 @@ std::shared_ptr<ConfigOptions> add_config_options(CLI::App& app, std::string def
 bool is_root_process();
 int process_rank();
 int process_count();
+/// `--mpi-output auto|direct|sharded` (psgm generate and psgm sample): how
+/// the ranks of an mpirun job write the one output file (docs/scaling.md
+/// §3), stored in `target` (default "auto"). Registered in MPI builds only;
+/// without MPI the option does not exist and `target` keeps its value.
+void add_mpi_output_option(CLI::App& app, std::string& target);
 
 // ------------------------------------------------------------------ progress
 /// Prints "label: done/total (pct) rate unit/s, ETA" to stderr, at most every

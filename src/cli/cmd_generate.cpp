@@ -386,13 +386,7 @@ psgm::cli::RegisterCommand generate_command(
       CLI::Option* seed_option = app.add_option("--seed", *seed, "random seed (same as --set run.seed=SEED)");
       app.add_flag("-q,--quiet", options->quiet, "no progress on stderr");
       app.add_flag("--print-config", options->print_config, "print the effective configuration and exit");
-#if PSGM_ENABLE_MPI
-      app.add_option("--mpi-output", options->mpi_output,
-                     "under mpirun, how the ranks write the one output file: direct (every rank writes its samples "
-                     "into it through the parallel HDF5), sharded (a part file per rank, merged by rank 0), auto "
-                     "(direct when the HDF5 is parallel; docs/scaling.md)")
-          ->check(CLI::IsMember({"auto", "direct", "sharded"}));
-#endif
+      psgm::cli::add_mpi_output_option(app, options->mpi_output);
       auto shard = std::make_shared<std::string>();
       app.add_option("--shard", *shard,
                      "i/n: write only part i (0 ... n-1) of n contiguous parts of the samples; psgm merge joins "

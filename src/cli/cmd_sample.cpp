@@ -423,13 +423,7 @@ psgm::cli::RegisterCommand sample_command(
       app.add_option("--observe", options->observe,
                      "probe observations (CSV: channel,x,value,noise_std; or TOML [[observation]] tables): draw "
                      "from the posterior given them (docs/posterior.md)");
-#if PSGM_ENABLE_MPI
-      app.add_option("--mpi-output", options->mpi_output,
-                     "under mpirun, how the ranks write the one output file: direct (every rank writes its samples "
-                     "into it through the parallel HDF5), sharded (a part file per rank, merged by rank 0), auto "
-                     "(direct when the HDF5 is parallel; docs/scaling.md)")
-          ->check(CLI::IsMember({"auto", "direct", "sharded"}));
-#endif
+      psgm::cli::add_mpi_output_option(app, options->mpi_output);
       auto shard = std::make_shared<std::string>();
       app.add_option("--shard", *shard,
                      "i/n: write only part i (0 ... n-1) of n contiguous parts of the samples; psgm merge joins "

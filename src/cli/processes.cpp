@@ -38,4 +38,14 @@ int process_count() {
 
 bool is_root_process() { return process_rank() == 0; }
 
+void add_mpi_output_option([[maybe_unused]] CLI::App& app, [[maybe_unused]] std::string& target) {
+#if PSGM_ENABLE_MPI
+  app.add_option("--mpi-output", target,
+                 "under mpirun, how the ranks write the one output file: direct (every rank writes its samples "
+                 "into it through the parallel HDF5), sharded (a part file per rank, merged by rank 0), auto "
+                 "(direct when the HDF5 is parallel; docs/scaling.md)")
+      ->check(CLI::IsMember({"auto", "direct", "sharded"}));
+#endif
+}
+
 }  // namespace psgm::cli

@@ -11,9 +11,7 @@
 #pragma once
 
 #include <psgm/core/KokkosCompat.hpp>
-#include <psgm/mpi/CollectiveOutput.hpp>
-#include <psgm/mpi/Comm.hpp>
-#include <psgm/mpi/ShardedOutput.hpp>
+#include <psgm/mpi/impl/WriteOnRanks.hpp>
 #include <psgm/workflow/Generate.hpp>
 
 #include <algorithm>
@@ -41,25 +39,9 @@ workflow::GenerateResult generate(ExecSpace const& space, MPI_Comm comm, workflo
   if (size(comm) == 1) return workflow::generate(space, options, progress);
   require(options.shard.is_whole(), "psgm::mpi::generate: options.shard = ", options.shard.to_string(),
           ": the ranks of the communicator are the shards; pass the whole run");
-  workflow::GenerateResult local;
-  if (resolve(path) == OutputPath::direct) {
-    auto const group = std::make_shared<CollectiveOutput>(
-        comm, static_cast<std::int64_t>(options.conditions.size()) * options.realisations);
-    workflow::GenerateOptions part = options;
-    part.shard = group->shard();
-    part.writer.group = group;
-    collective(
-        comm, "psgm::mpi::generate", [&] { local = workflow::generate(space, part, progress); },
-        [&] { return group->failed(); });
-  } else {
-    ShardedOutput out(comm, options.output, options.writer);
-    workflow::GenerateOptions part = options;
-    part.shard = out.shard();
-    part.output = out.part_path();
-    part.writer.overwrite = true;  // a part left by a killed run is replaced
-    collective(comm, "psgm::mpi::generate", [&] { local = workflow::generate(space, part, progress); });
-    out.commit();
-  }
+  workflow::GenerateResult const local = impl::write_on_ranks(
+      comm, "psgm::mpi::generate", path, static_cast<std::int64_t>(options.conditions.size()) * options.realisations,
+      options, [&](workflow::GenerateOptions const& part) { return workflow::generate(space, part, progress); });
 
   workflow::GenerateResult result = local;
   result.plan.first = 0;

@@ -10,9 +10,7 @@
 #pragma once
 
 #include <psgm/core/KokkosCompat.hpp>
-#include <psgm/mpi/CollectiveOutput.hpp>
-#include <psgm/mpi/Comm.hpp>
-#include <psgm/mpi/ShardedOutput.hpp>
+#include <psgm/mpi/impl/WriteOnRanks.hpp>
 #include <psgm/workflow/Sample.hpp>
 
 #include <chrono>
@@ -40,26 +38,11 @@ inline workflow::SampleResult sample(Kokkos::DefaultExecutionSpace const& space,
   if (size(comm) == 1) return workflow::sample(space, model, backend, dtype, options, progress, on_evaluation);
   require(options.shard.is_whole(), "psgm::mpi::sample: options.shard = ", options.shard.to_string(),
           ": the ranks of the communicator are the shards; pass the whole run");
-  workflow::SampleResult local;
-  if (resolve(path) == OutputPath::direct) {
-    auto const group = std::make_shared<CollectiveOutput>(comm, workflow::plan_sample(model, options).total);
-    workflow::SampleOptions part = options;
-    part.shard = group->shard();
-    part.writer.group = group;
-    collective(
-        comm, "psgm::mpi::sample",
-        [&] { local = workflow::sample(space, model, backend, dtype, part, progress, on_evaluation); },
-        [&] { return group->failed(); });
-  } else {
-    ShardedOutput out(comm, options.output, options.writer);
-    workflow::SampleOptions part = options;
-    part.shard = out.shard();
-    part.output = out.part_path();
-    part.writer.overwrite = true;  // a part left by a killed run is replaced
-    collective(comm, "psgm::mpi::sample",
-               [&] { local = workflow::sample(space, model, backend, dtype, part, progress, on_evaluation); });
-    out.commit();
-  }
+  workflow::SampleResult const local = impl::write_on_ranks(
+      comm, "psgm::mpi::sample", path, workflow::plan_sample(model, options).total, options,
+      [&](workflow::SampleOptions const& part) {
+        return workflow::sample(space, model, backend, dtype, part, progress, on_evaluation);
+      });
 
   workflow::SampleResult result = local;
   result.plan.first = 0;
