@@ -1,7 +1,8 @@
 """What psgm's command-line tests share (tests/cli, tests/mpi).
 
-    from psgm.clitest import Checks, Cli, ok, content_sha
+    from psgm.clitest import Checks, Cli, ok, content_sha, setup
 
+    args, env, w = setup(mpirun=True)     # --psgm, --mpirun, --workdir parsed; the workdir emptied
     check = Checks()                      # check(name, condition, detail)
     cli = Cli(args.psgm, env, mpirun=args.mpirun)
     r = cli.run("generate", ...)          # a CompletedProcess; ranks=2 runs it under mpirun
@@ -11,8 +12,34 @@
 """
 from __future__ import annotations
 
+import argparse
+import os
 import re
+import shutil
 import subprocess
+from typing import Callable
+
+
+def setup(mpirun: bool = False, threads: int = 2,
+          extra: Callable[[argparse.ArgumentParser], None] | None = None):
+    """The arguments every command-line test takes (--psgm BIN, --workdir DIR,
+    and --mpirun MPIEXEC for the MPI tests; `extra` adds a test's own), the
+    workdir emptied and created, and the environment its commands run in
+    (`threads` OpenMP threads per process, passive waiting: 1 for the MPI
+    tests, whose ranks share CI's 2 cores). Returns (args, env, w), w(name)
+    being a path in the workdir."""
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--psgm", required=True)
+    if mpirun:
+        ap.add_argument("--mpirun", required=True)
+    ap.add_argument("--workdir", required=True)
+    if extra is not None:
+        extra(ap)
+    args = ap.parse_args()
+    shutil.rmtree(args.workdir, ignore_errors=True)
+    os.makedirs(args.workdir)
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads), OMP_WAIT_POLICY="passive")
+    return args, env, lambda name: os.path.join(args.workdir, name)
 
 
 class Checks:

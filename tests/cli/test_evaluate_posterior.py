@@ -14,7 +14,6 @@ Usage: test_evaluate_posterior.py --psgm BIN --workdir DIR
 
 from __future__ import annotations
 
-import argparse
 import csv
 import json
 import os
@@ -24,20 +23,13 @@ import sys
 
 import h5py
 
-from psgm.clitest import Checks, Cli, ok
+from psgm.clitest import Checks, Cli, ok, setup
 
 check = Checks()
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--psgm", required=True)
-    ap.add_argument("--workdir", required=True)
-    args = ap.parse_args()
-    shutil.rmtree(args.workdir, ignore_errors=True)
-    os.makedirs(args.workdir)
-    env = dict(os.environ, OMP_NUM_THREADS="2", OMP_WAIT_POLICY="passive")
-    w = lambda name: os.path.join(args.workdir, name)  # noqa: E731
+    args, env, w = setup(mpirun=False)
 
     run = Cli(args.psgm, env).run
 

@@ -10,6 +10,7 @@
 #include <mpi.h>
 
 #include <cstdio>
+#include <functional>
 #include <string>
 
 namespace {
@@ -17,6 +18,29 @@ int failures = 0;
 void check(bool ok, std::string const& what) {
   if (!ok) ++failures;
   std::printf("%s %s\n", ok ? "ok  " : "FAIL", what.c_str());
+}
+
+/// What one rank saw of a collective step in which rank `failing` threw an
+/// IoError: the failing rank its own exception, the others RemoteError with
+/// the message `expected`.
+void check_one_failure(std::function<void()> const& step, int rank, int failing, std::string const& expected,
+                       std::string const& label) {
+  std::string seen;
+  bool remote = false, own = false;
+  try {
+    step();
+  } catch (psgm::mpi::RemoteError const& e) {
+    remote = true;
+    seen = e.what();
+  } catch (psgm::IoError const& e) {
+    own = true;
+    seen = e.what();
+  }
+  std::string const who = "rank " + std::to_string(rank) + ": " + label;
+  if (rank == failing)
+    check(own, who + "the failing rank gets its own exception back: " + seen);
+  else
+    check(remote && seen == expected, who + "the others get RemoteError '" + expected + "', got '" + seen + "'");
 }
 }  // namespace
 
@@ -35,26 +59,16 @@ int main(int argc, char** argv) {
   check(!threw, who + "no rank fails: no rank throws");
 
   int const failing = n - 1;
-  std::string seen;
-  bool remote = false, own = false;
-  try {
-    psgm::mpi::collective(comm, "test step", [&] {
-      if (rank == failing) throw psgm::IoError("cannot write 'part" + std::to_string(rank) + "'");
-    });
-  } catch (psgm::mpi::RemoteError const& e) {
-    remote = true;
-    seen = e.what();
-  } catch (psgm::IoError const& e) {
-    own = true;
-    seen = e.what();
-  }
-  if (rank == failing) {
-    check(own, who + "the failing rank gets its own exception back: " + seen);
-  } else {
-    std::string const expected = "test step: rank " + std::to_string(failing) + " of " + std::to_string(n) +
-                                 " failed: cannot write 'part" + std::to_string(failing) + "'";
-    check(remote && seen == expected, who + "the others get RemoteError '" + expected + "', got '" + seen + "'");
-  }
+  check_one_failure(
+      [&] {
+        psgm::mpi::collective(comm, "test step", [&] {
+          if (rank == failing) throw psgm::IoError("cannot write 'part" + std::to_string(rank) + "'");
+        });
+      },
+      rank, failing,
+      "test step: rank " + std::to_string(failing) + " of " + std::to_string(n) + " failed: cannot write 'part" +
+          std::to_string(failing) + "'",
+      "");
 
   // agree(): no failure gives the smallest state
   int const smallest = psgm::mpi::agree(comm, "states", nullptr, rank == 0 ? 1 : 0);
@@ -64,36 +78,26 @@ int main(int argc, char** argv) {
   // later agree() of their own (as a rank in its batches is when another
   // fails before it reaches the writer): they get its message, and their
   // own collective() (told by `agreed`) does not wait for a second round.
-  seen.clear();
-  remote = own = false;
   bool agreed = false;
-  try {
-    psgm::mpi::collective(
-        comm, "outer",
-        [&] {
-          if (rank == failing) throw psgm::IoError("rank " + std::to_string(rank) + " stops early");
-          try {
-            psgm::mpi::agree(comm, "inner step", nullptr, 0);
-          } catch (psgm::mpi::RemoteError const&) {
-            agreed = true;
-            throw;
-          }
-        },
-        [&] { return agreed; });
-  } catch (psgm::mpi::RemoteError const& e) {
-    remote = true;
-    seen = e.what();
-  } catch (psgm::IoError const& e) {
-    own = true;
-    seen = e.what();
-  }
-  if (rank == failing) {
-    check(own, who + "agree: the failing rank gets its own exception back: " + seen);
-  } else {
-    std::string const expected = "inner step: rank " + std::to_string(failing) + " of " + std::to_string(n) +
-                                 " failed: rank " + std::to_string(failing) + " stops early";
-    check(remote && seen == expected, who + "agree: the others get '" + expected + "', got '" + seen + "'");
-  }
+  check_one_failure(
+      [&] {
+        psgm::mpi::collective(
+            comm, "outer",
+            [&] {
+              if (rank == failing) throw psgm::IoError("rank " + std::to_string(rank) + " stops early");
+              try {
+                psgm::mpi::agree(comm, "inner step", nullptr, 0);
+              } catch (psgm::mpi::RemoteError const&) {
+                agreed = true;
+                throw;
+              }
+            },
+            [&] { return agreed; });
+      },
+      rank, failing,
+      "inner step: rank " + std::to_string(failing) + " of " + std::to_string(n) + " failed: rank " +
+          std::to_string(failing) + " stops early",
+      "agree: ");
 
   int const local = psgm::mpi::node_local_rank(comm);
   check(local >= 0 && local < n,

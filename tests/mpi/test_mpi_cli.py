@@ -14,15 +14,13 @@ Usage: test_mpi_cli.py --psgm BIN --mpirun MPIEXEC --workdir DIR
 
 from __future__ import annotations
 
-import argparse
 import os
-import shutil
 import signal
 import subprocess
 import sys
 import time
 
-from psgm.clitest import Checks, Cli, content_sha, ok
+from psgm.clitest import Checks, Cli, content_sha, ok, setup
 
 check = Checks()
 
@@ -44,16 +42,8 @@ def find_rank(rank: int, output: str) -> int | None:
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--psgm", required=True)
-    ap.add_argument("--mpirun", required=True)
-    ap.add_argument("--workdir", required=True)
-    args = ap.parse_args()
-    shutil.rmtree(args.workdir, ignore_errors=True)
-    os.makedirs(args.workdir)
     # One thread per rank: 2 ranks on CI's 2 cores.
-    env = dict(os.environ, OMP_NUM_THREADS="1", OMP_WAIT_POLICY="passive")
-    w = lambda name: os.path.join(args.workdir, name)  # noqa: E731
+    args, env, w = setup(mpirun=True, threads=1)
 
     cli = Cli(args.psgm, env, mpirun=args.mpirun)
 

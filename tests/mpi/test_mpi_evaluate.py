@@ -13,16 +13,14 @@ Usage: test_mpi_evaluate.py --psgm BIN --mpirun MPIEXEC --workdir DIR
 
 from __future__ import annotations
 
-import argparse
 import os
-import shutil
 import subprocess
 import sys
 
 import h5py
 import numpy as np
 
-from psgm.clitest import Checks, Cli, ok
+from psgm.clitest import Checks, Cli, ok, setup
 
 check = Checks()
 
@@ -59,17 +57,9 @@ def h5_differences(a: str, b: str) -> list[str]:
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--psgm", required=True)
-    ap.add_argument("--mpirun", required=True)
-    ap.add_argument("--workdir", required=True)
-    args = ap.parse_args()
-    shutil.rmtree(args.workdir, ignore_errors=True)
-    os.makedirs(args.workdir)
     # One thread per rank, so that the floor's solves and the metrics' sums
     # run the same way in every run.
-    env = dict(os.environ, OMP_NUM_THREADS="1", OMP_WAIT_POLICY="passive")
-    w = lambda name: os.path.join(args.workdir, name)  # noqa: E731
+    args, env, w = setup(mpirun=True, threads=1)
 
     cli = Cli(args.psgm, env, mpirun=args.mpirun)
 

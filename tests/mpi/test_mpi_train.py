@@ -12,16 +12,13 @@ Usage: test_mpi_train.py --psgm BIN --mpirun MPIEXEC --workdir DIR [--torch]
 
 from __future__ import annotations
 
-import argparse
-import os
-import shutil
 import subprocess
 import sys
 
 import h5py
 import numpy as np
 
-from psgm.clitest import Checks, Cli, ok
+from psgm.clitest import Checks, Cli, ok, setup
 
 check = Checks()
 # The default reduction sums the ranks' weighted gradients in another order
@@ -43,16 +40,8 @@ def arrays(path: str, group: str):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--psgm", required=True)
-    ap.add_argument("--mpirun", required=True)
-    ap.add_argument("--workdir", required=True)
-    ap.add_argument("--torch", action="store_true", help="also the LibTorch backend")
-    args = ap.parse_args()
-    shutil.rmtree(args.workdir, ignore_errors=True)
-    os.makedirs(args.workdir)
-    env = dict(os.environ, OMP_NUM_THREADS="1", OMP_WAIT_POLICY="passive")
-    w = lambda name: os.path.join(args.workdir, name)  # noqa: E731
+    args, env, w = setup(mpirun=True, threads=1,
+                         extra=lambda ap: ap.add_argument("--torch", action="store_true", help="also the LibTorch backend"))
 
     cli = Cli(args.psgm, env, mpirun=args.mpirun, timeout=120)
 
