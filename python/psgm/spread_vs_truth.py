@@ -14,7 +14,9 @@ from the model, the systematic part shows alone:
 Per channel, root mean square over the conditions of: the error of log σ
 over the points with spread; its split into the level (the log of the
 channel's mean variance) and the shape (σ over the level's square root);
-the mean's error in units of the true spread. Rows of another PDE ensemble
+the mean's error in units of the true spread; and the mean signed error of
+log σ (> 0: the ensemble spreads too widely everywhere, e.g. a sampler's
+discretisation error, docs/results.md §2e). Rows of another PDE ensemble
 of the samples' size give the part that is sampling noise.
 
 Then the quantity of interest of docs/metrics.md (M6), P(min_x c < c_crit)
@@ -41,19 +43,22 @@ def by_condition(path):
 
 
 def compare(truth, samples, tolerance=1e-9):
-    """{channel: (sigma_rms, level_rms, shape_rms, mean_rms)} over the conditions."""
+    """{channel: (sigma_rms, level_rms, shape_rms, mean_rms, sigma_bias)} over the
+    conditions; sigma_bias is the mean signed log(sigma_samples / sigma_truth)
+    over points and conditions (> 0: the samples spread too widely)."""
     out = {}
     for ch in range(truth[0].shape[1]):
-        sig, lev, shp, mean = [], [], [], []
+        sig, lev, shp, mean, bias = [], [], [], [], []
         for t, m in zip(truth, samples):
             vt, vm = t[:, ch, :].var(0), m[:, ch, :].var(0)
             ok = vt > tolerance * vt.max()
             st, sm = np.sqrt(vt[ok]), np.sqrt(vm[ok])
             sig.append(np.mean(np.log(sm / st) ** 2))
+            bias.append(np.mean(np.log(sm / st)))
             lev.append((0.5 * np.log(vm[ok].mean() / vt[ok].mean())) ** 2)
             shp.append(np.mean(np.log((sm / np.sqrt(vm[ok].mean())) / (st / np.sqrt(vt[ok].mean()))) ** 2))
             mean.append(np.mean(((m[:, ch, :].mean(0) - t[:, ch, :].mean(0))[ok] / st) ** 2))
-        out[ch] = tuple(float(np.sqrt(np.mean(v))) for v in (sig, lev, shp, mean))
+        out[ch] = tuple(float(np.sqrt(np.mean(v))) for v in (sig, lev, shp, mean)) + (float(np.mean(bias)),)
     return out
 
 
@@ -79,15 +84,15 @@ def main():
     p.add_argument("--qoi-channel", type=int, default=0, help="the channel of the quantity of interest (c: 0)")
     a = p.parse_args()
     truth, cond, names = by_condition(a.truth)
-    print("| ensemble | channel | n | log sigma (rms) | level | shape | mean error / spread |")
-    print("|---|---|---|---|---|---|---|")
+    print("| ensemble | channel | n | log sigma (rms) | level | shape | mean error / spread | log sigma (mean signed) |")
+    print("|---|---|---|---|---|---|---|---|")
     for path in a.samples:
         s, c, _ = by_condition(path)
         if len(c) != len(cond) or not np.allclose(c, cond, rtol=1e-12, atol=0):
             raise SystemExit(f"{path}: its conditions are not those of {a.truth} (same rows, same order expected)")
-        for ch, (sig, lev, shp, mean) in compare(truth, s).items():
+        for ch, (sig, lev, shp, mean, bias) in compare(truth, s).items():
             name = names[ch] if ch < len(names) else str(ch)
-            print(f"| {path} | {name} | {len(s[0])} | {sig:.4f} | {lev:.4f} | {shp:.4f} | {mean:.4f} |")
+            print(f"| {path} | {name} | {len(s[0])} | {sig:.4f} | {lev:.4f} | {shp:.4f} | {mean:.4f} | {bias:+.4f} |")
     print()
     print("| ensemble | n | QoI: mean abs(P - P_truth) | mean P - P_truth | conditions where the event is possible |")
     print("|---|---|---|---|---|")
