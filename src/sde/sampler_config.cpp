@@ -28,6 +28,7 @@ std::string format_double(double v) {
 }
 
 /// A parameter's value as TOML.
+std::string toml_value(bool v) { return v ? "true" : "false"; }
 std::string toml_value(int v) { return std::to_string(v); }
 std::string toml_value(double v) { return format_double(v); }
 std::string toml_value(TimeGrid v) { return std::string("\"") + to_string(v) + "\""; }

@@ -147,6 +147,71 @@ PSGM_BACKEND_TEST_CASE("EDM Heun converges with order 2 (EDM process)", "[sde][s
               "edm_heun (Karras grid, rho = 7)");
 }
 
+PSGM_BACKEND_TEST_CASE("EDM Heun with exact_gaussian: N(0, sigma_data^2 I) exact at any level count, order 2 else",
+                       "[sde][sampler][order]") {
+  using ExecSpace = TestType;
+  ExecSpace space;
+  // (1) The Gaussian the integrator treats exactly, N(0, sigma_d^2 I): the
+  // output is the input times sigma_d / sqrt(sigma_max^2 + sigma_d^2), to
+  // round-off, at 2, 5 and 25 levels, for sigma_data 1 and 0.5; plain Heun is
+  // off by the discretisation error (docs/results.md §2e: +2.1 % at 25 levels).
+  for (double const sd : {1.0, 0.5}) {
+    psgm_test::GaussianProblem iso;
+    iso.lambda.assign(psgm_test::dim, sd * sd);
+    iso.mean.assign(psgm_test::dim, 0.0);
+    SdeConfig sde;
+    sde.type = SdeType::edm;
+    sde.edm.sigma_data = sd;
+    psgm::sde::AnalyticScore<ExecSpace, double> model(space, iso.spec(false), sde,
+                                                      psgm::sde::identity_normalization());
+    double const factor = sd / std::sqrt(sde.edm.sigma_max * sde.edm.sigma_max + sd * sd);
+    auto exact = [&](std::vector<double> x) {
+      for (auto& v : x) v *= factor;
+      return x;
+    };
+    auto c = SamplerConfig::defaults(SamplerKind::edm_heun);
+    c.exact_gaussian = true;
+    for (int const levels : {2, 5, 25}) {
+      c.steps = levels;
+      double const err = ode_error(model, c, 8, exact);
+      CAPTURE(sd, levels, err);
+      CHECK(err < 1e-12);
+    }
+    c.exact_gaussian = false;
+    c.steps = 25;
+    CHECK(ode_error(model, c, 8, exact) > 1e-3);
+  }
+  // (2) Any other Gaussian: second order. The reference is the exact flow to
+  // sigma_min, then the last step exactly as the sampler takes it (Euler in
+  // u = arctan(sigma / sigma_d) on r = d - x sigma / g^2, per eigen-direction).
+  psgm_test::GaussianProblem const p;
+  SdeConfig sde;
+  sde.type = SdeType::edm;
+  psgm::sde::AnalyticScore<ExecSpace, double> model(space, p.spec(), sde, psgm::sde::identity_normalization());
+  psgm::sde::DiffusionProcess const process(sde);
+  auto const eigen = p.eigen();
+  auto const spec = p.spec();
+  auto const mu = p.to_eigen(p.mean_at(cond));
+  double const smin = process.t_lo(), sd = sde.edm.sigma_data, g = std::sqrt(smin * smin + sd * sd);
+  double const du = -std::atan(smin / sd);
+  auto exact = [&](std::vector<double> x) {
+    psgm::sde::gaussian_flow_map(spec, eigen, process, cond, process.t_hi(), smin, x);
+    auto y = p.to_eigen(x);
+    for (int j = 0; j < psgm_test::dim; ++j) {
+      double const D = mu[j] + p.lambda[j] / (p.lambda[j] + smin * smin) * (y[j] - mu[j]);
+      double const r = (y[j] - D) / smin - y[j] * smin / (g * g);
+      y[j] = sd * (y[j] / g + du * r * g / sd);
+    }
+    std::vector<double> out(psgm_test::dim, 0.0);
+    for (int i = 0; i < psgm_test::dim; ++i)
+      for (int j = 0; j < psgm_test::dim; ++j) out[i] += p.q[i * psgm_test::dim + j] * y[j];
+    return out;
+  };
+  auto c = SamplerConfig::defaults(SamplerKind::edm_heun);
+  c.exact_gaussian = true;
+  check_order(model, c, {16, 32, 64, 128}, exact, 2.0, "edm_heun exact_gaussian");
+}
+
 PSGM_BACKEND_TEST_CASE("Dormand-Prince: the error follows the tolerance", "[sde][sampler][order]") {
   using ExecSpace = TestType;
   ExecSpace space;

@@ -88,7 +88,7 @@ TEST_CASE("the name table: names, aliases, keys, and refusal of another sampler'
   auto const keys = psgm::sde::sampler_parameter_names();
   for (char const* k : {"t_start", "t_end", "steps", "grid", "rho", "corrector_steps", "snr", "rtol", "atol",
                         "initial_step", "safety", "min_factor", "max_factor", "max_iterations", "s_churn", "s_tmin",
-                        "s_tmax", "s_noise"})
+                        "s_tmax", "s_noise", "exact_gaussian"})
     CHECK(std::count(keys.begin(), keys.end(), k) == 1);
 
   auto const heun = SamplerConfig::defaults(SamplerKind::ode_heun);
@@ -108,13 +108,13 @@ TEST_CASE("the name table: names, aliases, keys, and refusal of another sampler'
   CHECK_FALSE(dopri.accepts("steps"));
   CHECK(dopri.accepts("max_iterations"));
   auto const edm = SamplerConfig::defaults(SamplerKind::edm_heun);
-  for (char const* k : {"s_churn", "s_tmin", "s_tmax", "s_noise", "steps"}) CHECK(edm.accepts(k));
+  for (char const* k : {"s_churn", "s_tmin", "s_tmax", "s_noise", "exact_gaussian", "steps"}) CHECK(edm.accepts(k));
   CHECK_FALSE(edm.accepts("snr"));
 
   // What files record (provenance) and the one-line description, as before the policies.
   CHECK(edm.to_toml() ==
         "name = \"edm_heun\"\nt_start = 0.0\nt_end = 0.0\nsteps = 18\ngrid = \"karras\"\nrho = 7.0\n"
-        "s_churn = 0.0\ns_tmin = 0.0\ns_tmax = inf\ns_noise = 1.0\n");
+        "s_churn = 0.0\ns_tmin = 0.0\ns_tmax = inf\ns_noise = 1.0\nexact_gaussian = false\n");
   CHECK(dopri.to_toml() ==
         "name = \"ode_dopri5\"\nt_start = 0.0\nt_end = 0.0\nrtol = 1.0000000000000001e-05\n"
         "atol = 1.0000000000000001e-05\ninitial_step = 0.0\nsafety = 0.90000000000000002\nmin_factor = "
