@@ -77,6 +77,12 @@ def main():
     with h5py.File(os.path.join(data, "model.h5"), "r") as f:
         assert (f["whitening/basis"][:] == emulator_basis).all()
 
+    # The demo's sampler: EDM Heun, 5 levels here, its Gaussian part exact (sample.exact_gaussian).
+    with h5py.File(os.path.join(data, "samples.h5"), "r") as f:
+        assert f.attrs["sampler"] == "edm_heun", f.attrs["sampler"]
+        config = f.attrs["sampler_config"]
+        assert "steps = 5\n" in config and "exact_gaussian = true\n" in config, config
+
     # The emulator's draws at a held-out condition: mean within a few spreads
     # of the PDE's (12 training conditions only), phi_0 exactly 0.
     with h5py.File(os.path.join(data, "heldout.h5"), "r") as f:
