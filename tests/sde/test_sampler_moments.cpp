@@ -136,6 +136,14 @@ PSGM_BACKEND_TEST_CASE("EDM: Heun sampler (deterministic and with churn) reprodu
   churn.s_tmax = 50;
   churn.s_noise = 1.003;
   check_gaussian<TestType>(edm(), churn, 3000, "EDM edm_heun N=64 S_churn=40");
+  // exact_gaussian (docs/sampling.md §4): exact for N(0, sigma_data^2 I) only;
+  // this Gaussian has a mean and another covariance, so the rest of the flow
+  // is Heun's, at 25 levels (the demo's) and with churn.
+  auto exact = with_steps(SamplerKind::edm_heun, 25);
+  exact.exact_gaussian = true;
+  check_gaussian<TestType>(edm(), exact, 3000, "EDM edm_heun N=25 exact_gaussian");
+  churn.exact_gaussian = true;
+  check_gaussian<TestType>(edm(), churn, 3000, "EDM edm_heun N=64 S_churn=40 exact_gaussian");
 }
 
 PSGM_BACKEND_TEST_CASE("EDM and VE: the ODE and SDE samplers reproduce the Gaussian", "[sde][sampler][mc]") {
