@@ -348,11 +348,16 @@ int run(Settings const& s, Options const& options, std::string const& config_tom
     written = done;
     progress.update(planned > 0 ? done * planned : done, extra);
   };
-  psgm::workflow::EvaluationHook within_batch;
-  if (planned > 0)
-    within_batch = [&](std::int64_t nfe) {
-      progress.update(written * planned + std::min(plan.batch, mine - written) * nfe);
-    };
+  // Within a batch, after each network evaluation: the progress, and a
+  // signal stops the run there (a batch of many samples or many steps can
+  // take minutes; the batch in progress is dropped, as between batches).
+  psgm::workflow::EvaluationHook const within_batch = [&](std::int64_t nfe) {
+    if (InterruptScope::interrupted())
+      throw psgm::cli::Interrupted("psgm sample stopped after " + std::to_string(written) + " of " +
+                                   std::to_string(mine) + " samples, in a batch after " + std::to_string(nfe) +
+                                   " network evaluations; no file was written to '" + options.output + "'");
+    if (planned > 0) progress.update(written * planned + std::min(plan.batch, mine - written) * nfe);
+  };
 #if PSGM_ENABLE_MPI
   // Each rank of MPI_COMM_WORLD draws one block of the samples
   // (docs/scaling.md); one rank: workflow::sample itself.

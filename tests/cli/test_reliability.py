@@ -302,6 +302,18 @@ def interrupts():
     check("  ... no output, no temporary file", not os.path.exists(out)
           and not any(n.startswith(".big_samples") for n in os.listdir(WORK)), str(os.listdir(WORK)))
 
+    # Ctrl-C inside one long batch (20 000 samples x 10^5 Heun steps, hours of
+    # work): stops after the network evaluation in progress, not at the batch's end.
+    out = w("one_batch.h5")
+    t0 = time.monotonic()
+    r = signalled(["sample", "-m", w("m.h5"), "-o", out, "-n", "20000", "--sampler", "ode_heun", "--set",
+                   "sampler.steps=100000", "--set", "sample.batch_size=20000"], "psgm sample:", signal.SIGINT)
+    expect("sample ends with 130 on SIGINT inside a batch and leaves no file", r, 130,
+           ["psgm sample stopped after 0 of 20000 samples, in a batch after", "no file was written"])
+    check("  ... long before the batch could end, no output, no temporary file", time.monotonic() - t0 < 120 and not os.path.exists(out)
+          and not any(n.startswith(".one_batch") for n in os.listdir(WORK)),
+          f"{time.monotonic() - t0:.1f} s, {os.listdir(WORK)}")
+
     # Ctrl-C during generate: stops at the next batch, no output, no temporary file, 130.
     out = w("big_data.h5")
     r = signalled(["generate", "--preset", "small", "-o", out, "--set", "conditions.count=1000000", "--set",
