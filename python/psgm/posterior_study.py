@@ -52,12 +52,16 @@ def main(argv=None):
     ap.add_argument("--noise", type=float, default=0.5)
     ap.add_argument("--steps", type=int, default=25, help="EDM Heun levels (2 steps - 1 evaluations)")
     ap.add_argument("--backend", default="native")
+    ap.add_argument("--sampler-set", action="append", default=[], metavar="KEY=VALUE",
+                    help="a further sampler option for the score model's draws, guided and unguided "
+                         "(e.g. exact_gaussian=true: sampler.exact_gaussian=true); repeatable")
     ap.add_argument("--prior-fields", type=int, default=0,
                     help="unguided model draws per condition for the model-IS row (0: none)")
     ap.add_argument("--json")
     a = ap.parse_args(argv)
     os.makedirs(a.workdir, exist_ok=True)
     w = lambda name: os.path.join(a.workdir, name)  # noqa: E731
+    sampler_sets = sum((["--set", "sampler." + kv] for kv in a.sampler_set), [])
     env = dict(os.environ, OMP_NUM_THREADS=os.environ.get("OMP_NUM_THREADS", "2"), OMP_WAIT_POLICY="passive")
 
     def run(*args):
@@ -85,9 +89,9 @@ def main(argv=None):
             prior = ["--prior", w(f"prior{m}.h5")]
             if not os.path.exists(prior[1]):
                 run("sample", "-m", a.model, "-o", prior[1], "--sampler", "edm_heun", "--set",
-                    f"sampler.steps={a.steps}", "--backend", a.backend, "--set", "conditions.source=list", "--set",
-                    clist, "--set", f"sample.grid_from={ref}", "-n", str(a.prior_fields), "--seed",
-                    str(300 + m), "-q")
+                    f"sampler.steps={a.steps}", *sampler_sets, "--backend", a.backend, "--set",
+                    "conditions.source=list", "--set", clist, "--set", f"sample.grid_from={ref}",
+                    "-n", str(a.prior_fields), "--seed", str(300 + m), "-q")
         for k, (layout, probes) in enumerate(LAYOUTS.items()):
             obs = w(f"probes{m}_{k}.csv")
             make_probes.main([truth, "--noise", str(a.noise), "--seed", str(10 * m + k), "-o", obs] +
@@ -95,7 +99,7 @@ def main(argv=None):
             where = ["--set", "conditions.source=list", "--set", clist, "--set", f"sample.grid_from={ref}",
                      "-n", str(a.n), "--seed", str(7 + m), "--observe", obs, "--overwrite", "-q"]
             run("sample", "-m", a.model, "-o", w(f"model{m}_{k}.h5"), "--sampler", "edm_heun", "--set",
-                      f"sampler.steps={a.steps}", "--backend", a.backend, *where)
+                      f"sampler.steps={a.steps}", *sampler_sets, "--backend", a.backend, *where)
             wall_model = None
             with h5py.File(w(f"model{m}_{k}.h5"), "r") as h:
                 wall_model = float(h.attrs["wall_time_s"])
