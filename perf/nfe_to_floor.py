@@ -38,7 +38,11 @@ LADDERS = {
     "euler_maruyama": [25, 50, 100, 250, 500],
     "predictor_corrector": [25, 50, 100, 250],
     "stochastic_heun": [25, 50, 100, 250, 1000],
+    "edm_heun": [5, 10, 18, 25, 50],
 }
+# Further rows: a label, the sampler, its ladder and the options they add
+# (docs/sampling.md §4: EDM Heun with the Gaussian part of its flow exact).
+VARIANTS = [("edm_heun+exact_gaussian", "edm_heun", [5, 10, 18, 25, 50], ["sampler.exact_gaussian=true"])]
 DOPRI_RTOL = [1e-2, 1e-3, 1e-4]
 QUICK_LADDERS = {"dpm_solver_2m": [5, 10], "euler_maruyama": [10, 20]}
 
@@ -94,18 +98,20 @@ def main():
          "--set", f"conditions.realisations={args.samples}"], log)
 
     ladders = QUICK_LADDERS if args.quick else LADDERS
-    runs = [(s, "steps", k) for s, ks in ladders.items() for k in ks]
+    # (label, sampler, key, value, further options)
+    runs = [(s, s, "steps", k, []) for s, ks in ladders.items() for k in ks]
     if not args.quick:
-        runs += [("ode_dopri5", "rtol", r) for r in DOPRI_RTOL]
+        runs += [(label, s, "steps", k, sets) for label, s, ks, sets in VARIANTS for k in ks]
+        runs += [("ode_dopri5", "ode_dopri5", "rtol", r, []) for r in DOPRI_RTOL]
     rows = []
     samples = os.path.join(args.output, "samples.h5")
     evaluation = os.path.join(args.output, "evaluation")
-    for sampler, key, value in runs:
+    for label, sampler, key, value, sets in runs:
         t0 = time.time()
         run([args.psgm, "sample", "--preset", args.generate_preset, "-m", model, "-o", samples, "--overwrite", "-q",
              "--seed", str(args.seed + 1), "-n", str(args.samples), "--sampler", sampler,
              "--set", f"sampler.{key}={value}", "--set", "conditions.source=file", "--set", f"conditions.file={pde}",
-             "--set", f"sample.grid_from={pde}"], log)
+             "--set", f"sample.grid_from={pde}", *sum((["--set", kv] for kv in sets), [])], log)
         with h5py.File(samples, "r") as f:
             nfe = float(f.attrs["nfe_mean_per_sample"])
             wall = float(f.attrs["wall_time_s"])
@@ -116,13 +122,13 @@ def main():
             table = list(csv.DictReader(f))
         for field in ("c", "phi"):
             sel = [r for r in table if r["field"] == field]
-            row = {"sampler": sampler, key: value, "nfe": nfe, "sample_seconds": wall,
+            row = {"sampler": label, key: value, "nfe": nfe, "sample_seconds": wall,
                    "seconds_per_field": wall / max(fields, 1), "field": field}
             for m in ("mean_error", "spread_error", "coverage", "wasserstein", "energy_distance"):
                 row[m] = mean([float(r[m]) for r in sel])
                 row[m + "_floor"] = mean([float(r[m + "_floor"]) for r in sel])
             rows.append(row)
-        print(f"{sampler:20s} {key}={value:<8g} NFE {nfe:7.1f}  {time.time() - t0:6.1f} s  "
+        print(f"{label:24s} {key}={value:<8g} NFE {nfe:7.1f}  {time.time() - t0:6.1f} s  "
               + "  ".join(f"{r['field']}: W1 {r['wasserstein']:.3g} (floor {r['wasserstein_floor']:.3g})"
                           for r in rows[-2:]), flush=True)
 
