@@ -50,12 +50,18 @@ message(STATUS "psgm tests instantiated for: ${PSGM_TEST_EXECUTION_SPACES}")
 configure_file(${PROJECT_SOURCE_DIR}/tests/harness/TestSpaces.hpp.in
                ${PROJECT_BINARY_DIR}/tests/include/psgm_test/TestSpaces.hpp @ONLY)
 
-add_library(psgm_test_main STATIC ${PROJECT_SOURCE_DIR}/tests/harness/main.cpp)
+add_library(psgm_test_main STATIC ${PROJECT_SOURCE_DIR}/tests/harness/main.cpp
+                                  ${PROJECT_SOURCE_DIR}/tests/harness/paths.cpp)
 target_link_libraries(psgm_test_main PUBLIC psgm::psgm Catch2::Catch2)
 target_include_directories(psgm_test_main PUBLIC ${PROJECT_SOURCE_DIR}/tests/harness
                                                  ${PROJECT_BINARY_DIR}/tests/include)
-target_compile_definitions(psgm_test_main PUBLIC PSGM_SOURCE_DIR="${PROJECT_SOURCE_DIR}"
-                                                 PSGM_BINARY_DIR="${PROJECT_BINARY_DIR}")
+# The source tree's absolute path reaches the tests through this one small
+# unit (psgm_test::source_dir()), not as a definition on every test's
+# command line: ccache keys on the command line, and CCACHE_BASEDIR rewrites
+# include paths but not macro values, so such a definition made every test
+# unit miss the cache in a clone at another path (docs/portability.md §6).
+set_source_files_properties(${PROJECT_SOURCE_DIR}/tests/harness/paths.cpp TARGET_DIRECTORY psgm_test_main
+                            PROPERTIES COMPILE_DEFINITIONS "PSGM_SOURCE_DIR=\"${PROJECT_SOURCE_DIR}\"")
 
 # psgm_add_test(<module> SOURCES <file>... [LIBRARIES <lib>...] [LABELS <label>...])
 # builds psgm_test_<module> and registers each Catch2 test case instance with CTest.

@@ -5,6 +5,8 @@
 #include <psgm/stats/EvaluationFile.hpp>
 #include <psgm/stats/impl/Evaluation_Impl.hpp>
 
+#include "python_dirs.hpp"
+
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -227,12 +229,7 @@ std::string find_script() {
   namespace fs = std::filesystem;
   std::vector<fs::path> candidates;
   if (char const* env = std::getenv("PSGM_PYTHON_DIR"); env && *env) candidates.emplace_back(env);
-#ifdef PSGM_PYTHON_SOURCE_DIR
-  candidates.emplace_back(PSGM_PYTHON_SOURCE_DIR);
-#endif
-#ifdef PSGM_PYTHON_INSTALL_DIR
-  candidates.emplace_back(PSGM_PYTHON_INSTALL_DIR);
-#endif
+  for (char const* dir : Impl::built_in_python_dirs()) candidates.emplace_back(dir);
   for (auto const& dir : candidates) {
     fs::path const p = dir / "psgm" / "report_figures.py";
     if (fs::exists(p)) return p.string();

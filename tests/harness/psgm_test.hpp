@@ -8,6 +8,8 @@
 
 #include <psgm_test/TestSpaces.hpp>
 
+#include "psgm_test_paths.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <Kokkos_Core.hpp>
@@ -37,7 +39,7 @@ inline std::filesystem::path scratch_dir(std::string const& test_name) {
 
 /// Path of a file in the source tree (e.g. "tests/data/foo.h5").
 inline std::filesystem::path source_path(std::string const& relative) {
-  return std::filesystem::path(PSGM_SOURCE_DIR) / relative;
+  return std::filesystem::path(source_dir()) / relative;
 }
 
 }  // namespace psgm_test

@@ -150,7 +150,7 @@ PSGM_BACKEND_TEST_CASE("every sampler reproduces its reference samples bit for b
       WARN("wrote " << lines.size() << " reference lines to " << path);
       return;
     }
-    std::ifstream f(std::string(PSGM_SOURCE_DIR) + "/tests/sde/data/sampler_reference.txt");
+    std::ifstream f(psgm_test::source_path("tests/sde/data/sampler_reference.txt"));
     REQUIRE(f.good());
     std::map<std::string, std::string> reference;
     std::string line;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <psgm/core/Random.hpp>
+#include <psgm_test_paths.hpp>
 
 #include <catch2/catch.hpp>
 
@@ -35,14 +36,14 @@ std::vector<T> read_raw(std::string const& path, std::size_t n) {
 #ifdef PSGM_TEST_PYTHON
 /// Runs tests/torch/torch_reference.py with `args`; fails the test on a non-zero exit.
 inline void run_python_reference(std::string const& args) {
-  std::string const cmd = std::string("PYTHONPATH='") + PSGM_SOURCE_DIR + "/python' '" + PSGM_TEST_PYTHON + "' '" +
-                          PSGM_SOURCE_DIR + "/tests/torch/torch_reference.py' " + args;
+  std::string const cmd = std::string("PYTHONPATH='") + psgm_test::source_dir() + "/python' '" + PSGM_TEST_PYTHON +
+                          "' '" + psgm_test::source_dir() + "/tests/torch/torch_reference.py' " + args;
   INFO("running: " << cmd);
   REQUIRE(std::system(cmd.c_str()) == 0);
 }
 /// Runs python/psgm/convert.py with `args`.
 inline void run_converter(std::string const& args) {
-  std::string const cmd = std::string("'") + PSGM_TEST_PYTHON + "' '" + PSGM_SOURCE_DIR + "/python/psgm/convert.py' " + args;
+  std::string const cmd = std::string("'") + PSGM_TEST_PYTHON + "' '" + psgm_test::source_dir() + "/python/psgm/convert.py' " + args;
   INFO("running: " << cmd);
   REQUIRE(std::system(cmd.c_str()) == 0);
 }
