@@ -98,6 +98,22 @@ std::shared_ptr<ConfigOptions> add_config_options(CLI::App& app, std::string def
 bool is_root_process();
 int process_rank();
 int process_count();
+/// Whether main() should start MPI (an MPI build only): when an MPI launcher
+/// started this process (mpirun/mpiexec of Open MPI, MPICH or Intel MPI, or
+/// srun with PMI or PMIx: their rank variables are set), or when the
+/// environment says so (PSGM_MPI=on; PSGM_MPI=off never starts it). A psgm
+/// started on its own runs as a job of one without MPI, as a build without
+/// MPI does: Open MPI's singleton start-up (it spawns an `orted` daemon)
+/// costs about a second per command. Throws psgm::Error on a PSGM_MPI value
+/// other than on/off/auto.
+bool mpi_requested();
+/// MPI is initialised and not yet finalised: the commands that share their
+/// work take psgm::mpi's path over MPI_COMM_WORLD, otherwise workflow's.
+bool mpi_running();
+/// Starts MPI now if it is not running (a job of one: `psgm train
+/// --gradient-reduction reproducible` outside mpirun needs the reduction's
+/// communicator); main() finalises it. An MPI build only.
+void start_mpi();
 /// `--mpi-output auto|direct|sharded` (psgm generate and psgm sample): how
 /// the ranks of an mpirun job write the one output file (docs/scaling.md
 /// §3), stored in `target` (default "auto"). Registered in MPI builds only;

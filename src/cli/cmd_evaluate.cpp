@@ -175,14 +175,15 @@ int evaluate(psgm::stats::EvaluationRequest const& request, Options const& optio
   run.output = options.output;
   run.overwrite = options.overwrite;
   run.config_toml = config_toml;
+  auto const evaluated = [&] {
 #if PSGM_ENABLE_MPI
-  // Each rank of MPI_COMM_WORLD evaluates one block of the conditions and
-  // rank 0 writes the outputs (docs/scaling.md §5); one rank:
-  // workflow::evaluate itself.
-  auto const evaluated = psgm::mpi::evaluate(space, MPI_COMM_WORLD, run, report);
-#else
-  auto const evaluated = psgm::workflow::evaluate(space, run, report);
+    // Under an MPI launcher each rank of MPI_COMM_WORLD evaluates one block
+    // of the conditions and rank 0 writes the outputs (docs/scaling.md §5);
+    // one rank: workflow::evaluate itself.
+    if (psgm::cli::mpi_running()) return psgm::mpi::evaluate(space, MPI_COMM_WORLD, run, report);
 #endif
+    return psgm::workflow::evaluate(space, run, report);
+  }();
   auto const& result = evaluated.result;
   auto const& files = evaluated.files;
   if (progress) progress->finish();

@@ -330,14 +330,15 @@ int generate(Settings const& s, Options const& options, std::string const& confi
           !options.quiet);
     progress->update(done, statuses);
   };
+  psgm::workflow::GenerateResult const result = [&] {
 #if PSGM_ENABLE_MPI
-  // Each rank of MPI_COMM_WORLD computes one block of the realisations
-  // (docs/scaling.md); one rank: workflow::generate itself.
-  psgm::workflow::GenerateResult const result =
-      psgm::mpi::generate(space, MPI_COMM_WORLD, o, report, psgm::mpi::parse_output_path(options.mpi_output));
-#else
-  psgm::workflow::GenerateResult const result = psgm::workflow::generate(space, o, report);
+    // Under an MPI launcher each rank of MPI_COMM_WORLD computes one block
+    // of the realisations (docs/scaling.md); one rank: workflow::generate.
+    if (psgm::cli::mpi_running())
+      return psgm::mpi::generate(space, MPI_COMM_WORLD, o, report, psgm::mpi::parse_output_path(options.mpi_output));
 #endif
+    return psgm::workflow::generate(space, o, report);
+  }();
   std::string const statuses = psgm::workflow::status_summary(result.status_counts);
   if (progress) progress->finish(statuses);
   if (InterruptScope::interrupted())

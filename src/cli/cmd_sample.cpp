@@ -358,16 +358,16 @@ int run(Settings const& s, Options const& options, std::string const& config_tom
                                    " network evaluations; no file was written to '" + options.output + "'");
     if (planned > 0) progress.update(written * planned + std::min(plan.batch, mine - written) * nfe);
   };
+  psgm::workflow::SampleResult const result = [&] {
 #if PSGM_ENABLE_MPI
-  // Each rank of MPI_COMM_WORLD draws one block of the samples
-  // (docs/scaling.md); one rank: workflow::sample itself.
-  psgm::workflow::SampleResult const result =
-      psgm::mpi::sample(space, MPI_COMM_WORLD, description, s.backend, dtype, o, report, within_batch,
-                        psgm::mpi::parse_output_path(options.mpi_output));
-#else
-  psgm::workflow::SampleResult const result =
-      psgm::workflow::sample(space, description, s.backend, dtype, o, report, within_batch);
+    // Under an MPI launcher each rank of MPI_COMM_WORLD draws one block of
+    // the samples (docs/scaling.md); one rank: workflow::sample itself.
+    if (psgm::cli::mpi_running())
+      return psgm::mpi::sample(space, MPI_COMM_WORLD, description, s.backend, dtype, o, report, within_batch,
+                               psgm::mpi::parse_output_path(options.mpi_output));
 #endif
+    return psgm::workflow::sample(space, description, s.backend, dtype, o, report, within_batch);
+  }();
   progress.finish();
   if (InterruptScope::interrupted())
     throw psgm::cli::Interrupted("psgm sample: the signal came as '" + options.output +

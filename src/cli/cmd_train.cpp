@@ -25,6 +25,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <optional>
 #include <sstream>
 #include <unistd.h>
 
@@ -390,14 +391,20 @@ int train(Settings const& s, Options const& options) {
   auto trainer = options.resume.empty()
                      ? psgm::score::Trainer<Model>(space, trainer_options)
                      : psgm::score::Trainer<Model>::resume(space, trainer_options, options.resume);
+  typename psgm::score::Trainer<Model>::gradient_step_function gradient_step;
 #if PSGM_ENABLE_MPI
-  // Data-parallel over MPI_COMM_WORLD (docs/scaling.md §4): the replicas
-  // start from rank 0's state, and every step sums the ranks' gradients.
-  psgm::mpi::broadcast_state(MPI_COMM_WORLD, trainer.model());
-  psgm::mpi::DataParallel<Model> const gradient_step(
-      MPI_COMM_WORLD, {psgm::mpi::parse_gradient_reduction(options.reduction), options.reduction_chunks});
-#else
-  typename psgm::score::Trainer<Model>::gradient_step_function const gradient_step;
+  // A job of one outside mpirun with the reproducible reduction starts MPI
+  // itself: its weights then equal those of any rank count.
+  auto const reduction = psgm::mpi::parse_gradient_reduction(options.reduction);
+  if (reduction != psgm::mpi::GradientReduction::allreduce) psgm::cli::start_mpi();
+  std::optional<psgm::mpi::DataParallel<Model>> parallel;
+  if (psgm::cli::mpi_running()) {
+    // Data-parallel over MPI_COMM_WORLD (docs/scaling.md §4): the replicas
+    // start from rank 0's state, and every step sums the ranks' gradients.
+    psgm::mpi::broadcast_state(MPI_COMM_WORLD, trainer.model());
+    parallel.emplace(MPI_COMM_WORLD, psgm::mpi::DataParallelOptions{reduction, options.reduction_chunks});
+    gradient_step = *parallel;  // the copies share the times
+  }
 #endif
   auto const& session = trainer.session();
   auto const& a = session.architecture();
@@ -437,9 +444,11 @@ int train(Settings const& s, Options const& options) {
     bool stop = InterruptScope::interrupted();
 #if PSGM_ENABLE_MPI
     // Every rank stops after the same step, or the others would wait for it.
-    int any = stop ? 1 : 0;
-    MPI_Allreduce(MPI_IN_PLACE, &any, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
-    stop = any != 0;
+    if (psgm::cli::mpi_running()) {
+      int any = stop ? 1 : 0;
+      MPI_Allreduce(MPI_IN_PLACE, &any, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+      stop = any != 0;
+    }
 #endif
     if (stop) trainer.request_stop();
   };
@@ -454,10 +463,10 @@ int train(Settings const& s, Options const& options) {
   std::cout << "\n  model (best validation" << (o.ema_decay > 0 ? ", EMA weights" : "") << "): " << summary.output_path
             << "\n  checkpoint: " << summary.checkpoint_path << '\n';
 #if PSGM_ENABLE_MPI
-  if (psgm::cli::process_count() > 1) {
+  if (psgm::cli::process_count() > 1 && parallel) {
     // Where rank 0's steps went: the gradient, and summing it over the ranks
     // (docs/scaling.md §7; perf/bench_mpi.py reads this line).
-    auto const t = gradient_step.times();
+    auto const t = parallel->times();
     if (t.steps > 0)
       std::cout << "  gradient reduction (" << options.reduction << ", " << t.values << " doubles = "
                 << format_g(double(t.values) * 8.0 / 1048576.0, 3)

@@ -11,6 +11,7 @@
 
 #include <cstdlib>
 #include <iostream>
+#include <optional>
 #include <set>
 #include <streambuf>
 #include <thread>
@@ -19,14 +20,18 @@
 namespace {
 
 #if PSGM_ENABLE_MPI
-/// MPI for the whole run, started before Kokkos and ended after it (the
-/// library never calls MPI_Init; docs/scaling.md §2).
+/// MPI for the whole run when a launcher started psgm (or PSGM_MPI=on),
+/// started before Kokkos and ended after it (the library never calls
+/// MPI_Init; docs/scaling.md §2). Without a launcher psgm is a job of one
+/// and does not start MPI, which in Open MPI costs about a second (a
+/// singleton spawns an `orted` daemon); a command that needs it anyway
+/// starts it (psgm::cli::start_mpi), and this ends it.
 struct MpiSession {
-  MpiSession(int& argc, char**& argv) { MPI_Init(&argc, &argv); }
+  MpiSession(int& argc, char**& argv) {
+    if (psgm::cli::mpi_requested()) MPI_Init(&argc, &argv);
+  }
   ~MpiSession() {
-    int finalized = 0;
-    MPI_Finalized(&finalized);
-    if (!finalized) MPI_Finalize();
+    if (psgm::cli::mpi_running()) MPI_Finalize();
   }
   MpiSession(MpiSession const&) = delete;
   MpiSession& operator=(MpiSession const&) = delete;
@@ -83,7 +88,13 @@ int main(int argc, char** argv) {
     ::execv("/proc/self/exe", argv);  // returns only on failure: carry on with the default policy
   }
 #if PSGM_ENABLE_MPI
-  MpiSession mpi(argc, argv);
+  std::optional<MpiSession> mpi;
+  try {
+    mpi.emplace(argc, argv);
+  } catch (psgm::Error const& e) {  // a PSGM_MPI value that means nothing
+    std::cerr << "psgm: error: " << e.what() << '\n';
+    return 2;
+  }
 #endif
   NullBuffer null_buffer;
   std::ostream null_stream(&null_buffer);
@@ -135,7 +146,8 @@ int main(int argc, char** argv) {
     psgm::RuntimeOptions options;
     options.num_threads = threads;
 #if PSGM_ENABLE_MPI
-    options.device_id = psgm::mpi::device_id(MPI_COMM_WORLD);  // on GPUs: the node-local rank's
+    if (psgm::cli::mpi_running())
+      options.device_id = psgm::mpi::device_id(MPI_COMM_WORLD);  // on GPUs: the node-local rank's
 #endif
     psgm::ScopeGuard guard(options);
     return run ? run() : 0;

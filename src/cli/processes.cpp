@@ -3,6 +3,10 @@
 #include "Command.hpp"
 
 #include <psgm/Config.hpp>
+#include <psgm/core/Error.hpp>
+
+#include <cstdlib>
+#include <string>
 
 #if PSGM_ENABLE_MPI
 #include <mpi.h>
@@ -37,6 +41,47 @@ int process_count() {
 }
 
 bool is_root_process() { return process_rank() == 0; }
+
+bool mpi_requested() {
+#if PSGM_ENABLE_MPI
+  if (char const* v = std::getenv("PSGM_MPI"); v != nullptr && *v != '\0') {
+    std::string const value(v);
+    if (value == "on" || value == "1") return true;
+    if (value == "off" || value == "0") return false;
+    if (value != "auto")
+      throw psgm::Error("PSGM_MPI='" + value + "': expected 'on' (start MPI), 'off' (never) or 'auto' (when an MPI "
+                        "launcher started psgm, the default)");
+  }
+  // The rank variables of the launchers: Open MPI's mpirun, PMIx (Open MPI 4+
+  // and srun --mpi=pmix), PMI-1/2 (MPICH's and Intel MPI's Hydra, srun
+  // --mpi=pmi2, MVAPICH).
+  for (char const* name : {"OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_RANK", "PMI_SIZE", "PMI_FD"})
+    if (std::getenv(name) != nullptr) return true;
+  return false;
+#else
+  return false;
+#endif
+}
+
+bool mpi_running() {
+#if PSGM_ENABLE_MPI
+  int initialized = 0, finalized = 0;
+  MPI_Initialized(&initialized);
+  MPI_Finalized(&finalized);
+  return initialized && !finalized;
+#else
+  return false;
+#endif
+}
+
+void start_mpi() {
+#if PSGM_ENABLE_MPI
+  if (mpi_running()) return;
+  MPI_Init(nullptr, nullptr);
+#else
+  throw psgm::Error("psgm was built without MPI (PSGM_ENABLE_MPI=OFF)");
+#endif
+}
 
 void add_mpi_output_option([[maybe_unused]] CLI::App& app, [[maybe_unused]] std::string& target) {
 #if PSGM_ENABLE_MPI

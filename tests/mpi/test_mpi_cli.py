@@ -53,7 +53,20 @@ def main():
     # ---- generate: 5 conditions x 3 realisations = 15, split 8 + 7 at 2 ranks
     data = ["--preset", "small", "-q", "--set", "conditions.count=5", "--set", "conditions.realisations=3",
             "--set", "pde.N=16", "--set", "run.batch_size=4"]
+    # Without a launcher psgm does not start MPI (docs/scaling.md §2): the
+    # one-process run below takes workflow::generate's path, so each
+    # "mpirun -np n == one process" compares psgm::mpi's path with it;
+    # PSGM_MPI=on starts MPI as a job of one and must write the same.
     plain = content_sha(ok(run(0, "generate", *data, "-o", w("plain.h5")), "generate"))
+    forced = subprocess.run(cli.command("generate", *data, "-o", w("forced.h5")), capture_output=True, text=True,
+                            env=dict(env, PSGM_MPI="on"), timeout=60)
+    check("generate: PSGM_MPI=on (MPI as a job of one) == one process without MPI (content sha256)",
+          content_sha(ok(forced, "PSGM_MPI=on generate")) == plain)
+    bad = subprocess.run(cli.command("generate", *data, "-o", w("bad.h5")), capture_output=True, text=True,
+                         env=dict(env, PSGM_MPI="sometimes"), timeout=60)
+    check("PSGM_MPI=sometimes is refused with what it accepts, nothing written",
+          bad.returncode == 2 and "PSGM_MPI='sometimes'" in bad.stderr and "'on'" in bad.stderr
+          and not os.path.exists(w("bad.h5")), f"exit {bad.returncode}:\n{bad.stderr}")
     for path in ("direct", "sharded"):
         mode = ["--mpi-output", path]
         one = content_sha(ok(run(1, "generate", *data, *mode, "-o", w(f"one_{path}.h5")), f"mpirun -np 1 generate ({path})"))

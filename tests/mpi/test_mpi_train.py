@@ -64,6 +64,11 @@ def main():
         out = lambda tag: w(f"{backend}_{tag}.h5")  # noqa: E731
         run(1, "train", *common, *repro, "-o", out("r1"))
         run(2, "train", *common, *repro, "-o", out("r2"))
+        # outside mpirun the reproducible reduction starts MPI itself, as a job of one
+        run(0, "train", *common, *repro, "-o", out("r0"))
+        a, b = arrays(out("r0"), "weights"), arrays(out("r1"), "weights")
+        check(f"{backend}: reproducible, one process without mpirun == 1 rank: /weights bit for bit",
+              len(a) > 0 and a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a))
         for group in ("weights", "checkpoint"):
             a, b = arrays(out("r1").replace(".h5", ".checkpoint.h5") if group == "checkpoint" else out("r1"), group), \
                    arrays(out("r2").replace(".h5", ".checkpoint.h5") if group == "checkpoint" else out("r2"), group)
