@@ -27,4 +27,34 @@ psgm_configure() {
   local args=(-S "$psgm_repo" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
   [ -n "$prefix" ] && args+=("-DCMAKE_PREFIX_PATH=$prefix")
   cmake "${args[@]}" "$@" >"$build.configure.log" 2>&1 || { mkdir -p "$build"; cat "$build.configure.log" >&2; return 1; }
+  psgm_check_cache_keys "$build"
+}
+
+# No compile line may carry the repository's path in a macro value:
+# CCACHE_BASEDIR rewrites include paths, not macro values, so such a unit
+# misses ccache in every clone at another path (all 40 test units did,
+# docs/portability.md §6). The two small units that hold the paths on
+# purpose are exempt.
+psgm_check_cache_keys() {
+  local commands="$1/compile_commands.json"
+  [ -f "$commands" ] || return 0
+  /usr/bin/python3 - "$commands" "$psgm_repo" <<'PY' || return 1
+import json, re, sys
+commands, repo = sys.argv[1], sys.argv[2]
+exempt = ("tests/harness/paths.cpp", "src/stats/python_dirs.cpp")
+bad = []
+for entry in json.load(open(commands)):
+    if entry["file"].endswith(exempt):
+        continue
+    line = entry.get("command") or " ".join(entry.get("arguments", []))
+    found = [d for d in re.findall(r"-D\S+", line) if repo in d]
+    if found:
+        bad.append(f"  {entry['file']}: {found[0]}")
+if bad:
+    print(f"[psgm] error: {len(bad)} compile line(s) put this clone's path ({repo}) in a macro value, so ccache "
+          "misses them in any clone at another path (CCACHE_BASEDIR rewrites include paths only); pass the path "
+          "through one small unit instead, as tests/harness/paths.cpp does (docs/portability.md §6):", file=sys.stderr)
+    print("\n".join(bad[:10] + ([f"  ... and {len(bad) - 10} more"] if len(bad) > 10 else [])), file=sys.stderr)
+    sys.exit(1)
+PY
 }
