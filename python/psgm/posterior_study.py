@@ -44,9 +44,11 @@ def main(argv=None):
     ap.add_argument("--psgm", required=True)
     ap.add_argument("--model", required=True)
     ap.add_argument("--emulator", required=True)
-    ap.add_argument("--heldout", required=True, help="data set whose first --conditions conditions are used")
+    ap.add_argument("--heldout", required=True, help="data set whose conditions --first .. --first + --conditions - 1 are used")
     ap.add_argument("--workdir", required=True)
     ap.add_argument("--conditions", type=int, default=5)
+    ap.add_argument("--first", type=int, default=0,
+                    help="index of the first condition used (e.g. 5 for validation conditions beside the reported 0-4)")
     ap.add_argument("--reference", type=int, default=100000, help="PDE fields per condition")
     ap.add_argument("-n", type=int, default=500, help="posterior draws per case")
     ap.add_argument("--noise", type=float, default=0.5)
@@ -71,9 +73,9 @@ def main(argv=None):
         return r.stdout + r.stderr
 
     with h5py.File(a.heldout, "r") as h:
-        conditions = h["conditions"][: a.conditions]
+        conditions = h["conditions"][a.first: a.first + a.conditions]
     cases = []
-    for m, cond in enumerate(conditions):
+    for m, cond in enumerate(conditions, start=a.first):
         clist = "conditions.list=[[" + ", ".join(repr(float(v)) for v in cond) + "]]"
         ref = w(f"reference{m}.h5")
         if not os.path.exists(ref):
