@@ -73,6 +73,10 @@ def main(argv=None):
         return r.stdout + r.stderr
 
     with h5py.File(a.heldout, "r") as h:
+        available = h["conditions"].shape[0]
+        if a.first < 0 or a.conditions < 1 or a.first + a.conditions > available:
+            sys.exit(f"--first {a.first} --conditions {a.conditions}: {a.heldout} has conditions 0-{available - 1}; "
+                     "expected 0 <= --first and --first + --conditions <= that count")
         conditions = h["conditions"][a.first: a.first + a.conditions]
     cases = []
     for m, cond in enumerate(conditions, start=a.first):
