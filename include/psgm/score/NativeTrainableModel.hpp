@@ -91,7 +91,7 @@ class TrainableModel<Native<ExecSpace>, Scalar> {
   vector_view bx_, bcond_, ba_, by_;
   Kokkos::View<double*, memory_space> bt_;
   typename vector_view::host_mirror_type hx_, hcond_, ha_, hy_;
-  typename Kokkos::View<double*, memory_space>::host_mirror_type ht_;
+  typename Kokkos::View<double*, memory_space>::host_mirror_type ht_, hloss_;
 };
 
 }  // namespace score

@@ -90,6 +90,7 @@ void TrainableModel<Native<ExecSpace>, Scalar>::reserve(int max_batch) {
   hcond_ = Kokkos::create_mirror_view(bcond_);
   ha_ = Kokkos::create_mirror_view(ba_);
   ht_ = Kokkos::create_mirror_view(bt_);
+  hloss_ = Kokkos::create_mirror_view(net_.sample_losses());
   capacity_ = max_batch;
 }
 
@@ -181,9 +182,12 @@ int TrainableModel<Native<ExecSpace>, Scalar>::stage(DsmBatch const& batch) cons
 template <class ExecSpace, class Scalar>
 double TrainableModel<Native<ExecSpace>, Scalar>::dsm(int B, bool gradient) const {
   net_.dsm(space_, B, bx_.data(), bt_.data(), bcond_.data(), ba_.data(), by_.data(), gradient);
-  auto losses = Kokkos::subview(net_.sample_losses(), std::make_pair(0, B));
-  auto host = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), losses);
-  space_.fence();  // the host sums the losses (on host spaces `host` is the View itself)
+  // Into the staging View reserved with the batch (on host spaces the same
+  // View: no copy); a mirror made here would allocate in every step on GPUs.
+  auto const range = std::make_pair(0, B);
+  auto host = Kokkos::subview(hloss_, range);
+  Kokkos::deep_copy(space_, host, Kokkos::subview(net_.sample_losses(), range));
+  space_.fence();  // the host sums the losses
   double sum = 0;
   for (int b = 0; b < B; ++b) sum += host(b);  // fixed order: independent of the thread count
   return sum;
