@@ -116,7 +116,7 @@ PSGM_BACKEND_TEST_CASE("Butler-Volmer agrees with linear kinetics at small overp
   // (symmetric α) and (c - c_ref)/c_ref = O(current): the difference must be
   // small and shrink linearly with the load.
   auto const eps = random_porosity(3, 20, 4);
-  std::vector<double> err[2];
+  std::vector<double> err[2], roundoff[2];
   for (int level = 0; level < 2; ++level) {
     double const s = level == 0 ? 1.0 : 0.1;
     ElectrodeParameters p;
@@ -132,15 +132,20 @@ PSGM_BACKEND_TEST_CASE("Butler-Volmer agrees with linear kinetics at small overp
       Eigen::VectorXd const dc_lin = lin.c[b].array() - p.c_right, dc_bv = bv.c[b].array() - p.c_right;
       double const phi_err = psgm_test::relative_error(bv.phi[b], lin.phi[b]);
       double const c_err = psgm_test::relative_error(dc_bv, dc_lin);
+      // c - c_right is a small difference of O(c) numbers: the round-off of c
+      // (a few hundred ulps after 1000 steps, on any backend) bounds how
+      // well its relative difference can be measured.
+      double const floor = 1e-13 * lin.c[b].cwiseAbs().maxCoeff() / dc_lin.cwiseAbs().maxCoeff();
       std::cout << "BV vs linear, load " << s << ", realisation " << b << ": relative difference phi " << phi_err
-                << ", c - c_right " << c_err << '\n';
+                << ", c - c_right " << c_err << " (round-off floor " << floor << ")\n";
       err[level].push_back(std::max(phi_err, c_err));
+      roundoff[level].push_back(floor);
       CHECK(bv.iterations[b] <= 5);
     }
   }
   for (int b = 0; b < 3; ++b) {
     CHECK(err[0][b] < 1e-3);
-    CHECK(err[1][b] <= 0.25 * err[0][b] + 1e-9);
+    CHECK(err[1][b] <= 0.25 * err[0][b] + 1e-9 + roundoff[1][b]);
   }
 }
 

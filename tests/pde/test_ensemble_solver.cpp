@@ -39,7 +39,8 @@ struct Batch {
 
 template <class ExecSpace>
 Batch run_solver(ElectrodeParameters const& p, std::vector<std::vector<double>> const& eps,
-                 std::vector<double> const& U0, std::vector<double> const& F, int max_batch = -1) {
+                 std::vector<double> const& U0, std::vector<double> const& F, int max_batch = -1,
+                 psgm::pde::SolverKernels kernels = psgm::pde::SolverKernels::automatic) {
   using Solver = psgm::pde::EnsembleSolver<ExecSpace>;
   using Mem = typename ExecSpace::memory_space;
   ExecSpace space;
@@ -59,7 +60,7 @@ Batch run_solver(ElectrodeParameters const& p, std::vector<std::vector<double>> 
   Kokkos::deep_copy(f, fh);
   Kokkos::View<double***, Kokkos::LayoutRight, Mem> fields("psgm::test::fields", B, 2, N);
   Kokkos::View<psgm::SolveStatus*, Mem> status("psgm::test::status", B);
-  Solver solver(space, p, max_batch > 0 ? max_batch : B);
+  Solver solver(space, p, max_batch > 0 ? max_batch : B, kernels);
   solver.solve(space, e, u, f, fields, status);
   space.fence();
   auto fieldsh = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace{}, fields);
@@ -88,8 +89,19 @@ Batch run_solver(ElectrodeParameters const& p, std::vector<std::vector<double>> 
   return out;
 }
 
+/// The tolerance of φ and c against the dense solve. The dense solve
+/// evaluates ε^1.5 with the host's pow; a GPU's pow (CUDA: up to 2 ulp off)
+/// gives coefficients a few ulps away, which the solves amplify: on an H200
+/// the reference case's φ came out 1.5e-12 off and the steady N = 12 case's
+/// c 8.5e-12, and the same kernels on the CPU with ε^1.5 perturbed by ±2 ulp
+/// give 3.1e-12 and 7.3e-12 (docs/portability.md §5). Host spaces: 1e-12.
+template <class ExecSpace>
+double dense_tolerance() {
+  return Kokkos::SpaceAccessibility<Kokkos::HostSpace, typename ExecSpace::memory_space>::accessible ? 1e-12 : 2e-11;
+}
+
 void compare_with_dense(ElectrodeParameters const& p, Batch const& got, std::vector<std::vector<double>> const& eps,
-                        std::vector<double> const& U0, std::vector<double> const& F) {
+                        std::vector<double> const& U0, std::vector<double> const& F, double tol = 1e-12) {
   for (std::size_t b = 0; b < eps.size(); ++b) {
     psgm_test::DenseReference ref(p, eps[b]);
     auto const want = p.kinetics == Kinetics::linear ? ref.linear(U0[b], F[b]) : ref.butler_volmer(U0[b], F[b]);
@@ -102,9 +114,11 @@ void compare_with_dense(ElectrodeParameters const& p, Batch const& got, std::vec
     // magnitude of the unshifted φ, max(|φ_ref|, |U0| + G L).
     double const phi_scale = std::max(want.phi.cwiseAbs().maxCoeff(), std::abs(U0[b]) + std::abs(p.G) * p.L);
     double const phi_err = (got.phi[b] - want.phi).cwiseAbs().maxCoeff() / phi_scale;
-    CAPTURE(phi_err);
-    CHECK(phi_err <= 1e-12);
-    CHECK(psgm_test::relative_error(got.c[b], want.c) <= 1e-12);
+    double const c_err = psgm_test::relative_error(got.c[b], want.c);
+    // Scientific: Catch's fixed notation prints both sides of 2e-12 <= 1e-12 as 0.0.
+    INFO(std::scientific << "phi_err = " << phi_err << ", c_err = " << c_err);
+    CHECK(phi_err <= tol);
+    CHECK(c_err <= tol);
     // The deviation from c0 is ~1e-5 of c: compare it too, so that an error
     // in the source or the step is not hidden in the round-off of c itself.
     Eigen::VectorXd const dc_got = got.c[b].array() - p.c0, dc_want = want.c.array() - p.c0;
@@ -141,7 +155,10 @@ PSGM_BACKEND_TEST_CASE("reference case: 1000 steps on N = 100 match the dense so
   auto const eps = random_porosity(3, p.N, 3);
   std::vector<double> U0{0.0, 0.2, -0.2}, F{25.0, 50.0, 0.0};
   auto const got = run_solver<ExecSpace>(p, eps, U0, F);
-  compare_with_dense(p, got, eps, U0, F);
+  compare_with_dense(p, got, eps, U0, F, dense_tolerance<ExecSpace>());
+  // The portable kernels, which GPUs run, on the CPU: the same bound.
+  if constexpr (Kokkos::SpaceAccessibility<Kokkos::HostSpace, typename ExecSpace::memory_space>::accessible)
+    compare_with_dense(p, run_solver<ExecSpace>(p, eps, U0, F, -1, psgm::pde::SolverKernels::portable), eps, U0, F);
   // The spec's order of magnitude (model.md §7): c ≈ 998.5 ± 5, φ ≈ 2e-3 ± 3e-3.
   CHECK(got.c[0].minCoeff() > 990);
   CHECK(got.c[0].maxCoeff() < 1010);
@@ -158,7 +175,9 @@ PSGM_BACKEND_TEST_CASE("steady concentration matches the dense solve", "[pde][so
     auto const eps = random_porosity(B, N, 11);
     std::vector<double> U0{-0.2, -0.05, 0.0, 0.1, 0.2}, F{0, 10, 25, 40, 50};
     auto const got = run_solver<ExecSpace>(p, eps, U0, F);
-    compare_with_dense(p, got, eps, U0, F);
+    compare_with_dense(p, got, eps, U0, F, dense_tolerance<ExecSpace>());
+    if constexpr (Kokkos::SpaceAccessibility<Kokkos::HostSpace, typename ExecSpace::memory_space>::accessible)
+      compare_with_dense(p, run_solver<ExecSpace>(p, eps, U0, F, -1, psgm::pde::SolverKernels::portable), eps, U0, F);
   }
 }
 
