@@ -86,11 +86,18 @@ class ProfilingRecorder {
 /// (the gp and workflow tests use it).
 template <class ExecSpace>
 void warm_up_team_scratch(ExecSpace const& space) {
-  Kokkos::parallel_for(
-      "psgm::test::warm_up_teams",
-      Kokkos::TeamPolicy<ExecSpace>(space, 1, Kokkos::AUTO)
-          .set_scratch_size(0, Kokkos::PerTeam(1 << 17), Kokkos::PerThread(1 << 14)),
-      KOKKOS_LAMBDA(typename Kokkos::TeamPolicy<ExecSpace>::member_type const&) {});
+  // Host spaces size one scratch pool per thread on the first launch that
+  // needs more: ask for more than any psgm or KokkosBlas kernel does. On GPUs
+  // level-0 scratch is shared memory (48 KiB a block by default, nothing is
+  // allocated; Kokkos throws above it): the first team launch allocates only
+  // the zero-sized level-1 pool.
+  auto policy = Kokkos::TeamPolicy<ExecSpace>(space, 1, Kokkos::AUTO);
+  if constexpr (Kokkos::SpaceAccessibility<Kokkos::HostSpace, typename ExecSpace::memory_space>::accessible)
+    policy.set_scratch_size(0, Kokkos::PerTeam(1 << 17), Kokkos::PerThread(1 << 14));
+  else
+    policy.set_scratch_size(0, Kokkos::PerTeam(1 << 14));
+  Kokkos::parallel_for("psgm::test::warm_up_teams", policy,
+                       KOKKOS_LAMBDA(typename Kokkos::TeamPolicy<ExecSpace>::member_type const&) {});
   space.fence();
 }
 
