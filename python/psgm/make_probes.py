@@ -54,7 +54,8 @@ def main(argv=None):
     with open(a.output, "w") as fh:
         fh.write("channel,x,value,noise_std\n")
         for r in rows:
-            fh.write(f"{r[0]},{r[1]!r},{r[2]!r},{r[3]!r}\n")
+            # float(): numpy >= 2 writes its scalars as np.float64(...) under repr
+            fh.write(f"{r[0]},{float(r[1])!r},{float(r[2])!r},{float(r[3])!r}\n")
     return 0
 
 

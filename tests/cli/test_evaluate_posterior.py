@@ -40,15 +40,15 @@ def main():
     with h5py.File(w("data.h5")) as f:
         cond = f["conditions"][0]
         truth = f["samples/fields"][:][f["samples/condition_index"][:] == 0][0]
-    clist = f"conditions.list=[[{cond[0]!r}, {cond[1]!r}, {cond[2]!r}]]"
+    clist = f"conditions.list=[[{float(cond[0])!r}, {float(cond[1])!r}, {float(cond[2])!r}]]"
     ok(run("generate", "--preset", "small", "-q", "--seed", "5", "--set", "conditions.source=list", "--set", clist,
            "--set", "conditions.realisations=6000", "--set", "pde.N=20", "-o", w("ref.h5")), "generate reference")
     with h5py.File(w("ref.h5")) as f:
         x = f["grid/x"][:]
         spread = f["samples/fields"][:, 0, 7].std()
     with open(w("probes.csv"), "w") as fh:
-        fh.write(f"channel,x,value,noise_std\nc,{0.5 * (x[7] + x[8])!r},{float(truth[0, 7:9].mean())!r},"
-                 f"{0.5 * spread!r}\n")
+        fh.write(f"channel,x,value,noise_std\nc,{float(0.5 * (x[7] + x[8]))!r},{float(truth[0, 7:9].mean())!r},"
+                 f"{float(0.5 * spread)!r}\n")
     with open(w("probes.toml"), "w") as fh:
         ch, xp, v, s = open(w("probes.csv")).read().splitlines()[1].split(",")
         fh.write(f'[[observation]]\nchannel = "{ch}"\nx = {xp}\nvalue = {v}\nnoise_std = {s}\n')
@@ -128,7 +128,7 @@ def main():
     check("--exact-draws: exact draws' ratios to their floor straddle 1, a per-case bar's chance in [0, 1]",
           len(spans) == 4 and all(v["q05"] < 1 < v["q95"] and 0 <= v["p_exceeds"] <= 1 for v in spans)
           and 0 < ex["p_meets_all"] <= 1, f"{pc.returncode} {pc.stderr[-300:]} {ex}")
-    other = f"conditions.list=[[{cond[0]!r}, {cond[1] + 0.05!r}, {cond[2]!r}]]"
+    other = f"conditions.list=[[{float(cond[0])!r}, {float(cond[1] + 0.05)!r}, {float(cond[2])!r}]]"
     ok(run("sample", "-m", w("emulator.h5"), "-o", w("prior_other.h5"), "-n", "300", "--seed", "4", "--set",
            "conditions.source=list", "--set", other, "--set", f"sample.grid_from={w('ref.h5')}"), "sample prior")
     pc = subprocess.run([sys.executable, "-m", "psgm.posterior_check", "--reference", w("ref.h5"), "--observe",

@@ -177,7 +177,7 @@ def main() -> int:
           r.returncode == 2 and "give conditions.source = 'list' or 'file'" in r.stderr, r.stderr.strip()[-300:])
     csv_path = w("conditions.csv")
     with open(csv_path, "w") as f:
-        f.write("# held-out condition 0\n" + ",".join(COLUMNS) + "\n" + ",".join(repr(v) for v in heldout_conditions[0]) + "\n")
+        f.write("# held-out condition 0\n" + ",".join(COLUMNS) + "\n" + ",".join(repr(float(v)) for v in heldout_conditions[0]) + "\n")
     r = run(psgm, "sample", "-m", w("emulator.h5"), "-o", w("from_csv.h5"), "-n", "3", "-q",
             "--set", "conditions.source=file", "--set", f"conditions.file={csv_path}")
     check("conditions of K = 4 columns from a CSV file with a header", r.returncode == 0, r.stderr.strip()[-300:])

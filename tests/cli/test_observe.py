@@ -47,14 +47,14 @@ def main():
     i = 7
     spread = fields[:, 0, i].std()
     value = float(fields[0, 0, i])
-    clist = f"conditions.list=[[{cond[0]!r}, {cond[1]!r}, {cond[2]!r}]]"
+    clist = f"conditions.list=[[{float(cond[0])!r}, {float(cond[1])!r}, {float(cond[2])!r}]]"
     where = ["--set", "conditions.source=list", "--set", clist, "--set", f"sample.grid_from={w('data.h5')}"]
 
     # ---- the emulator's exact posterior: an exact probe at a grid point pins it
     with open(w("exact.csv"), "w") as fh:
         fh.write("channel,x,value,noise_std\n")
-        fh.write(f"c,{x[i]!r},{value!r},{1e-7 * spread!r}\n")
-        fh.write(f"phi,{0.5 * (x[12] + x[13])!r},{float(fields[0, 1, 12:14].mean())!r},1.0\n")
+        fh.write(f"c,{float(x[i])!r},{float(value)!r},{float(1e-7 * spread)!r}\n")
+        fh.write(f"phi,{float(0.5 * (x[12] + x[13]))!r},{float(fields[0, 1, 12:14].mean())!r},1.0\n")
     r = run("sample", "-m", w("emulator.h5"), "-o", w("post.h5"), "-n", "50", "--seed", "4",
             "--observe", w("exact.csv"), *where)
     ok(r, "sample --observe (emulator)")
@@ -81,7 +81,7 @@ def main():
 
     # ---- a whitened score model: the guided EDM Heun sampler
     with open(w("soft.csv"), "w") as fh:
-        fh.write(f"channel,x,value,noise_std\nc,{x[i]!r},{value!r},{0.1 * spread!r}\n")
+        fh.write(f"channel,x,value,noise_std\nc,{float(x[i])!r},{float(value)!r},{float(0.1 * spread)!r}\n")
     ok(run("sample", "-m", w("model.h5"), "-o", w("post_model.h5"), "-n", "40", "--seed", "6", "--sampler",
            "edm_heun", "--set", "sampler.steps=6", "--observe", w("soft.csv"), *where), "sample --observe (model)")
     with h5py.File(w("post_model.h5")) as f:
@@ -99,17 +99,17 @@ def main():
         refused(name, run("sample", "-m", w(model), "-o", w("bad.h5"), "--observe", w("bad.csv"), *where),
                 phrases, w("bad.h5"))
 
-    bad("a probe outside the grid", f"channel,x,value,noise_std\nc,{2 * x[-1]!r},1.0,0.1\n", ["outside the grid"])
+    bad("a probe outside the grid", f"channel,x,value,noise_std\nc,{float(2 * x[-1])!r},1.0,0.1\n", ["outside the grid"])
     bad("an unknown channel", "channel,x,value,noise_std\nT,0.0,1.0,0.1\n", ["unknown channel 'T'", "c (0), phi (1)"])
-    bad("noise_std <= 0", f"channel,x,value,noise_std\nc,{x[3]!r},1.0,0\n", ["noise_std = 0 must be finite and > 0"])
-    bad("a NaN value", f"channel,x,value,noise_std\nc,{x[3]!r},nan,0.1\n", ["must be finite"])
+    bad("noise_std <= 0", f"channel,x,value,noise_std\nc,{float(x[3])!r},1.0,0\n", ["noise_std = 0 must be finite and > 0"])
+    bad("a NaN value", f"channel,x,value,noise_std\nc,{float(x[3])!r},nan,0.1\n", ["must be finite"])
     bad("a missing column", "channel,x,value\nc,0.0,1.0\n", ["four columns"])
     refused("a missing observations file",
             run("sample", "-m", w("emulator.h5"), "-o", w("bad.h5"), "--observe", w("nope.csv"), *where),
             ["nope.csv"], w("bad.h5"))
     ok(run("train", "--preset", "small", "-q", "--backend", "native", "--data", w("data.h5"), "-o", w("ref.h5"),
            "--set", "model.width=8", "--set", "model.num_blocks=1", "--set", "training.steps=4"), "train small")
-    bad("a reference-normalisation model cannot be guided", f"channel,x,value,noise_std\nc,{x[3]!r},1.0,0.1\n",
+    bad("a reference-normalisation model cannot be guided", f"channel,x,value,noise_std\nc,{float(x[3])!r},1.0,0.1\n",
         ["reference normalisation"], model="ref.h5")
 
     return check.exit_status()
