@@ -2,7 +2,7 @@
 //
 // Build and run (Release, OpenMP + Serial Kokkos):
 //   cmake --build build --target bench_ensemble
-//   OMP_NUM_THREADS=2 OMP_PROC_BIND=false build/perf/bench_ensemble [--quick] [--sections 1,2,3,4,5,6]
+//   OMP_NUM_THREADS=2 OMP_PROC_BIND=false build/perf/bench_ensemble [--quick] [--sections 1,2,3,4,5,6,7]
 //   perf/bench_ensemble_peers.sh build     # sections 5-6 against the numpy peer, same session
 //
 // Everything is measured in the same run, on the same inputs:
@@ -25,7 +25,10 @@
 //      as a fraction of the ceiling of the instruction set in use;
 //   6. per core: Butler–Volmer (transient, N = 100, 1000 steps) against the
 //      linear reference solve per field, for the batched host Newton and the
-//      per-realisation portable kernels, with Newton iterations per step.
+//      per-realisation portable kernels, with Newton iterations per step;
+//   7. the device (Kokkos::DefaultExecutionSpace, when the build has one, e.g.
+//      Cuda) against OpenMP in the same process: throughput over batch sizes
+//      (with and without the GP draw), scaling in N, Butler-Volmer.
 // Lines starting with "summary:" are read by perf/bench_ensemble_peers.sh.
 // Nothing is asserted on times; docs/performance.md records the output.
 #include <psgm/core/Runtime.hpp>
@@ -47,6 +50,7 @@
 #include <functional>
 #include <limits>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 namespace {
@@ -234,9 +238,11 @@ struct BvTiming {
 };
 
 /// Butler–Volmer solve of B realisations (best of `repeats`) and its Newton statistics.
-BvTiming time_butler_volmer(ElectrodeParameters const& p, int B, int repeats, SolverKernels kernels) {
-  using Mem = PerCore::memory_space;
-  PerCore space;
+template <class ExecSpace = PerCore>
+BvTiming time_butler_volmer(ElectrodeParameters const& p, int B, int repeats, SolverKernels kernels,
+                            bool cpu_time = true) {
+  using Mem = typename ExecSpace::memory_space;
+  ExecSpace space;
   auto eps = porosity(space, B, p.N);
   Kokkos::View<double*, Mem> U0("psgm::bench::U0", B), F("psgm::bench::F", B);
   auto uh = Kokkos::create_mirror_view(U0);
@@ -249,9 +255,9 @@ BvTiming time_butler_volmer(ElectrodeParameters const& p, int B, int repeats, So
   Kokkos::deep_copy(F, fh);
   Kokkos::View<double***, Kokkos::LayoutRight, Mem> fields("psgm::bench::fields", B, 2, p.N);
   Kokkos::View<psgm::SolveStatus*, Mem> status("psgm::bench::status", B);
-  EnsembleSolver<PerCore> solver(space, p, B, kernels);
+  EnsembleSolver<ExecSpace> solver(space, p, B, kernels);
   BvTiming r{};
-  r.seconds = best_cpu_time(repeats, [&] {
+  r.seconds = (cpu_time ? best_cpu_time : best_time)(repeats, [&] {
     solver.solve(space, eps, U0, F, fields, status);
     space.fence();
   });
@@ -334,18 +340,69 @@ void section_butler_volmer(ElectrodeParameters const& ref, bool quick) {
               lin, t_host, t_host / lin, t_port, host.newton_per_step);
 }
 
+
+/// Section 7: the device (Kokkos::DefaultExecutionSpace when it is not a host
+/// space, e.g. Cuda) against the host's OpenMP threads, in the same process:
+/// reference-case throughput over batch sizes, with the GP draw, scaling in N,
+/// and Butler-Volmer on the device (wall times, best of repeats, fenced).
+void section_device(ElectrodeParameters const& ref, bool quick) {
+  using Device = Kokkos::DefaultExecutionSpace;
+  if constexpr (std::is_same_v<Device, Kokkos::DefaultHostExecutionSpace>) {
+    std::printf("[7] device: none in this build (Kokkos::DefaultExecutionSpace is %s, a host space)\n\n",
+                Device::name());
+  } else {
+    int const repeats = quick ? 1 : 3;
+    int const threads = Kokkos::OpenMP().concurrency();
+    std::printf("[7] device %s against OpenMP (%d threads), reference case N = %d, %lld steps, wall time, best of %d\n",
+                Device::name(), threads, ref.N, static_cast<long long>(ref.num_steps()), repeats);
+    std::printf("    %8s %16s %16s %10s %18s\n", "batch", "device real./s", "OpenMP real./s", "dev/OMP",
+                "device incl. GP/s");
+    std::vector<int> const batches = quick ? std::vector<int>{1024, 8192} : std::vector<int>{1024, 8192, 65536, 262144};
+    double best_rate = 0;
+    for (int b : batches) {
+      double const t_dev = time_solver<Device>(ref, b, repeats);
+      double const t_gp = time_draw_and_solve<Device>(ref, b, repeats);
+      int const b_host = std::min(b, 16384);  // the host rate is flat beyond a few thousand
+      double const t_host = time_solver<Kokkos::OpenMP>(ref, b_host, repeats);
+      std::printf("    %8d %16.0f %16.0f %10.2f %18.0f\n", b, b / t_dev, b_host / t_host, (b / t_dev) / (b_host / t_host),
+                  b / t_gp);
+      best_rate = std::max(best_rate, b / t_dev);
+      std::fflush(stdout);
+    }
+    std::printf("    scaling in N on the device (batch x N = %d):\n", quick ? 819200 : 6553600);
+    for (int N : {100, 256, 1024, 4096}) {
+      ElectrodeParameters p;
+      p.N = N;
+      int const b = std::max(64, (quick ? 819200 : 6553600) / N);
+      double const t = time_solver<Device>(p, b, repeats);
+      std::printf("      N = %5d  batch %7d  %12.1f realisations/s  %8.3f ns per cell and step\n", N, b, b / t,
+                  1e9 * t / (double(b) * N * p.num_steps()));
+      std::fflush(stdout);
+    }
+    ElectrodeParameters bv = ref;
+    bv.kinetics = Kinetics::butler_volmer;
+    int const b_bv = quick ? 4096 : 65536;
+    auto const r = time_butler_volmer<Device>(bv, b_bv, repeats, SolverKernels::automatic, false);
+    double const t_lin = time_solver<Device>(ref, b_bv, repeats);
+    std::printf("    Butler-Volmer on the device, batch %d: %12.0f realisations/s = %.1f x the linear solve's time "
+                "per field; Newton/step %.2f, last step <= %d, not ok %d\n",
+                b_bv, b_bv / r.seconds, r.seconds / t_lin, r.newton_per_step, r.max_last, r.failed);
+    std::printf("summary: device=%s device_best_per_s=%.1f bv_device_per_s=%.1f bv_device_over_linear=%.2f\n\n",
+                Device::name(), best_rate, b_bv / r.seconds, r.seconds / t_lin);
+  }
+}
 }  // namespace
 
 int main(int argc, char** argv) {
   bool quick = false;
-  std::vector<int> sections{1, 2, 3, 4, 5, 6};
+  std::vector<int> sections{1, 2, 3, 4, 5, 6, 7};
   for (int a = 1; a < argc; ++a) {
     if (std::strcmp(argv[a], "--quick") == 0) {
       quick = true;
     } else if (std::strcmp(argv[a], "--sections") == 0 && a + 1 < argc) {
       sections = psgm_bench::parse_list(argv[++a]);
     } else {
-      std::fprintf(stderr, "usage: %s [--quick] [--sections 1,2,3,4,5,6]\n", argv[0]);
+      std::fprintf(stderr, "usage: %s [--quick] [--sections 1,2,3,4,5,6,7]\n", argv[0]);
       return 2;
     }
   }
@@ -449,5 +506,6 @@ int main(int argc, char** argv) {
   }
   if (run(5)) section_sweeps(ref, quick);
   if (run(6)) section_butler_volmer(ref, quick);
+  if (run(7)) section_device(ref, quick);
   return 0;
 }

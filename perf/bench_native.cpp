@@ -1,7 +1,7 @@
 // Benchmark of the native score backend (docs/performance.md, "Native backend").
 //
 //   bench_native [--batches 1,64,500,4096] [--train-batches 64,256] [--seconds 2]
-//                [--strategies] [--double] [--quick]
+//                [--strategies] [--double] [--device] [--quick]
 //
 // Prints, for the reference network (W = 64, 10 blocks, k = 7, N = 100) in
 // float, score evaluations per second of
@@ -13,7 +13,10 @@
 // same threads (OMP_NUM_THREADS), the backends alternating call by call and the
 // median kept. --strategies adds the single-convolution comparison behind the
 // kernel choice (docs/native_backend.md): the host micro-kernel tiles, the
-// portable team kernel and im2col + KokkosBlas::gemm.
+// portable team kernel and im2col + KokkosBlas::gemm. --device adds, in a
+// build whose Kokkos::DefaultExecutionSpace is a device (Cuda, HIP), the
+// portable kernels there against the host tiles: evaluations/s, GFLOP/s and
+// the training step, same weights, same process.
 #include <psgm/core/Runtime.hpp>
 #include <psgm/score/NativeScoreModel.hpp>
 #include <psgm/score/NativeTrainableModel.hpp>
@@ -38,6 +41,7 @@
 #include <random>
 #include <sstream>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 namespace {
@@ -102,12 +106,13 @@ std::vector<double> alternate(std::vector<std::function<void()>> const& fs, doub
   return med;
 }
 
-template <class Scalar>
+template <class Scalar, class ExecSpace = Space>
 struct Inputs {
-  using field_view = Kokkos::View<Scalar***, Kokkos::LayoutRight, Space::memory_space>;
+  using memory_space = typename ExecSpace::memory_space;
+  using field_view = Kokkos::View<Scalar***, Kokkos::LayoutRight, memory_space>;
   field_view x, out;
-  Kokkos::View<Scalar*, Space::memory_space> t;
-  Kokkos::View<Scalar**, Kokkos::LayoutRight, Space::memory_space> cond;
+  Kokkos::View<Scalar*, memory_space> t;
+  Kokkos::View<Scalar**, Kokkos::LayoutRight, memory_space> cond;
   Inputs(FilmCnnConfig const& c, int B)
       : x("psgm::bench::x", B, c.channels, c.num_points),
         out("psgm::bench::out", B, c.channels, c.num_points),
@@ -116,11 +121,29 @@ struct Inputs {
     std::mt19937_64 rng(7);
     std::normal_distribution<double> n;
     std::uniform_real_distribution<double> u;
-    for (std::size_t i = 0; i < x.size(); ++i) x.data()[i] = Scalar(n(rng));
-    for (int b = 0; b < B; ++b) t(b) = Scalar(1e-4 + u(rng));
-    for (std::size_t i = 0; i < cond.size(); ++i) cond.data()[i] = Scalar(u(rng));
+    auto xh = Kokkos::create_mirror_view(x);
+    auto th = Kokkos::create_mirror_view(t);
+    auto ch = Kokkos::create_mirror_view(cond);
+    for (std::size_t i = 0; i < xh.size(); ++i) xh.data()[i] = Scalar(n(rng));
+    for (int b = 0; b < B; ++b) th(b) = Scalar(1e-4 + u(rng));
+    for (std::size_t i = 0; i < ch.size(); ++i) ch.data()[i] = Scalar(u(rng));
+    Kokkos::deep_copy(x, xh);
+    Kokkos::deep_copy(t, th);
+    Kokkos::deep_copy(cond, ch);
   }
 };
+
+/// Floating-point operations of one score evaluation, counting each
+/// multiply-add of the convolutions (2 C_out C_in k N) and of the linear
+/// layers (2 out in) as two; biases, FiLM and activations are not counted.
+double flops_per_evaluation(FilmCnnConfig const& c) {
+  double f = 0;
+  for (auto const& p : psgm::model::parameter_shapes(c)) {
+    if (p.shape.size() == 3) f += 2.0 * double(p.size()) * c.num_points;
+    if (p.shape.size() == 2) f += 2.0 * double(p.size());
+  }
+  return f;
+}
 
 psgm::score::DsmBatch make_batch(FilmCnnConfig const& c, int B) {
   psgm::score::DsmBatch b;
@@ -232,6 +255,84 @@ void training(FilmCnnConfig const& c, std::vector<int> const& batches, double se
   }
 }
 
+/// The device (Kokkos::DefaultExecutionSpace, when it is not a host space)
+/// against the host, same weights, same process: score evaluations per second
+/// and GFLOP/s of the portable kernels (the device's only kernels) at each
+/// batch size, the host's fastest kernels beside them, and one training step.
+void device(FilmCnnConfig const& c, std::vector<int> const& batches, std::vector<int> const& train_batches,
+            double seconds) {
+  using Device = Kokkos::DefaultExecutionSpace;
+  if constexpr (std::is_same_v<Device, Space>) {
+    std::printf("\ndevice: none in this build (Kokkos::DefaultExecutionSpace is %s)\n", Device::name());
+  } else {
+    using Scalar = float;
+    int const host_cap = 512;
+    ModelDescription d;
+    d.architecture = c;
+    d.weights = random_weights(c, "float32");
+    Device dev;
+    Space host;
+    psgm::score::ScoreModel<psgm::score::Native<Device>, Scalar> gpu(dev, d, NativeKernels::portable);
+    psgm::score::ScoreModel<psgm::score::Native<Space>, Scalar> cpu(host, d, NativeKernels::host_tiles);
+    double const flop = flops_per_evaluation(c);
+    std::printf("\ndevice %s: inference, float32, reference network (%.1f MFLOP per evaluation), median of "
+                "alternating calls\n",
+                Device::name(), flop / 1e6);
+    std::printf("    (host: %s, %d threads, at min(B, %d): its rate is flat there)\n", Space::name(),
+                Space().concurrency(), host_cap);
+    std::printf("%6s %16s %12s %16s %12s %12s\n", "B", "device evals/s", "dev GFLOP/s", "host evals/s",
+                "host GFLOP/s", "dev/host");
+    for (int B : batches) {
+      int const Bh = std::min(B, host_cap);
+      Inputs<Scalar, Device> din(c, B);
+      Inputs<Scalar, Space> hin(c, Bh);
+      gpu.reserve(B);
+      cpu.reserve(Bh);
+      auto const t = alternate(
+          {[&] {
+             gpu.score(dev, din.x, din.t, din.cond, din.out);
+             dev.fence();
+           },
+           [&] {
+             cpu.score(host, hin.x, hin.t, hin.cond, hin.out);
+             host.fence();
+           }},
+          seconds);
+      std::printf("%6d %16.1f %12.1f %16.1f %12.1f %12.2f\n", B, B / t[0], B * flop / t[0] / 1e9, Bh / t[1],
+                  Bh * flop / t[1] / 1e9, (B / t[0]) / (Bh / t[1]));
+      std::fflush(stdout);
+    }
+    auto const theta = random_weights(c, "float32");
+    std::printf("\ndevice %s: training step (loss, gradient, Adam), float32, milliseconds (median)\n", Device::name());
+    std::printf("    (host at min(B, %d); the ratio is per sample)\n", host_cap);
+    std::printf("%6s %12s %12s %16s\n", "B", "device", "host", "dev/host per sample");
+    for (int B : train_batches) {
+      int const Bh = std::min(B, host_cap);
+      auto const batch = make_batch(c, B);
+      auto const host_batch = make_batch(c, Bh);
+      psgm::score::TrainableModel<psgm::score::Native<Device>, Scalar> g(dev, c);
+      psgm::score::TrainableModel<psgm::score::Native<Space>, Scalar> h(host, c);
+      g.reserve(B);
+      h.reserve(Bh);
+      g.set_parameters(theta);
+      h.set_parameters(theta);
+      std::int64_t sg = 0, sh = 0;
+      auto const t = alternate({[&] {
+                                  g.loss_and_gradient(batch);
+                                  g.adam_step({}, 1e-4, 1.0, ++sg);
+                                  dev.fence();
+                                },
+                                [&] {
+                                  h.loss_and_gradient(host_batch);
+                                  h.adam_step({}, 1e-4, 1.0, ++sh);
+                                }},
+                               seconds, 3, 20);
+      std::printf("%6d %12.2f %12.2f %16.2f\n", B, 1e3 * t[0], 1e3 * t[1], (B / t[0]) / (Bh / t[1]));
+      std::fflush(stdout);
+    }
+  }
+}
+
 /// One convolution layer of the reference (W = 64, k = 7, N = 100) at batch B,
 /// three ways (docs/native_backend.md, "Choosing the kernels").
 void strategies(int B, double seconds) {
@@ -299,7 +400,8 @@ void strategies(int B, double seconds) {
 int main(int argc, char* argv[]) {
   std::vector<int> batches{1, 64, 500, 4096}, train_batches{64, 256};
   double seconds = 2;
-  bool with_strategies = false, with_double = false;
+  std::vector<int> device_batches{64, 512, 4096, 16384}, device_train_batches{64, 512, 4096};
+  bool with_strategies = false, with_double = false, with_device = false;
   for (int i = 1; i < argc; ++i) {
     std::string const a = argv[i];
     auto next = [&]() -> std::string {
@@ -319,14 +421,18 @@ int main(int argc, char* argv[]) {
       with_strategies = true;
     else if (a == "--double")
       with_double = true;
+    else if (a == "--device")
+      with_device = true;
     else if (a == "--quick") {
       batches = {1, 64};
       train_batches = {16};
+      device_batches = {64};
+      device_train_batches = {16};
       seconds = 0.2;
     } else {
       std::fprintf(stderr,
                    "usage: bench_native [--batches 1,64,500,4096] [--train-batches 64,256] [--seconds 2] "
-                   "[--strategies] [--double] [--quick]\n");
+                   "[--strategies] [--double] [--device] [--quick]\n");
       return a == "--help" ? 0 : 2;
     }
   }
@@ -338,5 +444,6 @@ int main(int argc, char* argv[]) {
   inference<float>(c, batches, seconds);
   if (with_double) inference<double>(c, batches, seconds);
   training<float>(c, train_batches, seconds);
+  if (with_device) device(c, device_batches, device_train_batches, seconds);
   return 0;
 }
