@@ -302,7 +302,7 @@ void device(FilmCnnConfig const& c, std::vector<int> const& batches, std::vector
                   Bh * flop / t[1] / 1e9, (B / t[0]) / (Bh / t[1]));
       std::fflush(stdout);
     }
-    auto const theta = random_weights(c, "float32");
+    auto const& theta = d.weights;
     std::printf("\ndevice %s: training step (loss, gradient, Adam), float32, milliseconds (median)\n", Device::name());
     std::printf("    (host at min(B, %d); the ratio is per sample)\n", host_cap);
     std::printf("%6s %12s %12s %16s\n", "B", "device", "host", "dev/host per sample");

@@ -4,6 +4,8 @@
 // creates carries a "psgm::" label.
 #pragma once
 
+#include <psgm/core/ExecutionSpaces.hpp>
+
 #include <Kokkos_Core.hpp>
 
 #include <algorithm>
@@ -92,7 +94,7 @@ void warm_up_team_scratch(ExecSpace const& space) {
   // allocated; Kokkos throws above it): the first team launch allocates only
   // the zero-sized level-1 pool.
   auto policy = Kokkos::TeamPolicy<ExecSpace>(space, 1, Kokkos::AUTO);
-  if constexpr (Kokkos::SpaceAccessibility<Kokkos::HostSpace, typename ExecSpace::memory_space>::accessible)
+  if constexpr (psgm::is_host_accessible_v<typename ExecSpace::memory_space>)
     policy.set_scratch_size(0, Kokkos::PerTeam(1 << 17), Kokkos::PerThread(1 << 14));
   else
     policy.set_scratch_size(0, Kokkos::PerTeam(1 << 14));

@@ -4,6 +4,7 @@
 #include "DenseReference.hpp"
 
 #include <psgm/core/Error.hpp>
+#include <psgm/core/ExecutionSpaces.hpp>
 #include <psgm/pde/EnsembleSolver.hpp>
 
 #include <ProfilingRecorder.hpp>
@@ -97,7 +98,7 @@ Batch run_solver(ElectrodeParameters const& p, std::vector<std::vector<double>> 
 /// give 3.1e-12 and 7.3e-12 (docs/portability.md §5). Host spaces: 1e-12.
 template <class ExecSpace>
 double dense_tolerance() {
-  return Kokkos::SpaceAccessibility<Kokkos::HostSpace, typename ExecSpace::memory_space>::accessible ? 1e-12 : 2e-11;
+  return psgm::is_host_accessible_v<typename ExecSpace::memory_space> ? 1e-12 : 2e-11;
 }
 
 void compare_with_dense(ElectrodeParameters const& p, Batch const& got, std::vector<std::vector<double>> const& eps,
@@ -157,7 +158,7 @@ PSGM_BACKEND_TEST_CASE("reference case: 1000 steps on N = 100 match the dense so
   auto const got = run_solver<ExecSpace>(p, eps, U0, F);
   compare_with_dense(p, got, eps, U0, F, dense_tolerance<ExecSpace>());
   // The portable kernels, which GPUs run, on the CPU: the same bound.
-  if constexpr (Kokkos::SpaceAccessibility<Kokkos::HostSpace, typename ExecSpace::memory_space>::accessible)
+  if constexpr (psgm::is_host_accessible_v<typename ExecSpace::memory_space>)
     compare_with_dense(p, run_solver<ExecSpace>(p, eps, U0, F, -1, psgm::pde::SolverKernels::portable), eps, U0, F);
   // The spec's order of magnitude (model.md §7): c ≈ 998.5 ± 5, φ ≈ 2e-3 ± 3e-3.
   CHECK(got.c[0].minCoeff() > 990);
@@ -176,7 +177,7 @@ PSGM_BACKEND_TEST_CASE("steady concentration matches the dense solve", "[pde][so
     std::vector<double> U0{-0.2, -0.05, 0.0, 0.1, 0.2}, F{0, 10, 25, 40, 50};
     auto const got = run_solver<ExecSpace>(p, eps, U0, F);
     compare_with_dense(p, got, eps, U0, F, dense_tolerance<ExecSpace>());
-    if constexpr (Kokkos::SpaceAccessibility<Kokkos::HostSpace, typename ExecSpace::memory_space>::accessible)
+    if constexpr (psgm::is_host_accessible_v<typename ExecSpace::memory_space>)
       compare_with_dense(p, run_solver<ExecSpace>(p, eps, U0, F, -1, psgm::pde::SolverKernels::portable), eps, U0, F);
   }
 }
