@@ -7,12 +7,17 @@ specification (shared/spec/model.md §3-6) alone:
 
 * arrays are cell-major, (N, B): row i holds cell i of every realisation, so
   that each per-cell operation is one numpy call over a contiguous batch;
-* the implicit-Euler matrix is the same at every step, so its Thomas
-  elimination is done once (docs/model.md eq. 12) and every step only does the
-  two sweeps, on the same reassociated factors psgm uses:
-  ``c <- P c + Q`` for all cells at once (two whole-array calls), then
-  ``c[i] -= LL[i] c[i-1]`` forward and ``c[i] -= U[i] c[i+1]`` backward
-  (two calls per cell each, into preallocated buffers: no temporaries);
+* the implicit-Euler matrix is the same at every step, so its elimination is
+  done once (docs/model.md eq. 12) and every step only does the two sweeps,
+  with the algebra psgm's host kernels use (docs/model.md §6.1): the steady
+  state c_s is the fixed point of every step, so c = c_s + E^{-1/2} y with
+  y <- M~^{-1} y for the symmetric M~ = L D L^T; per step
+  ``y[i] -= LL[i] y[i-1]`` forward, ``y *= 1/D`` (one whole-array call) and
+  ``y[i] -= LL[i+1] y[i+1]`` backward (two calls per cell each, into
+  preallocated buffers: no temporaries). What psgm does beyond this, fusing
+  the back substitution of one step with the elimination of the next (it
+  alternates two factorisations), saves memory passes in compiled code and
+  nothing in numpy, where every call is a pass;
 * everything else (Bruggeman coefficients, harmonic means, the potential's
   Thomas solve, the shift, the source) is vectorised over the batch too.
 
@@ -87,41 +92,52 @@ def setup(eps, U0, F_right):
     dw = np.concatenate([zero, df[:-1]]) / dx2  # D_{i-1/2}/dx², rows 0..N-2
     de = df / dx2
     w = e[:m] / DT
-    diag = w + dw + de
     S = S[:m].copy()
     S[-1] += de[-1] * C_RIGHT
-    P = np.empty((m, B))
-    Q = np.empty((m, B))
-    LL = np.empty((m, B))
-    U = np.zeros((m, B))
-    u_prev = np.zeros(B)
-    for i in range(m):
-        inv = 1.0 / (diag[i] + dw[i] * u_prev)  # 1/(b_i - a_i u_{i-1}), a_i = -dw
-        LL[i] = -dw[i] * inv
-        P[i] = w[i] * inv
-        Q[i] = S[i] * inv
-        if i < m - 1:
-            u_prev = -de[i] * inv
-            U[i] = u_prev
-    return P, Q, LL, U, phi
+    # The steady state of the same source (eq. 13), the fixed point of every step.
+    kd = dw + de  # diagonal of the diffusion matrix K
+    cp = np.empty((m, B))
+    cs = np.empty((m, B))
+    den = kd[0]
+    cp[0] = -de[0] / den
+    cs[0] = S[0] / den
+    for i in range(1, m):
+        den = kd[i] + dw[i] * cp[i - 1]
+        cp[i] = -de[i] / den
+        cs[i] = (S[i] + dw[i] * cs[i - 1]) / den
+    for i in range(m - 2, -1, -1):
+        cs[i] -= cp[i] * cs[i + 1]
+    # psgm's algebra (docs/model.md §6.1): c = c_s + E^{-1/2} y, y <- M~^{-1} y,
+    # M~ = I + E^{-1/2} K E^{-1/2} = L D L^T factored once: l_i into LL, 1/D_i into IP.
+    s = np.sqrt(w)
+    dg = 1.0 + kd / w
+    f = -de[:-1] / (s[:-1] * s[1:])  # M~_{i,i+1}
+    LL = np.zeros((m + 1, B))  # LL[0] = LL[m] = 0
+    IP = np.empty((m, B))
+    p = dg[0]
+    IP[0] = 1.0 / p
+    for i in range(1, m):
+        LL[i] = f[i - 1] / p
+        p = dg[i] - LL[i] * f[i - 1]
+        IP[i] = 1.0 / p
+    return cs, s, LL, IP, phi
 
 
-def time_loop(P, Q, LL, U, steps):
+def time_loop(cs, s, LL, IP, steps):
     """int(T/dt) implicit-Euler steps (eq. 12) with the factors reused; returns c (N-1, B)."""
-    m, B = P.shape
-    c = np.full((m, B), C0)
+    m, B = cs.shape
+    y = s * (C0 - cs)
     tmp = np.empty(B)
     mul, sub = np.multiply, np.subtract
     for _ in range(steps):
-        mul(P, c, out=c)  # c <- P c + Q: two whole-array calls
-        c += Q
-        for i in range(1, m):  # forward: d_i = P_i c_i + Q_i - LL_i d_{i-1}
-            mul(LL[i], c[i - 1], out=tmp)
-            sub(c[i], tmp, out=c[i])
-        for i in range(m - 2, -1, -1):  # backward: c_i = d_i - U_i c_{i+1}
-            mul(U[i], c[i + 1], out=tmp)
-            sub(c[i], tmp, out=c[i])
-    return c
+        for i in range(1, m):  # forward: d_i = y_i - l_i d_{i-1}
+            mul(LL[i], y[i - 1], out=tmp)
+            sub(y[i], tmp, out=y[i])
+        y *= IP  # one whole-array call
+        for i in range(m - 2, -1, -1):  # backward: y_i = d_i / D_i - l_{i+1} y_{i+1}
+            mul(LL[i + 1], y[i + 1], out=tmp)
+            sub(y[i], tmp, out=y[i])
+    return cs + y / s
 
 
 def solve(eps, U0, F_right):
@@ -131,9 +147,9 @@ def solve(eps, U0, F_right):
     process does not accumulate it, as in bench_ensemble's per-core figures.
     """
     t0 = time.thread_time()
-    P, Q, LL, U, phi = setup(eps, U0, F_right)
+    cs, sq, LL, IP, phi = setup(eps, U0, F_right)
     t1 = time.thread_time()
-    c = time_loop(P, Q, LL, U, int(T_END / DT))
+    c = time_loop(cs, sq, LL, IP, int(T_END / DT))
     t2 = time.thread_time()
     out_c = np.empty((eps.shape[0], eps.shape[1]))
     out_c[:, :-1] = c.T

@@ -519,76 +519,6 @@ PSGM_PDE_INLINE void linear_source(Work<VB, W> const& z, double const* phis, Pac
 }
 
 // ------------------------------------------------------------------ eqs. 11–13
-/// Factors the implicit-Euler matrix of eq. 11 once (eq. 12): P, Q, LL, U,
-/// and c = c0. The source must be in slot Q on entry.
-template <int VB, int W>
-PSGM_PDE_INLINE void factor_time_step(Work<VB, W> const& z, Constants const& k) {
-  using Pk = Pack<VB, W>;
-  int const n = k.N - 1;  // unknowns c_0 .. c_{N-2}; c_{N-1} = c_right
-  double const inv_dx2 = 1 / k.dx2;
-  Pk u_prev = Pk::splat(0.0);
-  for (int i = 0; i < n; ++i) {
-    Pk const dw = i > 0 ? z(DF, i - 1) : Pk::splat(0.0);
-    Pk const de = z(DF, i);
-    Pk const a = -dw * inv_dx2;
-    Pk const w = z(EPS, i) / k.dt;
-    Pk const diag = w + (dw + de) * inv_dx2;
-    Pk const m = 1.0 / (diag - a * u_prev);
-    Pk rhs = z(Q, i);
-    if (i == n - 1) rhs += de * inv_dx2 * k.c_right;  // Dirichlet neighbour moved to the right-hand side
-    u_prev = i < n - 1 ? -de * inv_dx2 * m : Pk::splat(0.0);
-    z.put(U, i, u_prev);
-    z.put(LL, i, a * m);
-    z.put(P, i, m * w);
-    z.put(Q, i, m * rhs);
-    z.put(C, i, Pk::splat(k.c0));
-  }
-  z.put(C, n, Pk::splat(k.c_right));
-}
-
-/// `steps` implicit-Euler steps of eq. 11 with the factors of eq. 12:
-/// forward d_i = P_i c_i + Q_i − LL_i d_{i−1}, backward c_i = d_i − U_i c_{i+1}.
-/// Each sweep is a chain of dependent multiply-adds per lane (one FMA latency
-/// per cell), so the pack's NV vectors are the independent chains that keep
-/// the FMA units busy; the pack's five arrays (C, P, Q, LL, U) stay in L1.
-template <int VB, int W>
-PSGM_PDE_INLINE void sweeps(double* work, int N, std::int64_t steps) {
-  PSGM_PDE_CONTRACT_BODY
-  using S = Simd<VB>;
-  using V = typename S::V;
-  constexpr int L = S::lanes, NV = W / L;
-  int const n = N - 1;
-  std::ptrdiff_t const stride = std::ptrdiff_t(N) * W;
-  double* const c = work + C * stride;
-  double const* const p = work + P * stride;
-  double const* const q = work + Q * stride;
-  double const* const ll = work + LL * stride;
-  double const* const u = work + U * stride;
-  for (std::int64_t s = 0; s < steps; ++s) {
-    V d[NV];
-    PSGM_PDE_UNROLL
-    for (int v = 0; v < NV; ++v) d[v] = S::splat(0.0);
-    for (int i = 0; i < n; ++i) {
-      std::ptrdiff_t const o = std::ptrdiff_t(i) * W;
-      PSGM_PDE_UNROLL
-      for (int v = 0; v < NV; ++v) {
-        std::ptrdiff_t const x = o + v * L;
-        d[v] = S::load(p + x) * S::load(c + x) + S::load(q + x) - S::load(ll + x) * d[v];
-        S::store(c + x, d[v]);
-      }
-    }
-    for (int i = n - 2; i >= 0; --i) {
-      std::ptrdiff_t const o = std::ptrdiff_t(i) * W;
-      PSGM_PDE_UNROLL
-      for (int v = 0; v < NV; ++v) {
-        std::ptrdiff_t const x = o + v * L;
-        d[v] = S::load(c + x) - S::load(u + x) * d[v];
-        S::store(c + x, d[v]);
-      }
-    }
-  }
-}
-
 /// Steady concentration (eq. 13), the source in slot Q; Thomas, U is scratch.
 template <int VB, int W>
 PSGM_PDE_INLINE void steady_concentration(Work<VB, W> const& z, Constants const& k) {
@@ -614,6 +544,166 @@ PSGM_PDE_INLINE void steady_concentration(Work<VB, W> const& z, Constants const&
     z.put(C, i, c);
   }
   z.put(C, n, Pk::splat(k.c_right));
+}
+
+/// Eq. 12 as the host time loop runs it (docs/model.md §6.1, "host pack
+/// kernels"). A step of eq. 11 is M c^{n+1} = E c^n + r with E = diag(ε/dt),
+/// M = E + K and K the symmetric diffusion matrix (the Dirichlet neighbour
+/// in r). Its fixed point is the steady state c_s of the same source, K c_s = r
+/// (eq. 13), so c^n = c_s + E^{-1/2} y^n with
+///
+///     y^{n+1} = M~^{-1} y^n,   M~ = I + E^{-1/2} K E^{-1/2}   (symmetric, tridiagonal),
+///
+/// y^0 = E^{1/2} (c0 − c_s). M~ is factored twice, top-down M~ = L D Lᵀ
+/// (L unit lower, L_{i,i−1} = l_i into LL, 1/D_i into P) and bottom-up
+/// M~ = L' D' L'ᵀ (L' unit upper, L'_{i,i+1} = l'_i into U, 1/D'_i into Q),
+/// so that the time loop can alternate the two and fuse the back
+/// substitution of one step with the elimination of the next (sweeps()).
+/// Also: c_s into KF, E^{1/2} into AS (both free after eqs. 5–10), y^0 into
+/// C. The source must be in slot Q on entry; DF and EPS are read.
+template <int VB, int W>
+PSGM_PDE_INLINE void factor_time_step(Work<VB, W> const& z, Constants const& k) {
+  using Pk = Pack<VB, W>;
+  int const n = k.N - 1;  // unknowns c_0 .. c_{N-2}; c_{N-1} = c_right
+  double const inv_dx2 = 1 / k.dx2;
+  steady_concentration(z, k);  // c_s into C (U is scratch)
+  for (int i = 0; i <= n; ++i) z.put(KF, i, z(C, i));
+  for (int i = 0; i < n; ++i) z.put(AS, i, sqrt(z(EPS, i) / k.dt));
+  // M~'s diagonal 1 + K_ii/E_i and off-diagonal K_{i,i+1}/(E_i E_{i+1})^{1/2}.
+  auto diag = [&](int i) PSGM_PDE_LAMBDA_INLINE {
+    Pk const dw = i > 0 ? z(DF, i - 1) : Pk::splat(0.0);
+    return 1.0 + (dw + z(DF, i)) * inv_dx2 / (z(EPS, i) / k.dt);
+  };
+  auto off = [&](int i) PSGM_PDE_LAMBDA_INLINE { return -z(DF, i) * inv_dx2 / (z(AS, i) * z(AS, i + 1)); };
+  Pk p = diag(0);  // top-down: D_0 = diag_0, l_i = f_{i−1}/D_{i−1}, D_i = diag_i − l_i f_{i−1}
+  z.put(LL, 0, Pk::splat(0.0));
+  z.put(P, 0, 1.0 / p);
+  for (int i = 1; i < n; ++i) {
+    Pk const f = off(i - 1);
+    Pk const l = f / p;
+    p = diag(i) - l * f;
+    z.put(LL, i, l);
+    z.put(P, i, 1.0 / p);
+  }
+  z.put(LL, n, Pk::splat(0.0));  // read by the down pass at i = n − 1
+  Pk q = diag(n - 1);  // bottom-up: D'_{n−1} = diag_{n−1}, l'_i = f_i/D'_{i+1}, D'_i = diag_i − l'_i f_i
+  z.put(U, n - 1, Pk::splat(0.0));
+  z.put(Q, n - 1, 1.0 / q);
+  for (int i = n - 2; i >= 0; --i) {
+    Pk const f = off(i);
+    Pk const l = f / q;
+    q = diag(i) - l * f;
+    z.put(U, i, l);
+    z.put(Q, i, 1.0 / q);
+  }
+  for (int i = 0; i < n; ++i) z.put(C, i, z(AS, i) * (k.c0 - z(KF, i)));
+}
+
+/// c = c_s + E^{-1/2} y after the time loop (slots of factor_time_step).
+template <int VB, int W>
+PSGM_PDE_INLINE void unscale_concentration(Work<VB, W> const& z, Constants const& k) {
+  int const n = k.N - 1;
+  for (int i = 0; i < n; ++i) z.put(C, i, z(KF, i) + z(C, i) / z(AS, i));
+  z.put(C, n, Pack<VB, W>::splat(k.c_right));
+}
+
+/// `steps` implicit-Euler steps of eq. 11 on y (slot C), with the factors of
+/// factor_time_step. Steps alternate between the two factorisations, so every
+/// pass over the cells but the first and the last does two things at once:
+///
+///   down (i = n−1..0): y_i = P_i δ_i − LL_{i+1} y_{i+1}   (back substitution, L D Lᵀ)
+///                      δ'_i = y_i − U_i δ'_{i+1}          (elimination of the next step, L' D' L'ᵀ)
+///   up   (i = 0..n−1): y_i = Q_i δ'_i − U_{i−1} y_{i−1}   (back substitution, L' D' L'ᵀ)
+///                      δ_i = y_i − LL_i δ_{i−1}           (elimination of the next step, L D Lᵀ)
+///
+/// Each is a chain of dependent FMAs per lane, and the two chains of a pass
+/// are independent of each other's latency (δ' needs y_i, not y_{i+1}): a
+/// pass costs one FMA latency per cell for a whole step, where the plain
+/// Thomas step of two sweeps costs two. Per cell and step: 4 loads, 1 store,
+/// 3 vector operations; the five arrays (C, P, Q, LL, U) are 64 KiB at
+/// N = 100, W = 16. steps + 1 passes in all.
+template <int VB, int W>
+PSGM_PDE_INLINE void sweeps(double* work, int N, std::int64_t steps) {
+  PSGM_PDE_CONTRACT_BODY
+  using S = Simd<VB>;
+  using V = typename S::V;
+  constexpr int L = S::lanes, NV = W / L;
+  int const n = N - 1;
+  std::ptrdiff_t const stride = std::ptrdiff_t(N) * W;
+  double* const c = work + C * stride;
+  double const* const ip = work + P * stride;
+  double const* const iq = work + Q * stride;
+  double const* const la = work + LL * stride;
+  double const* const lb = work + U * stride;
+  if (steps <= 0) return;
+  {  // elimination of step 1, top-down (LL_0 = 0)
+    V d[NV];
+    PSGM_PDE_UNROLL
+    for (int v = 0; v < NV; ++v) d[v] = S::splat(0.0);
+    for (int i = 0; i < n; ++i) {
+      PSGM_PDE_UNROLL
+      for (int v = 0; v < NV; ++v) {
+        std::ptrdiff_t const x = std::ptrdiff_t(i) * W + v * L;
+        d[v] = S::load(c + x) - S::load(la + x) * d[v];
+        S::store(c + x, d[v]);
+      }
+    }
+  }
+  for (std::int64_t s = 1;; ++s) {
+    bool const last = s == steps;
+    V y[NV], d[NV];
+    PSGM_PDE_UNROLL
+    for (int v = 0; v < NV; ++v) y[v] = d[v] = S::splat(0.0);
+    if (s % 2 == 1) {  // down: finish step s (L D Lᵀ), eliminate step s + 1 (L' D' L'ᵀ); LL_n = 0
+      if (last) {
+        for (int i = n - 1; i >= 0; --i) {
+          PSGM_PDE_UNROLL
+          for (int v = 0; v < NV; ++v) {
+            std::ptrdiff_t const x = std::ptrdiff_t(i) * W + v * L;
+            y[v] = S::load(ip + x) * S::load(c + x) - S::load(la + x + W) * y[v];
+            S::store(c + x, y[v]);
+          }
+        }
+        return;
+      }
+      for (int i = n - 1; i >= 0; --i) {
+        PSGM_PDE_UNROLL
+        for (int v = 0; v < NV; ++v) {
+          std::ptrdiff_t const x = std::ptrdiff_t(i) * W + v * L;
+          y[v] = S::load(ip + x) * S::load(c + x) - S::load(la + x + W) * y[v];
+          d[v] = y[v] - S::load(lb + x) * d[v];
+          S::store(c + x, d[v]);
+        }
+      }
+    } else {  // up: finish step s (L' D' L'ᵀ), eliminate step s + 1 (L D Lᵀ)
+      PSGM_PDE_UNROLL
+      for (int v = 0; v < NV; ++v) {  // i = 0: no left neighbour; LL_0 = 0
+        y[v] = S::load(iq + v * L) * S::load(c + v * L);
+        d[v] = y[v];  // δ_0 = y_0 (LL_0 = 0)
+        S::store(c + v * L, y[v]);
+      }
+      if (last) {
+        for (int i = 1; i < n; ++i) {
+          PSGM_PDE_UNROLL
+          for (int v = 0; v < NV; ++v) {
+            std::ptrdiff_t const x = std::ptrdiff_t(i) * W + v * L;
+            y[v] = S::load(iq + x) * S::load(c + x) - S::load(lb + x - W) * y[v];
+            S::store(c + x, y[v]);
+          }
+        }
+        return;
+      }
+      for (int i = 1; i < n; ++i) {
+        PSGM_PDE_UNROLL
+        for (int v = 0; v < NV; ++v) {
+          std::ptrdiff_t const x = std::ptrdiff_t(i) * W + v * L;
+          y[v] = S::load(iq + x) * S::load(c + x) - S::load(lb + x - W) * y[v];
+          d[v] = y[v] - S::load(la + x) * d[v];
+          S::store(c + x, d[v]);
+        }
+      }
+    }
+  }
 }
 
 // ------------------------------------------------------------------ output
@@ -677,7 +767,7 @@ PSGM_PDE_INLINE void solve_linear(Work<VB, W> const& z, double const* phis, Pack
     return;
   }
   time_loop(z.w, k.N, k.num_steps);  // eq. 12: sweeps<VB, W>, compiled with FMAs
-  z.put(C, k.N - 1, Pack<VB, W>::splat(k.c_right));
+  unscale_concentration(z, k);
   write_fields(z, io, false, ~finite, none, k);
 }
 
@@ -1039,13 +1129,13 @@ PSGM_PDE_INLINE void solve_butler_volmer(Work<VB, W> const& z, double const* phi
 // ------------------------------------------------------------------ ISA variants
 // Pack widths (realisations per pack) of the whole solve, per instruction
 // set, chosen by measurement (bench_ensemble section 5, docs/performance.md):
-// the sweeps are latency bound (one FMA per cell, lane and sweep), so a pack
-// should hold at least two independent vector chains — 2 zmm on AVX-512 (W =
-// 16: 1.2–1.4x W = 8 on an uncontended core; its 64 KiB of time-loop arrays
-// at N = 100 still stream from L1/L2 fast enough). On AVX2 and the baseline,
-// W = 8 and 16 were within the noise of each other; 8 is kept (half the
-// working set).
-constexpr int width_avx512 = 16, width_avx2 = 8, width_baseline = 8;
+// each pass of the time loop is two chains of one FMA per cell and lane
+// (sweeps()), and a pack should hold enough independent vectors to cover the
+// FMA latency while its five time-loop arrays (64 KiB at N = 100, W = 16)
+// stay close to L1. AVX-512 and AVX2: W = 16 (1.7x and 1.8x W = 8 on a
+// Zen 5 core; W = 32 is slower, its arrays leave L1); the baseline (SSE2,
+// two lanes a vector): W = 8 (1.1x W = 16).
+constexpr int width_avx512 = 16, width_avx2 = 16, width_baseline = 8;
 // Butler–Volmer: wider packs give the elimination's division chain more
 // independent vectors to overlap (measured on AVX-512 after the fused
 // evaluation: 1.28 ms per field with W = 16 against 1.40–1.45 ms with W = 8,

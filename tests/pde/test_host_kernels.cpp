@@ -204,9 +204,12 @@ PSGM_BACKEND_TEST_CASE("host kernels: the reference case matches the dense solve
         auto const want = psgm_test::DenseReference(p, eps[b]).linear(U0[b], F[b]);
         INFO("kernels " << to_string(kernels) << ", realisation " << b);
         double const phi_scale = std::max(want.phi.cwiseAbs().maxCoeff(), std::abs(U0[b]) + p.G * p.L);
+        Eigen::VectorXd const dc_got = got.c[b].array() - p.c0, dc_want = want.c.array() - p.c0;
+        std::cout << "host kernels " << to_string(kernels) << " vs dense, reference case, realisation " << b
+                  << ": c " << psgm_test::relative_error(got.c[b], want.c) << ", c - c0 "
+                  << psgm_test::relative_error(dc_got, dc_want) << '\n';
         CHECK((got.phi[b] - want.phi).cwiseAbs().maxCoeff() / phi_scale <= 1e-12);
         CHECK(psgm_test::relative_error(got.c[b], want.c) <= 1e-12);
-        Eigen::VectorXd const dc_got = got.c[b].array() - p.c0, dc_want = want.c.array() - p.c0;
         CHECK(psgm_test::relative_error(dc_got, dc_want) <= 1e-8);
         CHECK(got.status[b] == psgm::SolveStatus::ok);
       }
