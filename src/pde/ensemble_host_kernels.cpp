@@ -83,6 +83,17 @@ struct Simd {
 #endif
   static PSGM_PDE_INLINE M true_mask() { return M{} - 1; }
   static PSGM_PDE_INLINE V select(M m, V a, V b) { return (V)((m & (M)a) | (~m & (M)b)); }
+  /// `a` as a value the compiler cannot see into. In `t − l y` with t = p δ,
+  /// FMA contraction may fuse either product; fusing p δ puts a multiply and
+  /// an FMA on the chain through y (7 cycles a cell instead of 4: measured
+  /// 62k against 94k realisations/s in the time loop on AVX-512, W = 16).
+  /// Hiding t leaves l y as the only product to fuse: one FMA on the chain.
+  static PSGM_PDE_INLINE V opaque(V a) {
+#if PSGM_HOST_X86
+    __asm__("" : "+v"(a));
+#endif
+    return a;
+  }
   // Lane access through memory: GCC does not subscript a vector whose size
   // depends on a template parameter; the copies fold away.
   static PSGM_PDE_INLINE V sqrt(V x) {
@@ -123,6 +134,7 @@ struct Simd<8> {
   static PSGM_PDE_INLINE M le(V a, V b) { return a <= b ? -1 : 0; }
   static PSGM_PDE_INLINE M true_mask() { return -1; }
   static PSGM_PDE_INLINE V select(M m, V a, V b) { return m ? a : b; }
+  static PSGM_PDE_INLINE V opaque(V a) { return a; }
   static PSGM_PDE_INLINE V sqrt(V x) { return std::sqrt(x); }
   static PSGM_PDE_INLINE double get(V v, int) { return v; }
   static PSGM_PDE_INLINE void set(V& v, int, double s) { v = s; }
@@ -660,7 +672,7 @@ PSGM_PDE_INLINE void sweeps(double* work, int N, std::int64_t steps) {
           PSGM_PDE_UNROLL
           for (int v = 0; v < NV; ++v) {
             std::ptrdiff_t const x = std::ptrdiff_t(i) * W + v * L;
-            y[v] = S::load(ip + x) * S::load(c + x) - S::load(la + x + W) * y[v];
+            y[v] = S::opaque(S::load(ip + x) * S::load(c + x)) - S::load(la + x + W) * y[v];
             S::store(c + x, y[v]);
           }
         }
@@ -670,7 +682,7 @@ PSGM_PDE_INLINE void sweeps(double* work, int N, std::int64_t steps) {
         PSGM_PDE_UNROLL
         for (int v = 0; v < NV; ++v) {
           std::ptrdiff_t const x = std::ptrdiff_t(i) * W + v * L;
-          y[v] = S::load(ip + x) * S::load(c + x) - S::load(la + x + W) * y[v];
+          y[v] = S::opaque(S::load(ip + x) * S::load(c + x)) - S::load(la + x + W) * y[v];
           d[v] = y[v] - S::load(lb + x) * d[v];
           S::store(c + x, d[v]);
         }
@@ -687,7 +699,7 @@ PSGM_PDE_INLINE void sweeps(double* work, int N, std::int64_t steps) {
           PSGM_PDE_UNROLL
           for (int v = 0; v < NV; ++v) {
             std::ptrdiff_t const x = std::ptrdiff_t(i) * W + v * L;
-            y[v] = S::load(iq + x) * S::load(c + x) - S::load(lb + x - W) * y[v];
+            y[v] = S::opaque(S::load(iq + x) * S::load(c + x)) - S::load(lb + x - W) * y[v];
             S::store(c + x, y[v]);
           }
         }
@@ -697,7 +709,7 @@ PSGM_PDE_INLINE void sweeps(double* work, int N, std::int64_t steps) {
         PSGM_PDE_UNROLL
         for (int v = 0; v < NV; ++v) {
           std::ptrdiff_t const x = std::ptrdiff_t(i) * W + v * L;
-          y[v] = S::load(iq + x) * S::load(c + x) - S::load(lb + x - W) * y[v];
+          y[v] = S::opaque(S::load(iq + x) * S::load(c + x)) - S::load(lb + x - W) * y[v];
           d[v] = y[v] - S::load(la + x) * d[v];
           S::store(c + x, d[v]);
         }
