@@ -17,8 +17,9 @@
 //      (LayoutRight) or batch-fastest arrays (LayoutLeft), the team/vector
 //      form, and packs of W realisations per thread;
 //   4. scaling in N (100 ... 4096) and in the batch size;
-//   5. per core (Kokkos::Serial): the sweep-only ceiling — the 1000
-//      forward/backward sweeps of eq. 12 alone on one pack already in L1,
+//   5. per core (Kokkos::Serial): the sweep-only ceiling — the time loop
+//      of the 1000 steps alone (the host kernels' alternating passes,
+//      docs/model.md §6.1) on one pack already in L1,
 //      for every instruction set and pack width the host kernels are
 //      compiled for (the pack width is chosen from this table) — and the
 //      whole reference solve (GP draw excluded) of each kernel variant,
@@ -206,7 +207,8 @@ using PerCore = Kokkos::Serial;  // one core, no threading overhead
 using PerCore = Kokkos::OpenMP;  // run with OMP_NUM_THREADS=1 for per-core figures
 #endif
 
-/// Seconds of `p.num_steps()` forward/backward sweeps (eq. 12) on one pack of
+/// Seconds of the time loop of `p.num_steps()` steps (the host kernels'
+/// passes, docs/model.md §6.1) on one pack of
 /// width W, factored from real porosity fields, already in L1 (best of
 /// `repeats`; the first call warms the pack).
 double time_sweeps(Impl::host_packs::Isa isa, int W, ElectrodeParameters const& p, int repeats) {
@@ -284,7 +286,7 @@ void section_sweeps(ElectrodeParameters const& ref, bool quick) {
               "case N = %d, %lld steps\n",
               PerCore::name(), ref.N, static_cast<long long>(ref.num_steps()));
   std::printf("    the CPU's best instruction set: %s\n", hp::name(hp::best_isa()));
-  std::printf("    sweep-only (1000 sweeps of eq. 12 on one pack in L1), realisations/s:\n");
+  std::printf("    sweep-only (the time loop of 1000 steps on one pack in L1), realisations/s:\n");
   double ceiling = 0;
   for (auto isa : {hp::Isa::avx512, hp::Isa::avx2, hp::Isa::baseline}) {
     if (!hp::supported(isa)) continue;
@@ -443,10 +445,10 @@ int main(int argc, char** argv) {
     if (!(t_omp > 0)) t_omp = time_solver<Kokkos::OpenMP>(ref, B, repeats);
     std::size_t const n_stream = quick ? (std::size_t(1) << 22) : (std::size_t(1) << 25);
     double const bw = stream_triad(n_stream, quick ? 3 : 5);
-    // Streaming model of the time loop: per step and cell the forward sweep
-    // reads P, Q, LL, c and writes c; the backward sweep reads c, U and writes
-    // c: 8 doubles = 64 bytes. Compulsory traffic: ε in, (c, φ) out = 3 N doubles.
-    double const bytes_stream = 64.0 * (ref.N - 1) * ref.num_steps();
+    // Streaming model of the host time loop (docs/model.md §6.1): per step
+    // and cell one pass reads the state, 1/D, l and l' and writes the state:
+    // 5 doubles = 40 bytes. Compulsory traffic: ε in, (c, φ) out = 3 N doubles.
+    double const bytes_stream = 40.0 * (ref.N - 1) * ref.num_steps();
     double const bytes_compulsory = 3.0 * 8.0 * ref.N;
     std::printf("[2] STREAM triad (OpenMP, %zu doubles/array): %.2f GB/s\n", n_stream, bw / 1e9);
     std::printf("    streaming-model bound  %10.0f realisations/s -> solver at %.2f x the bound\n", bw / bytes_stream,

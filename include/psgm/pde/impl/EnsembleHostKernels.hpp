@@ -76,8 +76,10 @@ void solve_pack(Isa isa, Constants const& k, double const* phis, double* work, P
 /// everything before the time loop of the transient linear case (eqs. 5–10,
 /// 12) ...
 void setup_linear(Isa isa, int W, Constants const& k, double const* phis, double* work, PackIo const& io);
-/// ... and the time loop alone: `steps` forward/backward sweeps of eq. 12 on
-/// the factors in slots P, Q, LL, U, updating slot C.
+/// ... and the time loop alone: `steps` implicit-Euler steps on the factors
+/// setup_linear left in slots P, Q, LL, U (docs/model.md §6.1: the steady
+/// state split off, the symmetric matrix factored top-down and bottom-up,
+/// passes alternating), updating the scaled state in slot C.
 void time_loop(Isa isa, int W, double* work, int N, std::int64_t steps);
 
 }  // namespace psgm::pde::Impl::host_packs
