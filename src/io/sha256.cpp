@@ -5,6 +5,18 @@
 #include <algorithm>
 #include <cstring>
 
+// The SHA-NI path: GCC/Clang on x86-64 compiling for the host (not nvcc or
+// hipcc, which see this unit in device builds), with function-level target
+// attributes so that the rest of libpsgm needs no -msha.
+#if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__) && !defined(__CUDACC__) && \
+    !defined(__HIPCC__) && !defined(__INTEL_COMPILER) && !defined(__NVCOMPILER)
+#define PSGM_SHA_NI 1
+#include <cpuid.h>
+#include <immintrin.h>
+#else
+#define PSGM_SHA_NI 0
+#endif
+
 namespace psgm {
 namespace io {
 namespace Impl {
@@ -23,12 +35,82 @@ constexpr std::uint32_t round_constants[64] = {
 
 inline std::uint32_t rotr(std::uint32_t x, int n) { return (x >> n) | (x << (32 - n)); }
 
+#if PSGM_SHA_NI
+/// CPUID: SHA (leaf 7, EBX bit 29), SSSE3 and SSE4.1 (leaf 1, ECX bits 9, 19).
+bool cpu_has_sha_ni() {
+  unsigned a = 0, b = 0, c = 0, d = 0;
+  if (!__get_cpuid(1, &a, &b, &c, &d)) return false;
+  bool const sse = (c & (1u << 9)) && (c & (1u << 19));
+  if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return false;
+  return sse && (b & (1u << 29));
+}
+
+/// `count` 64-byte blocks with the SHA extensions (Intel's SHA-NI
+/// instruction sequence): the state as ABEF/CDGH, four rounds per group, the
+/// message schedule by sha256msg1/msg2.
+__attribute__((target("sha,sse4.1,ssse3"))) void compress_sha_ni(std::uint32_t* state, unsigned char const* data,
+                                                                  std::size_t count) {
+  __m128i const byteswap = _mm_set_epi64x(0x0c0d0e0f08090a0bLL, 0x0405060700010203LL);
+  __m128i tmp = _mm_loadu_si128(reinterpret_cast<__m128i const*>(state));           // DCBA
+  __m128i state1 = _mm_loadu_si128(reinterpret_cast<__m128i const*>(state + 4));    // HGFE
+  tmp = _mm_shuffle_epi32(tmp, 0xB1);                                                 // CDAB
+  state1 = _mm_shuffle_epi32(state1, 0x1B);                                           // EFGH
+  __m128i state0 = _mm_alignr_epi8(tmp, state1, 8);                                   // ABEF
+  state1 = _mm_blend_epi16(state1, tmp, 0xF0);                                        // CDGH
+  for (; count > 0; --count, data += 64) {
+    __m128i const abef = state0, cdgh = state1;
+    __m128i w[4];
+    for (int g = 0; g < 16; ++g) {
+      __m128i& x = w[g % 4];
+      if (g < 4)
+        x = _mm_shuffle_epi8(_mm_loadu_si128(reinterpret_cast<__m128i const*>(data + 16 * g)), byteswap);
+      else  // w[t..t+3] from w[t-16..t-1]
+        x = _mm_sha256msg2_epu32(
+            _mm_add_epi32(_mm_sha256msg1_epu32(x, w[(g + 1) % 4]), _mm_alignr_epi8(w[(g + 3) % 4], w[(g + 2) % 4], 4)),
+            w[(g + 3) % 4]);
+      __m128i m = _mm_add_epi32(x, _mm_loadu_si128(reinterpret_cast<__m128i const*>(round_constants + 4 * g)));
+      state1 = _mm_sha256rnds2_epu32(state1, state0, m);
+      m = _mm_shuffle_epi32(m, 0x0E);
+      state0 = _mm_sha256rnds2_epu32(state0, state1, m);
+    }
+    state0 = _mm_add_epi32(state0, abef);
+    state1 = _mm_add_epi32(state1, cdgh);
+  }
+  tmp = _mm_shuffle_epi32(state0, 0x1B);        // FEBA
+  state1 = _mm_shuffle_epi32(state1, 0xB1);     // DCHG
+  state0 = _mm_blend_epi16(tmp, state1, 0xF0);  // DCBA
+  state1 = _mm_alignr_epi8(state1, tmp, 8);     // HGFE
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(state), state0);
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(state + 4), state1);
+}
+#endif
+
 }  // namespace
 
-Sha256::Sha256()
-    : state_{0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19} {}
+bool Sha256::accelerated_available() {
+#if PSGM_SHA_NI
+  static bool const available = cpu_has_sha_ni();
+  return available;
+#else
+  return false;
+#endif
+}
 
-void Sha256::compress(unsigned char const* block) {
+Sha256::Sha256(bool accelerated)
+    : state_{0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19},
+      accelerated_(accelerated && accelerated_available()) {}
+
+void Sha256::compress(unsigned char const* blocks, std::size_t count) {
+#if PSGM_SHA_NI
+  if (accelerated_) {
+    compress_sha_ni(state_.data(), blocks, count);
+    return;
+  }
+#endif
+  for (; count > 0; --count, blocks += 64) compress_portable(blocks);
+}
+
+void Sha256::compress_portable(unsigned char const* block) {
   std::uint32_t w[64];
   for (int t = 0; t < 16; ++t)
     w[t] = (std::uint32_t(block[4 * t]) << 24) | (std::uint32_t(block[4 * t + 1]) << 16) |
@@ -77,10 +159,13 @@ void Sha256::update(void const* data, std::size_t bytes) {
     p += take;
     bytes -= take;
     if (buffered_ < buffer_.size()) return;
-    compress(buffer_.data());
+    compress(buffer_.data(), 1);
     buffered_ = 0;
   }
-  for (; bytes >= 64; bytes -= 64, p += 64) compress(p);
+  std::size_t const blocks = bytes / 64;
+  if (blocks > 0) compress(p, blocks);
+  p += 64 * blocks;
+  bytes -= 64 * blocks;
   if (bytes > 0) {
     std::memcpy(buffer_.data(), p, bytes);
     buffered_ = bytes;
@@ -106,8 +191,8 @@ std::string Sha256::hex_digest() {
   return out;
 }
 
-std::string sha256_hex(std::string const& bytes) {
-  Sha256 h;
+std::string sha256_hex(std::string const& bytes, bool accelerated) {
+  Sha256 h(accelerated);
   h.update(bytes);
   return h.hex_digest();
 }
