@@ -638,7 +638,6 @@ PSGM_PDE_INLINE void factor_time_step(Work<VB, W> const& z, Constants const& k) 
     z.put(LL, i, l);
     z.put(P, i, 1.0 / p);
   }
-  z.put(LL, n, Pk::splat(0.0));  // read by the down pass at i = n − 1
   Pk q = diag(n - 1);  // bottom-up: D'_{n−1} = diag_{n−1}, l'_i = f_i/D'_{i+1}, D'_i = diag_i − l'_i f_i
   z.put(U, n - 1, Pk::splat(0.0));
   z.put(Q, n - 1, 1.0 / q);
@@ -658,6 +657,42 @@ PSGM_PDE_INLINE void unscale_concentration(Work<VB, W> const& z, Constants const
   int const n = k.N - 1;
   for (int i = 0; i < n; ++i) z.put(C, i, z(KF, i) + z(C, i) / z(AS, i));
   z.put(C, n, Pack<VB, W>::splat(k.c_right));
+}
+
+/// One pass of sweeps() over the n cells, downwards (i = n−1..0) or upwards:
+/// the back substitution y_i = inv_i x_i − back_j y_j (x the pass's input in
+/// c, j the cell the pass comes from) and, with Eliminate, the elimination
+/// of the next step, δ_i = y_i − next_i δ_j, stored in c instead of y. The
+/// first cell has no predecessor (y = inv x, δ = y).
+template <int VB, int W, bool Down, bool Eliminate>
+PSGM_PDE_INLINE void sweep_pass(double* c, double const* inv, double const* back, double const* next, int n) {
+  using S = Simd<VB>;
+  using V = typename S::V;
+  constexpr int L = S::lanes, NV = W / L;
+  constexpr std::ptrdiff_t from = Down ? W : -W;  // offset of the cell the pass comes from
+  int const first = Down ? n - 1 : 0;
+  V y[NV], d[NV];
+  PSGM_PDE_UNROLL
+  for (int v = 0; v < NV; ++v) {
+    std::ptrdiff_t const x = std::ptrdiff_t(first) * W + v * L;
+    y[v] = S::load(inv + x) * S::load(c + x);
+    d[v] = y[v];
+    S::store(c + x, y[v]);
+  }
+  for (int k = 1; k < n; ++k) {
+    int const i = Down ? n - 1 - k : k;
+    PSGM_PDE_UNROLL
+    for (int v = 0; v < NV; ++v) {
+      std::ptrdiff_t const x = std::ptrdiff_t(i) * W + v * L;
+      y[v] = S::opaque(S::load(inv + x) * S::load(c + x)) - S::load(back + x + from) * y[v];
+      if constexpr (Eliminate) {
+        d[v] = y[v] - S::load(next + x) * d[v];
+        S::store(c + x, d[v]);
+      } else {
+        S::store(c + x, y[v]);
+      }
+    }
+  }
 }
 
 /// `steps` implicit-Euler steps of eq. 11 on y (slot C), with the factors of
@@ -704,57 +739,12 @@ PSGM_PDE_INLINE void sweeps(double* work, int N, std::int64_t steps) {
   }
   for (std::int64_t s = 1;; ++s) {
     bool const last = s == steps;
-    V y[NV], d[NV];
-    PSGM_PDE_UNROLL
-    for (int v = 0; v < NV; ++v) y[v] = d[v] = S::splat(0.0);
-    if (s % 2 == 1) {  // down: finish step s (L D Lᵀ), eliminate step s + 1 (L' D' L'ᵀ); LL_n = 0
-      if (last) {
-        for (int i = n - 1; i >= 0; --i) {
-          PSGM_PDE_UNROLL
-          for (int v = 0; v < NV; ++v) {
-            std::ptrdiff_t const x = std::ptrdiff_t(i) * W + v * L;
-            y[v] = S::opaque(S::load(ip + x) * S::load(c + x)) - S::load(la + x + W) * y[v];
-            S::store(c + x, y[v]);
-          }
-        }
-        return;
-      }
-      for (int i = n - 1; i >= 0; --i) {
-        PSGM_PDE_UNROLL
-        for (int v = 0; v < NV; ++v) {
-          std::ptrdiff_t const x = std::ptrdiff_t(i) * W + v * L;
-          y[v] = S::opaque(S::load(ip + x) * S::load(c + x)) - S::load(la + x + W) * y[v];
-          d[v] = y[v] - S::load(lb + x) * d[v];
-          S::store(c + x, d[v]);
-        }
-      }
+    if (s % 2 == 1) {  // down: finish step s (L D Lᵀ), eliminate step s + 1 (L' D' L'ᵀ)
+      if (last) return sweep_pass<VB, W, true, false>(c, ip, la, lb, n);
+      sweep_pass<VB, W, true, true>(c, ip, la, lb, n);
     } else {  // up: finish step s (L' D' L'ᵀ), eliminate step s + 1 (L D Lᵀ)
-      PSGM_PDE_UNROLL
-      for (int v = 0; v < NV; ++v) {  // i = 0: no left neighbour; LL_0 = 0
-        y[v] = S::load(iq + v * L) * S::load(c + v * L);
-        d[v] = y[v];  // δ_0 = y_0 (LL_0 = 0)
-        S::store(c + v * L, y[v]);
-      }
-      if (last) {
-        for (int i = 1; i < n; ++i) {
-          PSGM_PDE_UNROLL
-          for (int v = 0; v < NV; ++v) {
-            std::ptrdiff_t const x = std::ptrdiff_t(i) * W + v * L;
-            y[v] = S::opaque(S::load(iq + x) * S::load(c + x)) - S::load(lb + x - W) * y[v];
-            S::store(c + x, y[v]);
-          }
-        }
-        return;
-      }
-      for (int i = 1; i < n; ++i) {
-        PSGM_PDE_UNROLL
-        for (int v = 0; v < NV; ++v) {
-          std::ptrdiff_t const x = std::ptrdiff_t(i) * W + v * L;
-          y[v] = S::opaque(S::load(iq + x) * S::load(c + x)) - S::load(lb + x - W) * y[v];
-          d[v] = y[v] - S::load(la + x) * d[v];
-          S::store(c + x, d[v]);
-        }
-      }
+      if (last) return sweep_pass<VB, W, false, false>(c, iq, lb, la, n);
+      sweep_pass<VB, W, false, true>(c, iq, lb, la, n);
     }
   }
 }
