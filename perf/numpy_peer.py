@@ -51,6 +51,23 @@ KAPPA0, D0, BRUGGEMAN, A0, K_RN, G = 1.0, 3e-11, 1.5, 5e5, 0.1, 1e3
 T_PLUS, FARADAY, C0, C_RIGHT, DT, T_END = 0.4, 96485.33212, 1000.0, 1000.0, 0.1, 100.0
 
 
+def thomas(diag, west, east, rhs):
+    """x with diag_i x_i - west_i x_{i-1} - east_i x_{i+1} = rhs_i, every (n, B) column at once (Thomas)."""
+    n, B = rhs.shape
+    cp = np.empty((n, B))
+    x = np.empty((n, B))
+    den = diag[0]
+    cp[0] = -east[0] / den
+    x[0] = rhs[0] / den
+    for i in range(1, n):
+        den = diag[i] + west[i] * cp[i - 1]
+        cp[i] = -east[i] / den
+        x[i] = (rhs[i] + west[i] * x[i - 1]) / den
+    for i in range(n - 2, -1, -1):
+        x[i] -= cp[i] * x[i + 1]
+    return x
+
+
 def setup(eps, U0, F_right):
     """Factors of eq. 12 and the shifted potential; eps is (B, N), returned arrays (N, B)."""
     e = np.ascontiguousarray(eps.T)  # (N, B)
@@ -73,18 +90,7 @@ def setup(eps, U0, F_right):
     diag = kw + ke + r
     rhs = r * (phis[:, None] - U0[None, :])
     rhs[-1] += dx * F_right
-    cp = np.empty((n, B))
-    dp = np.empty((n, B))
-    den = diag[0]
-    cp[0] = -ke[0] / den
-    dp[0] = rhs[0] / den
-    for i in range(1, n):
-        den = diag[i] + kw[i] * cp[i - 1]
-        cp[i] = -ke[i] / den
-        dp[i] = (rhs[i] + kw[i] * dp[i - 1]) / den
-    phi = dp
-    for i in range(n - 2, -1, -1):
-        phi[i] -= cp[i] * phi[i + 1]
+    phi = thomas(diag, kw, ke, rhs)
     phi -= phi[0]
     # Source from the shifted potential (spec §5-6), then the factors of eq. 12.
     S = (1 - T_PLUS) / FARADAY * a_s * K_RN * (phis[:, None] - phi - U0[None, :])
@@ -96,17 +102,7 @@ def setup(eps, U0, F_right):
     S[-1] += de[-1] * C_RIGHT
     # The steady state of the same source (eq. 13), the fixed point of every step.
     kd = dw + de  # diagonal of the diffusion matrix K
-    cp = np.empty((m, B))
-    cs = np.empty((m, B))
-    den = kd[0]
-    cp[0] = -de[0] / den
-    cs[0] = S[0] / den
-    for i in range(1, m):
-        den = kd[i] + dw[i] * cp[i - 1]
-        cp[i] = -de[i] / den
-        cs[i] = (S[i] + dw[i] * cs[i - 1]) / den
-    for i in range(m - 2, -1, -1):
-        cs[i] -= cp[i] * cs[i + 1]
+    cs = thomas(kd, dw, de, S)
     # psgm's algebra (docs/model.md §6.1): c = c_s + E^{-1/2} y, y <- M~^{-1} y,
     # M~ = I + E^{-1/2} K E^{-1/2} = L D L^T factored once: l_i into LL, 1/D_i into IP.
     s = np.sqrt(w)
