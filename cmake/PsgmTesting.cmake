@@ -55,6 +55,22 @@ add_library(psgm_test_main STATIC ${PROJECT_SOURCE_DIR}/tests/harness/main.cpp
 target_link_libraries(psgm_test_main PUBLIC psgm::psgm Catch2::Catch2)
 target_include_directories(psgm_test_main PUBLIC ${PROJECT_SOURCE_DIR}/tests/harness
                                                  ${PROJECT_BINARY_DIR}/tests/include)
+# main.cpp is Catch2's whole runner (CATCH_CONFIG_RUNNER) and no psgm code
+# beyond psgm::ScopeGuard: no Kokkos header, no kernel. Compiled once per
+# build tree, it cost as much as a heavy library unit (cold .ninja_log,
+# 2026-12-04: 26 s in main, 55 s sanitized in alt, 28 s through nvcc).
+# So it is compiled by the host compiler alone (nvcc proves nothing on it),
+# unoptimised (Catch's runner is not what the tests time) and unsanitized
+# (the sanitizers check psgm's code and the tests' bodies, which are compiled
+# in the test units; an uninstrumented object in a sanitized program is
+# merely unchecked): 10 s each (docs/portability.md §6).
+psgm_host_only_sources(${PROJECT_SOURCE_DIR}/tests/harness/main.cpp)
+if(CMAKE_CXX_COMPILER_ID MATCHES "GNU|Clang")
+  set_property(SOURCE ${PROJECT_SOURCE_DIR}/tests/harness/main.cpp APPEND PROPERTY COMPILE_OPTIONS -O0)
+  if(PSGM_SANITIZE)
+    set_property(SOURCE ${PROJECT_SOURCE_DIR}/tests/harness/main.cpp APPEND PROPERTY COMPILE_OPTIONS -fno-sanitize=all)
+  endif()
+endif()
 # The source tree's absolute path reaches the tests through this one small
 # unit (psgm_test::source_dir()), not as a definition on every test's
 # command line: ccache keys on the command line, and CCACHE_BASEDIR rewrites
