@@ -64,11 +64,12 @@ target_include_directories(psgm_test_main PUBLIC ${PROJECT_SOURCE_DIR}/tests/har
 # (the sanitizers check psgm's code and the tests' bodies, which are compiled
 # in the test units; an uninstrumented object in a sanitized program is
 # merely unchecked): 10 s each (docs/portability.md §6).
-psgm_host_only_sources(${PROJECT_SOURCE_DIR}/tests/harness/main.cpp)
+set(_psgm_runner ${PROJECT_SOURCE_DIR}/tests/harness/main.cpp)
+psgm_host_only_sources(${_psgm_runner})
 if(CMAKE_CXX_COMPILER_ID MATCHES "GNU|Clang")
-  set_property(SOURCE ${PROJECT_SOURCE_DIR}/tests/harness/main.cpp APPEND PROPERTY COMPILE_OPTIONS -O0)
+  set_property(SOURCE ${_psgm_runner} APPEND PROPERTY COMPILE_OPTIONS -O0)
   if(PSGM_SANITIZE)
-    set_property(SOURCE ${PROJECT_SOURCE_DIR}/tests/harness/main.cpp APPEND PROPERTY COMPILE_OPTIONS -fno-sanitize=all)
+    set_property(SOURCE ${_psgm_runner} APPEND PROPERTY COMPILE_OPTIONS -fno-sanitize=all)
   endif()
 endif()
 # The source tree's absolute path reaches the tests through this one small
