@@ -30,6 +30,8 @@
 #include <sstream>
 
 namespace {
+// named: commands share a translation unit in unity builds (docs/portability.md §6)
+namespace cmd_evaluate {
 
 using psgm::require;
 using psgm::cli::Config;
@@ -408,4 +410,5 @@ psgm::cli::RegisterCommand evaluate_command(
       };
     });
 
+}  // namespace cmd_evaluate
 }  // namespace

@@ -32,6 +32,8 @@
 #include <sstream>
 
 namespace {
+// named: commands share a translation unit in unity builds (docs/portability.md §6)
+namespace cmd_generate {
 
 using psgm::require;
 using psgm::cli::Config;
@@ -426,4 +428,5 @@ psgm::cli::RegisterCommand generate_command(
       };
     });
 
+}  // namespace cmd_generate
 }  // namespace

@@ -15,6 +15,8 @@
 #include <iostream>
 
 namespace {
+// named: commands share a translation unit in unity builds (docs/portability.md §6)
+namespace cmd_info {
 
 struct Options {
   bool verbose = false;
@@ -71,4 +73,5 @@ psgm::cli::RegisterCommand info_command(
         return 0;
       };
     });
+}  // namespace cmd_info
 }  // namespace

@@ -12,6 +12,8 @@
 #include <memory>
 
 namespace {
+// named: commands share a translation unit in unity builds (docs/portability.md §6)
+namespace cmd_merge {
 
 struct Options {
   std::vector<std::string> inputs;
@@ -52,4 +54,5 @@ psgm::cli::RegisterCommand merge_command(
       };
     });
 
+}  // namespace cmd_merge
 }  // namespace

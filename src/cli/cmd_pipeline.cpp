@@ -42,6 +42,8 @@
 #include <vector>
 
 namespace {
+// named: commands share a translation unit in unity builds (docs/portability.md §6)
+namespace cmd_pipeline {
 
 namespace fs = std::filesystem;
 using psgm::cli::Config;
@@ -704,4 +706,5 @@ psgm::cli::RegisterCommand pipeline_command(
       return [options, config] { return run_pipeline(*options, *config); };
     });
 
+}  // namespace cmd_pipeline
 }  // namespace

@@ -43,6 +43,8 @@
 #include <type_traits>
 
 namespace {
+// named: commands share a translation unit in unity builds (docs/portability.md §6)
+namespace cmd_sample {
 
 using psgm::require;
 using psgm::cli::Config;
@@ -492,4 +494,5 @@ psgm::cli::RegisterCommand sample_command(
       };
     });
 
+}  // namespace cmd_sample
 }  // namespace

@@ -30,6 +30,8 @@
 #include <unistd.h>
 
 namespace {
+// named: commands share a translation unit in unity builds (docs/portability.md §6)
+namespace cmd_train {
 
 using psgm::require;
 using psgm::cli::Config;
@@ -609,4 +611,5 @@ psgm::cli::RegisterCommand train_command(
       };
     });
 
+}  // namespace cmd_train
 }  // namespace

@@ -2,6 +2,7 @@
 // Newton against a dense finite-difference Newton on the same equations, its
 // linearisation to the reference kinetics, and its quadratic convergence.
 #include "DenseReference.hpp"
+#include "RandomPorosity.hpp"
 
 #include <psgm/pde/EnsembleSolver.hpp>
 
@@ -68,14 +69,7 @@ Run solve(ElectrodeParameters const& p, std::vector<std::vector<double>> const& 
   return r;
 }
 
-std::vector<std::vector<double>> random_porosity(int B, int N, unsigned seed) {
-  std::mt19937_64 gen(seed);
-  std::uniform_real_distribution<double> u(0.2, 0.5);
-  std::vector<std::vector<double>> eps(B, std::vector<double>(N));
-  for (auto& row : eps)
-    for (auto& e : row) e = u(gen);
-  return eps;
-}
+using psgm_test::random_porosity;
 
 }  // namespace
 

@@ -2,6 +2,7 @@
 // same discrete equations (DenseReference.hpp) on random porosity fields,
 // the reference case end to end, statuses, bad input and profiling labels.
 #include "DenseReference.hpp"
+#include "RandomPorosity.hpp"
 
 #include <psgm/core/Error.hpp>
 #include <psgm/core/ExecutionSpaces.hpp>
@@ -22,14 +23,7 @@ using psgm::pde::ConcentrationMode;
 using psgm::pde::ElectrodeParameters;
 using psgm::pde::Kinetics;
 
-std::vector<std::vector<double>> random_porosity(int B, int N, unsigned seed) {
-  std::mt19937_64 gen(seed);
-  std::uniform_real_distribution<double> u(0.2, 0.5);
-  std::vector<std::vector<double>> eps(B, std::vector<double>(N));
-  for (auto& row : eps)
-    for (auto& e : row) e = u(gen);
-  return eps;
-}
+using psgm_test::random_porosity;
 
 struct Batch {
   std::vector<Eigen::VectorXd> c, phi;

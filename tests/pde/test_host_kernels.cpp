@@ -5,6 +5,7 @@
 // its iteration counts, statuses in partly filled packs, and the kernel
 // option's validation.
 #include "DenseReference.hpp"
+#include "RandomPorosity.hpp"
 
 #include <psgm/core/Error.hpp>
 #include <psgm/pde/EnsembleSolver.hpp>
@@ -27,14 +28,7 @@ using psgm::pde::ElectrodeParameters;
 using psgm::pde::Kinetics;
 using psgm::pde::SolverKernels;
 
-std::vector<std::vector<double>> random_porosity(int B, int N, unsigned seed) {
-  std::mt19937_64 gen(seed);
-  std::uniform_real_distribution<double> u(0.2, 0.5);
-  std::vector<std::vector<double>> eps(B, std::vector<double>(N));
-  for (auto& row : eps)
-    for (auto& e : row) e = u(gen);
-  return eps;
-}
+using psgm_test::random_porosity;
 
 /// Conditions spread over the reference ranges (U0 in [-0.2, 0.2], F_right in [0, 50]).
 void conditions(int B, std::vector<double>& U0, std::vector<double>& F) {

@@ -23,7 +23,7 @@ using ExecSpace = Kokkos::DefaultHostExecutionSpace;
 using Prior = psgm::sde::AnalyticScore<ExecSpace, double>;
 using Guided = psgm::posterior::GuidedScore<Prior>;
 // The sampler's reference normalisation takes 2 channels: d = 2 x 3.
-constexpr int C = 2, N = 3, d = C * N, m = 2;
+constexpr int channels = 2, points = 3, d = channels * points, m = 2;
 
 struct Problem {
   std::vector<double> G, y, R;  // (m, d), (m), (m, m)
@@ -64,7 +64,7 @@ std::vector<double> guided_draws(psgm::model::SdeType type, Problem const& p, ty
   sde.type = type;
   std::vector<double> I(d * d, 0.0);
   for (int k = 0; k < d; ++k) I[std::size_t(k * d + k)] = 1.0;
-  Prior prior(space, psgm::sde::GaussianMixtureSpec::gaussian(C, N, std::vector<double>(d, 0.0), I), sde);
+  Prior prior(space, psgm::sde::GaussianMixtureSpec::gaussian(channels, points, std::vector<double>(d, 0.0), I), sde);
   Guided guided(prior, m, guidance);
   psgm::sde::Sampler<Guided, Method> sampler(space, guided, config, n);
   std::vector<double> G, y, R;
@@ -74,7 +74,7 @@ std::vector<double> guided_draws(psgm::model::SdeType type, Problem const& p, ty
     R.insert(R.end(), p.R.begin(), p.R.end());
   }
   guided.set_observations(space, n, G.data(), y.data(), R.data());
-  typename psgm::sde::Sampler<Guided, Method>::field_view x("x", n, C, N);
+  typename psgm::sde::Sampler<Guided, Method>::field_view x("x", n, channels, points);
   typename psgm::sde::Sampler<Guided, Method>::cond_view cond("cond", n, 3);
   sampler.draw_prior(space, x, 9, 0);
   auto const report = sampler.integrate(space, x, cond, 9, 0);

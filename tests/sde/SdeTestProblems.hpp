@@ -18,6 +18,13 @@
 
 namespace psgm_test {
 
+/// The default SDE configuration of one type.
+inline psgm::model::SdeConfig sde_of(psgm::model::SdeType type) {
+  psgm::model::SdeConfig s;
+  s.type = type;
+  return s;
+}
+
 constexpr int channels = 2;
 constexpr int num_points = 4;
 constexpr int dim = channels * num_points;  // d = 8

@@ -19,11 +19,7 @@ using psgm::model::SdeConfig;
 using psgm::model::SdeType;
 using Matrix = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
-SdeConfig sde_of(SdeType type) {
-  SdeConfig s;
-  s.type = type;
-  return s;
-}
+using psgm_test::sde_of;
 
 /// log p_t(x) of a Gaussian mixture, with Eigen (LDL^T; LLT does not compile
 /// under nvcc's -diag-error 20011), up to a constant.

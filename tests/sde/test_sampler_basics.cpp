@@ -24,11 +24,7 @@ using psgm::model::SdeConfig;
 using psgm::model::SdeType;
 using psgm::sde::TimeGrid;
 
-SdeConfig sde_of(SdeType type) {
-  SdeConfig s;
-  s.type = type;
-  return s;
-}
+using psgm_test::sde_of;
 
 /// Every sampler with few steps (fast), and churn for EDM.
 std::vector<SamplerConfig> all_configs() {

@@ -83,11 +83,7 @@ std::vector<Case> cases() {
   return out;
 }
 
-SdeConfig sde_of(SdeType type) {
-  SdeConfig s;
-  s.type = type;
-  return s;
-}
+using psgm_test::sde_of;
 
 /// One line: "<case> <sde> <scalar> nfe steps accepted rejected mean_nfe max_nfe failed | statuses | fields".
 template <class ExecSpace, class Scalar>

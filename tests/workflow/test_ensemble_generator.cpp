@@ -48,9 +48,7 @@ void append(ExecSpace const& space, typename EnsembleGenerator<ExecSpace>::Batch
   }
 }
 
-bool bitwise_equal(std::vector<double> const& a, std::vector<double> const& b) {
-  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(double)) == 0;
-}
+using psgm_test::bitwise_equal;
 
 }  // namespace
 

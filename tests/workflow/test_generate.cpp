@@ -50,9 +50,7 @@ Samples read_all(std::string const& path) {
   return s;
 }
 
-bool bitwise_equal(std::vector<double> const& a, std::vector<double> const& b) {
-  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(double)) == 0;
-}
+using psgm_test::bitwise_equal;
 
 }  // namespace
 
