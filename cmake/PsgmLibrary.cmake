@@ -65,8 +65,17 @@ install(TARGETS psgm EXPORT psgmTargets
   RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 
 # psgm_sources(<file>...) : add host or ETI sources of a module to libpsgm.
+# Each ETI unit stays a translation unit of its own in unity builds (the
+# cuda, gate and hip stages build that way, docs/portability.md §6): its time
+# is its own instantiations, which batching does not share, and the gate's
+# kernel scan checks the ETI objects by name (scripts/test).
 function(psgm_sources)
   target_sources(psgm PRIVATE ${ARGN})
+  foreach(_source IN LISTS ARGN)
+    if(_source MATCHES "_eti\\.cpp$")
+      set_source_files_properties(${_source} TARGET_DIRECTORY psgm PROPERTIES SKIP_UNITY_BUILD_INCLUSION ON)
+    endif()
+  endforeach()
 endfunction()
 
 # psgm_host_only_sources(<file>...) : mark sources that include no Kokkos
