@@ -111,9 +111,11 @@ def weighted_quantile(v, w, q):
 
 
 def metrics(S, A, wA, C):
-    """Per channel: mean error, spread error, coverage of ensemble S (n, C, N) against weighted A."""
+    """Per channel: mean error, spread error, coverage of ensemble S (n, C, N) against weighted A, and
+    how far S's mean moved from the prior's (A unweighted) toward the posterior's (A weighted)."""
     n, _, N = S.shape
     mA = np.einsum("i,icx->cx", wA, A)
+    mP = A.mean(axis=0)
     sA = np.sqrt(np.einsum("i,icx->cx", wA, (A - mA) ** 2))
     mS = S.mean(axis=0)
     sS = S.std(axis=0, ddof=1)
@@ -127,6 +129,10 @@ def metrics(S, A, wA, C):
             "mean_error": float(np.mean(np.abs(mS[c, free] - mA[c, free]) / sA[c, free])),
             "spread_error": float(np.mean(np.abs(sS[c, free] - sA[c, free]) / sA[c, free])),
             "coverage": float(np.mean(inside[c, free])),
+            # The projection of S's mean shift on the posterior's, in posterior spreads: 1 all the way,
+            # below 1 under-conditioned, above 1 over-conditioned (docs/posterior.md §5a).
+            "moved": float(np.sum((mS[c, free] - mP[c, free]) * (mA[c, free] - mP[c, free]) / sA[c, free] ** 2)
+                           / max(np.sum(((mA[c, free] - mP[c, free]) / sA[c, free]) ** 2), 1e-300)),
         })
     return out
 
@@ -204,6 +210,11 @@ def main(argv=None):
         print(f"| {path} | {ch} | {n} | {m['mean_error']:.3f} | {f['mean_error']:.3f} | "
               f"{m['mean_error'] / f['mean_error']:.2f} | {m['spread_error']:.3f} | {f['spread_error']:.3f} | "
               f"{m['spread_error'] / f['spread_error']:.2f} | {m['coverage']:.3f} | {f['coverage']:.3f} |")
+    moved = [(path, ch, m["moved"], f["moved"]) for path, ch, n, m, f in rows]
+    if moved:
+        print("moved from the prior mean toward the posterior's (1: all the way; the floor's beside):")
+        for path, ch, mv, fm in moved:
+            print(f"  {path} {ch}: {mv:.3f} (floor {fm:.3f})")
     if a.exact_draws > 0:
         n = a.prior_n
         draws = [metrics(B[rng.choice(len(B), size=n, p=wB)], A, wA, C) for _ in range(max(a.exact_draws, 2))]

@@ -136,7 +136,9 @@ def main(argv=None):
                 m, f = e["metrics"][ch], e["floor"][ch]
                 ratios = [m[k] / f[k] for k in keys]
                 cells += [f"{ratios[0]:.2f}", f"{ratios[1]:.2f}", f"{m['coverage'] - f['coverage']:+.3f}"]
-                s = summary.setdefault((who, ch), {"mean": [], "spread": [], "cov": []})
+                s = summary.setdefault((who, ch), {"mean": [], "spread": [], "cov": [], "moved": []})
+                if "moved" in m:
+                    s["moved"].append(m["moved"])
                 s["mean"].append(ratios[0])
                 s["spread"].append(ratios[1])
                 s["cov"].append(m["coverage"] - f["coverage"])
@@ -146,7 +148,8 @@ def main(argv=None):
         n = len(s["mean"])
         print(f"  {who:8s} {['c', 'phi'][ch]:3s}: mean {sum(s['mean']) / n:.2f}x  spread {sum(s['spread']) / n:.2f}x  "
               f"coverage {sum(s['cov']) / n:+.3f}  (worst: mean {max(s['mean']):.2f}x, spread {max(s['spread']):.2f}x, "
-              f"coverage {max(s['cov'], key=abs):+.3f})")
+              f"coverage {max(s['cov'], key=abs):+.3f})"
+              + (f"  moved {sum(s['moved']) / len(s['moved']):.2f} (least {min(s['moved']):.2f})" if s["moved"] else ""))
     if cases:
         nfes = sorted({c["nfe"] for c in cases})
         print(f"  network evaluations per sample {nfes[0]}-{nfes[-1]} (by the number of probes); wall per case: model "
