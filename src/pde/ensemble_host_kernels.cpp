@@ -1188,7 +1188,12 @@ PSGM_PDE_INLINE void solve_butler_volmer(Work<VB, W> const& z, double const* phi
         constexpr int d = decltype(degree_constant)::value;
         double wt[d + 1];
         for (int j = 0; j <= d; ++j) wt[j] = extrapolation_weight<d>(j);
-        for (int i = 0; i < n; ++i) {
+        // Downwards: the passes over the cells alternate in direction
+        // (bv_step up, this down, bv_evaluate up, bv_direction down), so
+        // that each starts on the cells whose lines the one before left in
+        // L1 (the pack's ~30 arrays, 384 KiB, are in L2). Measured: 0.333 ms
+        // per field against 0.340 ms upwards (3 alternating rounds).
+        for (int i = n - 1; i >= 0; --i) {
           Pk const c = z(lev_c[0], i), phi = z(lev_phi[0], i);
           Pk cg = c, pg = phi;
           if constexpr (d > 0) {
