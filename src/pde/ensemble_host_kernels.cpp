@@ -339,8 +339,11 @@ struct Ln2Reduction {
     r = r - nd * 1.428606820309417232e-06;
     return {(I)t - (I)S::splat(shifter), r};
   }
-  PSGM_PDE_INLINE V two_to_n() const { return (V)((n + 1023) << 52); }
-  PSGM_PDE_INLINE V two_to_minus_n() const { return (V)((1023 - n) << 52); }
+  /// p 2^n and p 2^−n by adding ±n to p's exponent field (an integer add
+  /// instead of a multiply): exact, and equal to the products, where p and
+  /// the result are normal — so for p in [1/2, 2] and x within the clamps.
+  PSGM_PDE_INLINE V times_two_to_n(V p) const { return (V)((I)p + (n << 52)); }
+  PSGM_PDE_INLINE V times_two_to_minus_n(V p) const { return (V)((I)p - (n << 52)); }
 };
 #endif
 
@@ -381,7 +384,7 @@ PSGM_PDE_INLINE Pack<VB, W> exp(Pack<VB, W> x) {
       p = p * r + 0.5;
       p = p * r + 1.0;
       p = p * r + 1.0;
-      x.v[k] = p * red.two_to_n();
+      x.v[k] = red.times_two_to_n(p);  // p = e^r in [0.7, 1.5]
     }
     return x;
   }
@@ -420,8 +423,8 @@ PSGM_PDE_INLINE void exp_pair(Pack<VB, W> x, Pack<VB, W>& ep, Pack<VB, W>& em) {
       e = e * r2 + 1.0;
       o = o * r2 + 1.0;
       V const ro = r * o;
-      ep.v[k] = (e + ro) * red.two_to_n();
-      em.v[k] = (e - ro) * red.two_to_minus_n();
+      ep.v[k] = red.times_two_to_n(e + ro);  // e ± r o = e^{±r} in [0.7, 1.5]
+      em.v[k] = red.times_two_to_minus_n(e - ro);
     }
     return;
   }
