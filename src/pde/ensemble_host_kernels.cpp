@@ -832,6 +832,27 @@ struct BvSlots {
   int cprev = CPREV;           // c at the previous time level (eq. 15)
 };
 
+/// Degree of the time extrapolation that gives the Newton its initial guess
+/// (solve_butler_volmer), and the slots of the time levels it reads (the
+/// linear kinetics' P, Q, LL, U are free in a Butler–Volmer solve, as are
+/// DJC, DJP, the portable kernels' only). D = 5, measured (bench_ensemble
+/// section 6's case, per field, one thread, alternating, best of 5 runs):
+/// 0.345 ms against 0.354 ms with D = 4, 0.352 ms with D = 6 and 0.388 ms
+/// with the cubic (D = 3, levels copied instead of rotated).
+constexpr int bv_predictor_degree = 5;
+constexpr int bv_level_c[] = {C, CPREV, CM2, CM3, DJC, P, LL};
+constexpr int bv_level_phi[] = {PHI, PM1, PM2, PM3, DJP, Q, U};
+static_assert(bv_predictor_degree + 1 <= int(sizeof bv_level_c / sizeof bv_level_c[0]), "slots for the time levels");
+
+/// u^{n+1} ≈ Σ_j (−1)^j C(D+1, j+1) u^{n−j}, j = 0..D: the polynomial of
+/// degree D through the last D + 1 levels, at the next one.
+template <int D>
+constexpr double extrapolation_weight(int j) {
+  double b = 1;  // C(D+1, j+1)
+  for (int t = 0; t < j + 1; ++t) b = b * (D + 1 - t) / (t + 1);
+  return j % 2 ? -b : b;
+}
+
 /// One pass over the cells at the point (c, φ) = (s.c, s.phi), or with
 /// `Trial` at (s.c − λ s.yc, s.phi − λ s.yphi) on the lanes in `moving`
 /// (the point stored into s.tc, s.tphi): the residual of eq. 15 and its
@@ -847,11 +868,18 @@ struct BvSlots {
 /// Δx²; the coefficients so scaled by solve_butler_volmer), which leaves
 /// the Newton direction as it was but for rounding. The norm's diagonal
 /// scales are constant within a solve: SCI = 1/(a_c,i c_ref),
-/// SPI = 1/(a_φ,i RT/F), each times its row's divisor.
-template <bool Trial, int VB, int W>
+/// SPI = 1/(a_φ,i RT/F), each times its row's divisor. With `Predict`, the
+/// point is first formed, cell by cell, as the time extrapolation of degree
+/// D from the levels in `levels` (c: levels[0..D], φ: levels[D+1..2D+1];
+/// lanes not in `moving` keep u^n) and stored into (s.c, s.phi): the
+/// predictor's pass folded into the evaluation, whose FMA-bound loop hides
+/// the predictor's reads (measured: 0.323–0.332 ms per field against
+/// 0.336–0.338 ms with the pass of its own, 8 alternating rounds).
+template <bool Trial, int VB, int W, bool Predict = false>
 PSGM_PDE_INLINE Pack<VB, W> bv_evaluate(Work<VB, W> const& z, double const* phis, Pack<VB, W> const& U0,
                                         Pack<VB, W> const& F_right, BvSlots const& s,
-                                        Pack<VB, W> const& lambda, Mask<VB, W> const& moving, Constants const& k) {
+                                        Pack<VB, W> const& lambda, Mask<VB, W> const& moving, Constants const& k,
+                                        int const* levels = nullptr) {
   using Pk = Pack<VB, W>;
   int const n = k.N;
   double const inv_c_ref = 1 / k.c_ref;
@@ -859,6 +887,21 @@ PSGM_PDE_INLINE Pack<VB, W> bv_evaluate(Work<VB, W> const& z, double const* phis
   bool const symmetric = k.alpha_a == k.alpha_c;
   int const out_c = Trial ? s.tyc : s.yc, out_phi = Trial ? s.typhi : s.yphi;
   auto const point = [&](int i, Pk& c, Pk& phi) PSGM_PDE_LAMBDA_INLINE {
+    if constexpr (Predict) {  // the guess of solve_butler_volmer's predictor, degree D, into (s.c, s.phi)
+      constexpr int D = bv_predictor_degree;
+      Pk const c0 = z(levels[0], i), p0 = z(levels[D + 1], i);
+      Pk cg = extrapolation_weight<D>(0) * c0, pg = extrapolation_weight<D>(0) * p0;
+      PSGM_PDE_UNROLL
+      for (int j = 1; j <= D; ++j) {
+        cg += extrapolation_weight<D>(j) * z(levels[j], i);
+        pg += extrapolation_weight<D>(j) * z(levels[D + 1 + j], i);
+      }
+      c = select(moving & (0.5 * c0 < cg), cg, c0);
+      phi = select(moving, pg, p0);
+      z.put(s.c, i, c);
+      z.put(s.phi, i, phi);
+      return;
+    }
     c = z(s.c, i);
     phi = z(s.phi, i);
     if constexpr (Trial) {
@@ -1010,10 +1053,11 @@ template <int VB, int W>
 PSGM_PDE_INLINE void bv_newton(Work<VB, W> const& z, double const* phis, Pack<VB, W> const& U0,
                                Pack<VB, W> const& F_right, Mask<VB, W> active, int* its,
                                Mask<VB, W>& failed, PackIo const& io, bool record, bool final_residual,
-                               BvSlots& s, Constants const& k) {
+                               BvSlots& s, Constants const& k, int const* levels = nullptr) {
   using Pk = Pack<VB, W>;
   using M = Mask<VB, W>;
-  Pk merit = bv_evaluate<false>(z, phis, U0, F_right, s, Pk::splat(0.0), M::all_false(), k);
+  Pk merit = levels ? bv_evaluate<false, VB, W, true>(z, phis, U0, F_right, s, Pk::splat(0.0), active, k, levels)
+                    : bv_evaluate<false>(z, phis, U0, F_right, s, Pk::splat(0.0), M::all_false(), k);
   for (int it = 0; it < k.max_iterations && active.any(); ++it) {
     if (record && it < io.history_len)
       for (int l = 0; l < io.lanes; ++l)
@@ -1091,27 +1135,6 @@ PSGM_PDE_INLINE void bv_move_to_state(Work<VB, W> const& z, int c, int phi, Cons
     }
 }
 
-/// Degree of the time extrapolation that gives the Newton its initial guess
-/// (solve_butler_volmer), and the slots of the time levels it reads (the
-/// linear kinetics' P, Q, LL, U are free in a Butler–Volmer solve, as are
-/// DJC, DJP, the portable kernels' only). D = 5, measured (bench_ensemble
-/// section 6's case, per field, one thread, alternating, best of 5 runs):
-/// 0.345 ms against 0.354 ms with D = 4, 0.352 ms with D = 6 and 0.388 ms
-/// with the cubic (D = 3, levels copied instead of rotated).
-constexpr int bv_predictor_degree = 5;
-constexpr int bv_level_c[] = {C, CPREV, CM2, CM3, DJC, P, LL};
-constexpr int bv_level_phi[] = {PHI, PM1, PM2, PM3, DJP, Q, U};
-static_assert(bv_predictor_degree + 1 <= int(sizeof bv_level_c / sizeof bv_level_c[0]), "slots for the time levels");
-
-/// u^{n+1} ≈ Σ_j (−1)^j C(D+1, j+1) u^{n−j}, j = 0..D: the polynomial of
-/// degree D through the last D + 1 levels, at the next one.
-template <int D>
-constexpr double extrapolation_weight(int j) {
-  double b = 1;  // C(D+1, j+1)
-  for (int t = 0; t < j + 1; ++t) b = b * (D + 1 - t) / (t + 1);
-  return j % 2 ? -b : b;
-}
-
 template <int VB, int W>
 PSGM_PDE_INLINE void solve_butler_volmer(Work<VB, W> const& z, double const* phis, PackIo const& io,
                                          Constants const& k) {
@@ -1184,7 +1207,8 @@ PSGM_PDE_INLINE void solve_butler_volmer(Work<VB, W> const& z, double const* phi
       // early transient's, steps 10–300). c is kept at least half its
       // current value. The levels rotate through their slots (lev_c[j] holds
       // u^{n−j}; nothing is copied); the guess overwrites the oldest level,
-      // and the Newton runs there.
+      // and the Newton runs there. Once the degree is D, the Newton's first
+      // evaluation forms the guess in its own pass (bv_evaluate, Predict).
       int const degree = s < 2 ? 0 : int(std::min<std::int64_t>(s - 1, D));
       int const gc = lev_c[D], gp = lev_phi[D];
       auto const predict = [&](auto degree_constant) PSGM_PDE_LAMBDA_INLINE {
@@ -1213,7 +1237,10 @@ PSGM_PDE_INLINE void solve_butler_volmer(Work<VB, W> const& z, double const* phi
           z.put(gp, i, select(active, pg, phi));
         }
       };
-      switch (degree) {
+      int levels[2 * (D + 1)];
+      for (int j = 0; j <= D; ++j) levels[j] = lev_c[j], levels[D + 1 + j] = lev_phi[j];
+      bool const fused = degree == D;  // the guess formed in the first evaluation's pass
+      if (!fused) switch (degree) {
         case 0: predict(std::integral_constant<int, 0>{}); break;
         case 1: predict(std::integral_constant<int, 1>{}); break;
         case 2: predict(std::integral_constant<int, 2>{}); break;
@@ -1226,7 +1253,7 @@ PSGM_PDE_INLINE void solve_butler_volmer(Work<VB, W> const& z, double const* phi
       sl.c = gc;
       sl.phi = gp;
       sl.cprev = lev_c[0];
-      bv_newton(z, phis, U0, F, active, its, failed, io, true, last, sl, k);
+      bv_newton(z, phis, U0, F, active, its, failed, io, true, last, sl, k, fused ? levels : nullptr);
       for (int l = 0; l < W; ++l)
         if (active.lane(l)) total[l] += its[l] < 0 ? k.max_iterations : its[l];
       // A lane that failed in this step is restored to its last converged state and frozen.
