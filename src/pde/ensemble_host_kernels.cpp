@@ -1244,10 +1244,10 @@ PSGM_PDE_INLINE void solve_butler_volmer(Work<VB, W> const& z, double const* phi
         case 0: predict(std::integral_constant<int, 0>{}); break;
         case 1: predict(std::integral_constant<int, 1>{}); break;
         case 2: predict(std::integral_constant<int, 2>{}); break;
-        case 3: predict(std::integral_constant<int, std::min(3, D)>{}); break;
-        case 4: predict(std::integral_constant<int, std::min(4, D)>{}); break;
-        case 5: predict(std::integral_constant<int, std::min(5, D)>{}); break;
-        default: predict(std::integral_constant<int, std::min(6, D)>{}); break;
+        case 3: predict(std::integral_constant<int, (3 < D ? 3 : D)>{}); break;
+        case 4: predict(std::integral_constant<int, (4 < D ? 4 : D)>{}); break;
+        case 5: predict(std::integral_constant<int, (5 < D ? 5 : D)>{}); break;
+        default: predict(std::integral_constant<int, (6 < D ? 6 : D)>{}); break;
       }
       bool const last = s + 1 == k.num_steps;
       sl.c = gc;
