@@ -130,7 +130,7 @@ def metrics(S, A, wA, C):
             "spread_error": float(np.mean(np.abs(sS[c, free] - sA[c, free]) / sA[c, free])),
             "coverage": float(np.mean(inside[c, free])),
             # The projection of S's mean shift on the posterior's, in posterior spreads: 1 all the way,
-            # below 1 under-conditioned, above 1 over-conditioned (docs/posterior.md §5a).
+            # below 1 under-conditioned, above 1 over-conditioned (docs/posterior.md §5b).
             "moved": float(np.sum((mS[c, free] - mP[c, free]) * (mA[c, free] - mP[c, free]) / sA[c, free] ** 2)
                            / max(np.sum(((mA[c, free] - mP[c, free]) / sA[c, free]) ** 2), 1e-300)),
         })

@@ -120,6 +120,10 @@ def main():
             ratio = ens["metrics"][c][k] / ens["floor"][c][k]
             check(f"an independent PDE prior, importance-resampled, sits at the floor (channel {c} {k}: {ratio:.2f}x)",
                   0.7 < ratio < 1.4, f"{ratio}")
+        for who in ("metrics", "floor"):
+            moved = ens[who][c]["moved"]
+            check(f"exact posterior draws ({who}) moved all the way from the prior mean (channel {c}: {moved:.3f})",
+                  0.8 < moved < 1.2, f"{moved}")
     pc = subprocess.run([sys.executable, "-m", "psgm.posterior_check", "--reference", w("ref.h5"), "--observe",
                          w("probes.csv"), "--min-ess", "100", "--prior-n", "200", "--exact-draws", "60",
                          "--json", w("check_exact.json")], capture_output=True, text=True, env=env)
