@@ -915,7 +915,7 @@ PSGM_PDE_INLINE Pack<VB, W> bv_evaluate(Work<VB, W> const& z, double const* phis
       z.put(s.tphi, i, phi);
     }
   };
-  double const inv_dx = 1 / k.dx, fa_ = fa, fc_ = fc;
+  double const inv_dx = 1 / k.dx;
   Pk sum = Pk::splat(0.0);
   Pk c_w = Pk::splat(0.0), phi_w = Pk::splat(0.0);  // west neighbours (zero beyond x = 0: multiplied by κ = D = 0)
   Pk c, phi;
@@ -934,7 +934,7 @@ PSGM_PDE_INLINE Pack<VB, W> bv_evaluate(Work<VB, W> const& z, double const* phis
     else
       ea = exp(fa * eta), ec = exp(-fc * eta);
     Pk const A = q * (ea - ec);
-    Pk const G = q * (symmetric ? fa_ * (ea + ec) : fa_ * ea + fc_ * ec);
+    Pk const G = q * (symmetric ? fa * (ea + ec) : fa * ea + fc * ec);
     Pk const gA = k.gamma * A;
     // Eq. 15, the c rows divided by (1 − t+)/F and the φ rows by Δx² (the
     // workspace's coefficients are scaled accordingly in
