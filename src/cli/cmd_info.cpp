@@ -1,6 +1,7 @@
 // `psgm info`: how this psgm was built; with --partial DIR, the hidden
 // temporary files that killed runs left in DIR (docs/reliability.md).
 #include "Command.hpp"
+#include "TorchModule.hpp"
 
 #include <psgm/Config.hpp>
 #include <psgm/core/Error.hpp>
@@ -60,7 +61,8 @@ psgm::cli::RegisterCommand info_command(
     "info", "print how psgm was built and the Kokkos configuration; --partial DIR: leftover temporary files",
     [](CLI::App& app) -> std::function<int()> {
       auto o = std::make_shared<Options>();
-      app.add_flag("-v,--verbose", o->verbose, "also print Kokkos' configuration");
+      app.add_flag("-v,--verbose", o->verbose,
+                   "also print whether the libtorch backend's module loads, and Kokkos' configuration");
       app.add_option("--partial", o->partial_dirs,
                      "list the hidden temporary files (.NAME.partial-*, .NAME.tmp-*) that killed psgm runs left in "
                      "this directory (repeatable)");
@@ -69,7 +71,11 @@ psgm::cli::RegisterCommand info_command(
         if (!o->partial_dirs.empty()) return partial_files(*o);
         psgm::require(!o->remove_partial, "psgm info: --remove-partial needs --partial DIR");
         std::cout << psgm::build_info() << '\n';
-        if (o->verbose) Kokkos::print_configuration(std::cout, true);
+        if (o->verbose) {
+          // Loads the LibTorch module (0.5 s): verbose only.
+          std::cout << psgm::cli::torch_module_report() << '\n';
+          Kokkos::print_configuration(std::cout, true);
+        }
         return 0;
       };
     });

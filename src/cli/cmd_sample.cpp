@@ -9,6 +9,8 @@
 // with the same seed, backend, precision and thread count it is identical.
 #include "Command.hpp"
 #include "OutputPolicy.hpp"
+#include "SamplingCall.hpp"
+#include "TorchModule.hpp"
 
 #include <psgm/Config.hpp>
 
@@ -25,9 +27,6 @@
 #include <psgm/sde/DiffusionProcess.hpp>
 #include <psgm/sde/SamplerConfig.hpp>
 #include <psgm/workflow/Sample.hpp>
-#if PSGM_ENABLE_MPI
-#include <psgm/mpi/Sample.hpp>
-#endif
 
 #include <Kokkos_Core.hpp>
 
@@ -360,16 +359,22 @@ int run(Settings const& s, Options const& options, std::string const& config_tom
                                    " network evaluations; no file was written to '" + options.output + "'");
     if (planned > 0) progress.update(written * planned + std::min(plan.batch, mine - written) * nfe);
   };
-  psgm::workflow::SampleResult const result = [&] {
-#if PSGM_ENABLE_MPI
-    // Under an MPI launcher each rank of MPI_COMM_WORLD draws one block of
-    // the samples (docs/scaling.md); one rank: workflow::sample itself.
-    if (psgm::cli::mpi_running())
-      return psgm::mpi::sample(space, MPI_COMM_WORLD, description, s.backend, dtype, o, report, within_batch,
-                               psgm::mpi::parse_output_path(options.mpi_output));
-#endif
-    return psgm::workflow::sample(space, description, s.backend, dtype, o, report, within_batch);
-  }();
+  psgm::cli::sampling::Request request;
+  request.space = space;
+  request.model = &description;
+  request.dtype = dtype;
+  request.options = &o;
+  request.progress = report;
+  request.on_evaluation = within_batch;
+  request.over_mpi = psgm::cli::mpi_running();
+  request.mpi_output = options.mpi_output;
+  // The backend by name: "native" here, "libtorch" in the module
+  // psgm_cli_torch (src/cli/TorchModule.hpp), loaded now. A Gaussian
+  // emulator needs neither (exact draws).
+  psgm::workflow::SampleResult const result =
+      !emulator && s.backend == "libtorch"
+          ? psgm::cli::torch_commands("psgm sample").sample(request)
+          : psgm::cli::sampling::run(psgm::score::Native<execution_space>{}, request);
   progress.finish();
   if (InterruptScope::interrupted())
     throw psgm::cli::Interrupted("psgm sample: the signal came as '" + options.output +

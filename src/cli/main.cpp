@@ -77,7 +77,8 @@ std::string prefix(char const* what) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  // OpenMP's idle threads must sleep, not spin: the CLI loads LibTorch, and
+  // OpenMP's idle threads must sleep, not spin: the CLI may load LibTorch
+  // (its module, for the libtorch backend: TorchModule.hpp), and
   // LibTorch's worker threads and Kokkos' OpenMP pool otherwise busy-wait
   // against each other (measured on 2 cores: `psgm generate` 7x and LibTorch
   // training 4x slower). libgomp reads OMP_WAIT_POLICY only when it is

@@ -1,8 +1,9 @@
 // psgm sample as a library call: a trained model (or the conditional Gaussian
 // emulator), a sampler and a data set writer (docs/sampling.md §8;
 // docs/workflow.md). Available when psgm is built with PSGM_ENABLE_HDF5.
-// Not part of psgm/psgm.hpp: sample() reaches every score backend, so a
-// program that includes this header links psgm::torch when psgm has it.
+// Not part of psgm/psgm.hpp: sample() by backend name reaches every score
+// backend, so a program that calls it links psgm::torch when psgm has it;
+// sample(score::Native<Space>{}, ...) instantiates the native backend alone.
 //
 //   psgm::workflow::SampleOptions o;
 //   o.conditions = {1e-5, 0.0, 25.0}; o.samples = 100; o.x = grid; o.output = "s.h5";
@@ -99,6 +100,15 @@ SamplePlan plan_sample(model::ModelDescription const& model, SampleOptions const
 inline SampleResult sample(Kokkos::DefaultExecutionSpace const& space, model::ModelDescription const& model,
                            std::string const& backend, std::string const& dtype, SampleOptions const& options,
                            Progress const& progress = {}, EvaluationHook const& on_evaluation = {});
+
+/// The same with the score backend as a policy type (score::Native<Space>,
+/// score::LibTorch) instead of a name: only that backend is instantiated, so
+/// a program that passes Native needs no LibTorch (the psgm executable loads
+/// it only for the libtorch backend, docs/workflow.md).
+template <class Backend>
+SampleResult sample(Backend backend, Kokkos::DefaultExecutionSpace const& space, model::ModelDescription const& model,
+                    std::string const& dtype, SampleOptions const& options, Progress const& progress = {},
+                    EvaluationHook const& on_evaluation = {});
 
 /// The same with any draws object of the interface of psgm::sde::Sampler
 /// (sample(space, conditions, seed, first, out, status) -> SampleReport,

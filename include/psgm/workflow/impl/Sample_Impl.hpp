@@ -180,9 +180,10 @@ SampleResult sample_with(typename Draws::execution_space const& space, Draws& dr
   return result;
 }
 
-inline SampleResult sample(Kokkos::DefaultExecutionSpace const& space, model::ModelDescription const& model,
-                           std::string const& backend, std::string const& dtype, SampleOptions const& options,
-                           Progress const& progress, EvaluationHook const& on_evaluation) {
+template <class Backend>
+SampleResult sample(Backend, Kokkos::DefaultExecutionSpace const& space, model::ModelDescription const& model,
+                    std::string const& dtype, SampleOptions const& options, Progress const& progress,
+                    EvaluationHook const& on_evaluation) {
   ScopedRegion region("psgm::workflow::sample");
   bool const observed = !options.observations.empty();
   std::optional<posterior::ObservationOperator> H;
@@ -208,8 +209,7 @@ inline SampleResult sample(Kokkos::DefaultExecutionSpace const& space, model::Mo
     return sample_with(space, draws, model, o, progress, on_evaluation);
   }
   require(dtype == "float32" || dtype == "float64", "sample: dtype = '", dtype, "'; expected 'float32' or 'float64'");
-  auto run = [&](auto backend, auto scalar) {
-    using Backend = decltype(backend);
+  auto run = [&](auto scalar) {
     using Model = score::ScoreModel<Backend, decltype(scalar)>;
     using Space = typename Model::execution_space;
     // The native model runs on the caller's instance, LibTorch on its own host space.
@@ -235,9 +235,19 @@ inline SampleResult sample(Kokkos::DefaultExecutionSpace const& space, model::Mo
     sde::Sampler<Model> draws(model_space, m, options.sampler, max_batch);
     return sample_with(model_space, draws, model, o, progress, on_evaluation);
   };
+  return dtype == "float64" ? run(double{}) : run(float{});
+}
+
+inline SampleResult sample(Kokkos::DefaultExecutionSpace const& space, model::ModelDescription const& model,
+                           std::string const& backend, std::string const& dtype, SampleOptions const& options,
+                           Progress const& progress, EvaluationHook const& on_evaluation) {
+  // A Gaussian emulator draws exactly, with no score backend: the name is not read.
+  if (model.kind == model::ModelKind::gaussian_emulator)
+    return sample(score::Native<Kokkos::DefaultExecutionSpace>{}, space, model, dtype, options, progress,
+                  on_evaluation);
   return with_score_backend(
-      backend,
-      [&](auto b) { return dtype == "float64" ? run(b, double{}) : run(b, float{}); }, "psgm sample");
+      backend, [&](auto b) { return sample(b, space, model, dtype, options, progress, on_evaluation); },
+      "psgm sample");
 }
 
 }  // namespace psgm::workflow
