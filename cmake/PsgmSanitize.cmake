@@ -21,6 +21,17 @@ set(PSGM_SANITIZE "" CACHE STRING
 set(PSGM_SANITIZER_EXIT_CODE 86)
 set(PSGM_SANITIZER_ENVIRONMENT)
 
+# psgm_sanitize_target(<target>): the sanitizers on a target that does not
+# link libpsgm (which carries them to everything built on it); nothing
+# without PSGM_SANITIZE.
+function(psgm_sanitize_target target)
+  if(PSGM_SANITIZE)
+    target_compile_options(${target} PRIVATE -fsanitize=${PSGM_SANITIZE} -fno-sanitize-recover=all
+                           -fno-omit-frame-pointer)
+    target_link_options(${target} PRIVATE -fsanitize=${PSGM_SANITIZE})
+  endif()
+endfunction()
+
 if(PSGM_SANITIZE)
   if(NOT CMAKE_CXX_COMPILER_ID MATCHES "GNU|Clang")
     message(FATAL_ERROR "PSGM_SANITIZE=${PSGM_SANITIZE} needs g++ or clang (the compiler is ${CMAKE_CXX_COMPILER_ID})")

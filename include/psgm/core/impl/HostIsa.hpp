@@ -32,7 +32,8 @@ namespace psgm::Impl {
 enum class HostIsa { baseline, avx2, avx512 };
 
 /// The best instruction set this CPU supports, probed once (src/core/host_isa.cpp):
-/// avx512 needs AVX-512 F, VL, DQ and BW; avx2 needs AVX2 and FMA.
+/// avx512 needs AVX-512 F, VL, DQ and BW; avx2 needs AVX2 and FMA. The
+/// environment variable PSGM_HOST_ISA (baseline, avx2, avx512) caps it.
 HostIsa host_isa();
 
 }  // namespace psgm::Impl
