@@ -122,8 +122,10 @@ def main():
 
     # ---- a failing rank ends the job with its message (direct): rank 1 is
     # interrupted (SIGINT: psgm stops after its current batch) while both
-    # write the one file; rank 0 is then waiting to write its next batch
-    long = ["--preset", "small", "-q", "--set", "conditions.count=400", "--set", "conditions.realisations=4",
+    # write the one file; rank 0 is then waiting to write its next batch.
+    # The job must outlast the polling below: with 400 conditions it wrote
+    # for 0.1 s, and the signal sometimes came after it had finished.
+    long = ["--preset", "small", "-q", "--set", "conditions.count=8000", "--set", "conditions.realisations=4",
             "--set", "pde.N=64", "--set", "run.batch_size=4"]
     job = subprocess.Popen([args.mpirun, "--oversubscribe", "-np", "2", args.psgm, "generate", *long,
                             "--mpi-output", "direct", "-o", w("stop.h5")],
@@ -134,7 +136,7 @@ def main():
         # the writer made its temporary file: both ranks are in the batches
         if any(f.startswith(".stop.h5.partial") for f in os.listdir(args.workdir)):
             rank1 = find_rank(1, w("stop.h5"))
-        time.sleep(0.05)
+        time.sleep(0.01)
     if rank1 is None:
         job.kill()
         job.communicate()

@@ -26,7 +26,7 @@ namespace psgm::mpi {
 /// time of the whole call. A failure on any rank throws on every rank and
 /// leaves nothing under options.output. `path` picks how the file is
 /// written (automatic: directly when the HDF5 is parallel).
-/// The score backend is a policy type (score::Native<Space>,
+/// The score backend is a policy type (score::Native<Kokkos::DefaultExecutionSpace>,
 /// score::LibTorch; only that one is instantiated) or, in the overload
 /// below, a name ("native", "libtorch": workflow::with_score_backend).
 template <class Backend>

@@ -3,7 +3,8 @@
 // docs/workflow.md). Available when psgm is built with PSGM_ENABLE_HDF5.
 // Not part of psgm/psgm.hpp: sample() by backend name reaches every score
 // backend, so a program that calls it links psgm::torch when psgm has it;
-// sample(score::Native<Space>{}, ...) instantiates the native backend alone.
+// sample(score::Native<Kokkos::DefaultExecutionSpace>{}, ...) instantiates the
+// native backend alone.
 //
 //   psgm::workflow::SampleOptions o;
 //   o.conditions = {1e-5, 0.0, 25.0}; o.samples = 100; o.x = grid; o.output = "s.h5";
@@ -101,10 +102,11 @@ inline SampleResult sample(Kokkos::DefaultExecutionSpace const& space, model::Mo
                            std::string const& backend, std::string const& dtype, SampleOptions const& options,
                            Progress const& progress = {}, EvaluationHook const& on_evaluation = {});
 
-/// The same with the score backend as a policy type (score::Native<Space>,
-/// score::LibTorch) instead of a name: only that backend is instantiated, so
-/// a program that passes Native needs no LibTorch (the psgm executable loads
-/// it only for the libtorch backend, docs/workflow.md).
+/// The same with the score backend as a policy type instead of a name:
+/// score::Native<Kokkos::DefaultExecutionSpace> (on `space`) or
+/// score::LibTorch. Only that backend is instantiated, so a program that
+/// passes Native needs no LibTorch (the psgm executable loads it only for
+/// the libtorch backend, docs/workflow.md).
 template <class Backend>
 SampleResult sample(Backend backend, Kokkos::DefaultExecutionSpace const& space, model::ModelDescription const& model,
                     std::string const& dtype, SampleOptions const& options, Progress const& progress = {},

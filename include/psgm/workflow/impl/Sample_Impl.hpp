@@ -184,6 +184,10 @@ template <class Backend>
 SampleResult sample(Backend, Kokkos::DefaultExecutionSpace const& space, model::ModelDescription const& model,
                     std::string const& dtype, SampleOptions const& options, Progress const& progress,
                     EvaluationHook const& on_evaluation) {
+  static_assert(std::is_same_v<Backend, score::LibTorch> ||
+                    std::is_same_v<Backend, score::Native<Kokkos::DefaultExecutionSpace>>,
+                "psgm::workflow::sample: the backend is score::LibTorch or "
+                "score::Native<Kokkos::DefaultExecutionSpace> (the native model runs on the space passed in)");
   ScopedRegion region("psgm::workflow::sample");
   bool const observed = !options.observations.empty();
   std::optional<posterior::ObservationOperator> H;
