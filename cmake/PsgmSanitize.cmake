@@ -18,16 +18,37 @@
 
 set(PSGM_SANITIZE "" CACHE STRING
     "Sanitizers for psgm's own targets, e.g. 'address,undefined' (empty = none)")
+# UBSan's checks as traps (-fsanitize-undefined-trap-on-error): the same
+# checks, but a failed one executes an illegal instruction instead of
+# calling libubsan with a static record of its source location and types.
+# Those records, one per check (about 930 000 in libpsgm at -Og), are data
+# with pointers, so the dynamic loader relocated about 1.2 million pointers
+# at every start of a sanitized program: 0.25 s per `psgm` process, most of
+# the run time of the CLI tests and the reader fuzzer (docs/portability.md
+# §6, ninth round). With ASan in the list, ASAN_OPTIONS=handle_sigill=1
+# below makes ASan report the trap ("AddressSanitizer: ILL", with the stack
+# of the failed check) and end the process with PSGM_SANITIZER_EXIT_CODE;
+# without ASan the process dies of SIGILL. What is lost: UBSan's message
+# (which check, which values; the stack still names the function) and, with
+# g++, the vptr check, which needs the runtime (g++ drops it in trap mode).
+# OFF gives the messages back (scripts/test: PSGM_ALT_UB_TRAP=0).
+option(PSGM_SANITIZE_UB_TRAP "UBSan checks as traps (no runtime, no per-check records; see PsgmSanitize.cmake)" OFF)
 set(PSGM_SANITIZER_EXIT_CODE 86)
 set(PSGM_SANITIZER_ENVIRONMENT)
+set(_psgm_sanitize_flags)
+if(PSGM_SANITIZE)
+  set(_psgm_sanitize_flags -fsanitize=${PSGM_SANITIZE} -fno-sanitize-recover=all -fno-omit-frame-pointer)
+  if(PSGM_SANITIZE_UB_TRAP AND PSGM_SANITIZE MATCHES "undefined")
+    list(APPEND _psgm_sanitize_flags -fsanitize-undefined-trap-on-error)
+  endif()
+endif()
 
 # psgm_sanitize_target(<target>): the sanitizers on a target that does not
 # link libpsgm (which carries them to everything built on it); nothing
 # without PSGM_SANITIZE.
 function(psgm_sanitize_target target)
   if(PSGM_SANITIZE)
-    target_compile_options(${target} PRIVATE -fsanitize=${PSGM_SANITIZE} -fno-sanitize-recover=all
-                           -fno-omit-frame-pointer)
+    target_compile_options(${target} PRIVATE ${_psgm_sanitize_flags})
     target_link_options(${target} PRIVATE -fsanitize=${PSGM_SANITIZE})
   endif()
 endfunction()
@@ -36,8 +57,13 @@ if(PSGM_SANITIZE)
   if(NOT CMAKE_CXX_COMPILER_ID MATCHES "GNU|Clang")
     message(FATAL_ERROR "PSGM_SANITIZE=${PSGM_SANITIZE} needs g++ or clang (the compiler is ${CMAKE_CXX_COMPILER_ID})")
   endif()
-  set(_psgm_sanitize_flags -fsanitize=${PSGM_SANITIZE} -fno-sanitize-recover=all -fno-omit-frame-pointer)
   target_compile_options(psgm PUBLIC ${_psgm_sanitize_flags})
+  # Eigen allocates with malloc where glibc's is already aligned, but with
+  # its own aligned blocks (an offset stored before each) under ASan
+  # (Eigen/src/Core/util/Memory.h keys this on __SANITIZE_ADDRESS__). A unit
+  # compiled without the sanitizers (src/core/dense.cpp) would
+  # free the others' blocks the other way; one choice for every unit.
+  target_compile_definitions(psgm PUBLIC EIGEN_MALLOC_ALREADY_ALIGNED=0)
   target_link_options(psgm PUBLIC -fsanitize=${PSGM_SANITIZE})
   if(TARGET psgm_torch)
     target_compile_options(psgm_torch PRIVATE ${_psgm_sanitize_flags})
@@ -53,8 +79,12 @@ if(PSGM_SANITIZE)
   # anyway. detect_leaks: LeakSanitizer runs at exit. The suppressions
   # (asan.supp, lsan.supp, ubsan.supp) name prebuilt libraries only.
   list(APPEND PSGM_SANITIZER_ENVIRONMENT
-    "ASAN_OPTIONS=halt_on_error=1:exitcode=${_psgm_code}:detect_leaks=1:allocator_may_return_null=1:strict_string_checks=1:detect_stack_use_after_return=1:check_initialization_order=1:suppressions=${_psgm_supp}/asan.supp"
+    "ASAN_OPTIONS=halt_on_error=1:exitcode=${_psgm_code}:handle_sigill=1:detect_leaks=1:allocator_may_return_null=1:strict_string_checks=1:detect_stack_use_after_return=1:check_initialization_order=1:suppressions=${_psgm_supp}/asan.supp"
     "LSAN_OPTIONS=exitcode=${_psgm_code}:suppressions=${_psgm_supp}/lsan.supp:print_suppressions=0"
     "UBSAN_OPTIONS=halt_on_error=1:exitcode=${_psgm_code}:print_stacktrace=1:suppressions=${_psgm_supp}/ubsan.supp")
-  message(STATUS "psgm: sanitizers ${PSGM_SANITIZE} on psgm's targets; a finding ends a test with status ${_psgm_code}")
+  set(_psgm_trap_note "")
+  if(PSGM_SANITIZE_UB_TRAP AND PSGM_SANITIZE MATCHES "undefined")
+    set(_psgm_trap_note " (UBSan's checks as traps: PSGM_SANITIZE_UB_TRAP)")
+  endif()
+  message(STATUS "psgm: sanitizers ${PSGM_SANITIZE} on psgm's targets${_psgm_trap_note}; a finding ends a test with status ${_psgm_code}")
 endif()
