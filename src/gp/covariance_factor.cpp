@@ -4,9 +4,9 @@
 #include <psgm/core/KokkosCompat.hpp>
 #include <psgm/gp/CovarianceFactor.hpp>
 
-#include <Eigen/Cholesky>
+#include "../core/Dense.hpp"  // the eigensolver and Cholesky: one unit (Dense.hpp)
+
 #include <Eigen/Dense>
-#include <Eigen/Eigenvalues>
 
 #include <cmath>
 #include <cstring>
@@ -47,10 +47,10 @@ void validate_grid(std::vector<double> const& x) {
 // descending order of λ.
 CovarianceFactor eigen_factor(Eigen::MatrixXd const& K) {
   int const n = static_cast<int>(K.rows());
-  Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> es(K);
-  require<NumericalError>(es.info() == Eigen::Success, "covariance: the symmetric eigensolver did not converge (N = ",
-                          n, ")");
-  Eigen::VectorXd const& lambda = es.eigenvalues();  // ascending
+  Eigen::MatrixXd vectors;
+  Eigen::VectorXd lambda;  // ascending
+  require<NumericalError>(dense::symmetric_eigen(K, vectors, lambda),
+                          "covariance: the symmetric eigensolver did not converge (N = ", n, ")");
   double const lambda_max = lambda(n - 1);
   require<NumericalError>(std::isfinite(lambda_max) && lambda_max > 0,
                           "covariance: largest eigenvalue ", lambda_max, " is not positive and finite");
@@ -67,7 +67,7 @@ CovarianceFactor eigen_factor(Eigen::MatrixXd const& K) {
   for (int c = 0; c < rank; ++c) {
     int const k = n - 1 - c;
     double const s = std::sqrt(lambda(k));
-    for (int i = 0; i < n; ++i) f.matrix[i + static_cast<std::size_t>(c) * n] = es.eigenvectors()(i, k) * s;
+    for (int i = 0; i < n; ++i) f.matrix[i + static_cast<std::size_t>(c) * n] = vectors(i, k) * s;
   }
   f.dropped_variance = dropped / K.trace();
   f.min_eigenvalue = lambda(0);
@@ -93,10 +93,9 @@ CovarianceFactor factor_covariance(PorosityModel const& model, double l, std::ve
   int const n = static_cast<int>(x.size());
   Eigen::Map<Eigen::MatrixXd const> K(k.data(), n, n);
   if (model.factorization != Factorization::eigen) {
-    Eigen::LLT<Eigen::MatrixXd> llt(K);
-    bool ok = llt.info() == Eigen::Success;
+    Eigen::MatrixXd C;
+    bool ok = dense::cholesky_lower(K, C);
     if (ok) {
-      Eigen::MatrixXd const C = llt.matrixL();
       ok = C.allFinite() && (C.diagonal().array() > 0).all();
       if (ok) {
         CovarianceFactor f;

@@ -5,6 +5,8 @@
 #include <psgm/model/ConditionSchema.hpp>
 #include <psgm/model/Whitening.hpp>
 
+#include "../core/Dense.hpp"  // the eigensolver, Cholesky and products: one unit (Dense.hpp)
+
 #include <Eigen/Dense>
 
 #include <algorithm>
@@ -200,23 +202,22 @@ std::vector<KernelRidge> fit_kernel_ridge(Matrix const& x, std::vector<RidgeTarg
   // `ell`; keeps the best (ℓ, λ) of each target in `out`, returns whether any improved.
   std::vector<double> best(targets.size(), std::numeric_limits<double>::infinity());
   auto score = [&](std::vector<double> const& ell, std::vector<bool> const& which) {
-    Matrix const ks = rbf_kernel(xs, xs, ell);
-    Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> eig(ks);
-    require<NumericalError>(eig.info() == Eigen::Success, "whitening: eigendecomposition of the ", S, "x", S,
-                            " kernel matrix failed");
-    Eigen::MatrixXd const& q = eig.eigenvectors();
-    Vector const lam = eig.eigenvalues().cwiseMax(0.0);
+    Eigen::MatrixXd q;
+    Vector lam;
+    require<NumericalError>(dense::symmetric_eigen(rbf_kernel(xs, xs, ell), q, lam),
+                            "whitening: eigendecomposition of the ", S, "x", S, " kernel matrix failed");
+    lam = lam.cwiseMax(0.0);
     Eigen::MatrixXd const q2 = q.array().square().matrix();
     bool improved = false;
     for (std::size_t j = 0; j < targets.size(); ++j) {
       if (!which[j]) continue;
-      Eigen::MatrixXd const qtr = q.transpose() * rs[j];
+      Eigen::MatrixXd const qtr = dense::transpose_times(q, rs[j]);
       Vector const& w = targets[j].weight;
       double const counted = std::max<double>(1.0, double((w.array() > 0).count()));
       for (double lambda : options.ridges) {
         Vector const inv = (lam.array() + lambda).inverse().matrix();
-        Vector const g = q2 * inv;  // G_ii
-        Eigen::MatrixXd const alpha = q * (inv.asDiagonal() * qtr);
+        Vector const g = dense::times(q2, inv);  // G_ii
+        Eigen::MatrixXd const alpha = dense::scaled_product(q, inv, qtr);
         double err = 0;
         for (Eigen::Index i = 0; i < S; ++i)
           for (Eigen::Index d = 0; d < alpha.cols(); ++d) {
@@ -262,10 +263,10 @@ std::vector<KernelRidge> fit_kernel_ridge(Matrix const& x, std::vector<RidgeTarg
                             "scale, ridge) pair");
     Matrix kmat = rbf_kernel(x, x, r.length_scales);
     kmat.diagonal().array() += r.ridge;
-    Eigen::LLT<Eigen::MatrixXd> llt(kmat);
-    require<NumericalError>(llt.info() == Eigen::Success, "whitening: the ", M, "x", M,
+    Eigen::MatrixXd solution;
+    require<NumericalError>(dense::cholesky_solve(kmat, residual[j], solution), "whitening: the ", M, "x", M,
                             " kernel matrix + ridge ", r.ridge, " is not positive definite");
-    Matrix const alpha = llt.solve(Eigen::MatrixXd(residual[j]));
+    Matrix const alpha = solution;
     r.centers.assign(x.data(), x.data() + x.size());
     r.weights.assign(alpha.data(), alpha.data() + alpha.size());
     // Constant outputs: exactly zero weights, so predict() returns the constant.
@@ -288,7 +289,7 @@ class GramAccumulator {
   }
   void flush() {
     if (filled_ == 0) return;
-    sum_.noalias() += block_.leftCols(filled_) * block_.leftCols(filled_).transpose();
+    dense::add_gram(sum_, block_, filled_);
     filled_ = 0;
   }
 
@@ -731,16 +732,17 @@ Whitening fit_whitening(ConditionSchema const& schema, WhiteningData const& data
     second = d.asDiagonal() * second * d.asDiagonal();
     for (int j = 0; j < F; ++j) second(j, j) = 1.0;  // a point constant within every condition: uncorrelated, unit
   }
-  Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> eig(second);
-  require<NumericalError>(eig.info() == Eigen::Success, "whitening: eigendecomposition of the ", F, "x", F,
-                          " pooled correlation of the standardised residuals failed");
-  double const top = std::max(eig.eigenvalues().maxCoeff(), 1e-300);
+  Eigen::MatrixXd vectors;
+  Vector values;
+  require<NumericalError>(dense::symmetric_eigen(second, vectors, values), "whitening: eigendecomposition of the ",
+                          F, "x", F, " pooled correlation of the standardised residuals failed");
+  double const top = std::max(values.maxCoeff(), 1e-300);
   w.basis.resize(std::size_t(F) * std::size_t(F));
   w.eigenvalues.resize(std::size_t(F));
   for (int k = 0; k < F; ++k) {
-    int const src = F - 1 - k;  // Eigen sorts ascending
-    w.eigenvalues[std::size_t(k)] = std::max(eig.eigenvalues()(src), 1e-12 * top);
-    for (int j = 0; j < F; ++j) w.basis[std::size_t(j) * F + k] = eig.eigenvectors()(j, src);
+    int const src = F - 1 - k;  // ascending order
+    w.eigenvalues[std::size_t(k)] = std::max(values(src), 1e-12 * top);
+    for (int j = 0; j < F; ++j) w.basis[std::size_t(j) * F + k] = vectors(j, src);
   }
   // Ties after clamping must stay non-increasing.
   for (int k = 1; k < F; ++k)

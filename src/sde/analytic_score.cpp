@@ -3,6 +3,8 @@
 // probability-flow map of a Gaussian (docs/sampling.md §5).
 #include <psgm/sde/AnalyticScore.hpp>
 
+#include "../core/Dense.hpp"  // the eigensolver: one unit (Dense.hpp)
+
 #include <Eigen/Dense>
 
 #include <cmath>
@@ -63,9 +65,10 @@ SymmetricEigen symmetric_eigen(std::vector<double> const& a, int d, std::string 
   double const scale = m.cwiseAbs().maxCoeff();
   double const asym = (m - m.transpose()).cwiseAbs().maxCoeff();
   require(asym <= 1e-12 * scale, what, ": is not symmetric (max |A - A^T| = ", asym, ", max |A| = ", scale, ")");
-  Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> solver(0.5 * (m + m.transpose()));
-  require(solver.info() == Eigen::Success, what, ": the eigendecomposition failed");
-  auto const& values = solver.eigenvalues();
+  Eigen::MatrixXd vectors;
+  Eigen::VectorXd values;
+  require(dense::symmetric_eigen(0.5 * (m + m.transpose()), vectors, values), what,
+          ": the eigendecomposition failed");
   require(values(0) > 1e-14 * values(d - 1) && values(0) > 0, what,
           ": is not positive definite (smallest eigenvalue ", values(0), ", largest ", values(d - 1),
           "); a covariance needs all eigenvalues > 0");
@@ -74,7 +77,7 @@ SymmetricEigen symmetric_eigen(std::vector<double> const& a, int d, std::string 
   e.values.assign(values.data(), values.data() + d);
   e.vectors.resize(static_cast<std::size_t>(d) * d);
   for (int i = 0; i < d; ++i)
-    for (int j = 0; j < d; ++j) e.vectors[static_cast<std::size_t>(i) * d + j] = solver.eigenvectors()(i, j);
+    for (int j = 0; j < d; ++j) e.vectors[static_cast<std::size_t>(i) * d + j] = vectors(i, j);
   return e;
 }
 
