@@ -28,6 +28,7 @@ enum Slot : int {
   num_linear_slots = 10,
   // Butler–Volmer Newton (§6.3)
   CO = 10, PO = 11, CPREV = 12, RC = 13, RP = 14, X00 = 15, X01 = 16, X10 = 17, X11 = 18, DJC = 19, DJP = 20,
+  num_butler_volmer_slots = 21,  // the portable (per-realisation) Newton's
   // Batched host Newton only (EnsembleHostKernels.hpp): the elimination of
   // the current point (then the Newton direction) in ZC/ZP, that of the trial
   // point in RC/RP, the trial point in CO/PO; the time levels n−1 (CPREV,
@@ -35,7 +36,13 @@ enum Slot : int {
   // inverse scales of the residual norm (eq. 16). DJC/DJP are the portable
   // kernels' only.
   ZC = 21, ZP = 22, CM2 = 23, PM1 = 24, SCI = 25, SPI = 26, PM2 = 27, CM3 = 28, PM3 = 29,
-  num_butler_volmer_slots = 30,
+  // Batched host Newton only: the factorisation of the last full evaluation,
+  // kept for the simplified (chord) Newton steps that reuse it: the inverse
+  // D'^{-1} of each eliminated diagonal block (J00..J11; the blocks X00..X11
+  // of the back substitution are the other half) and the c row's scaled
+  // west coupling (JLC).
+  J00 = 30, J01 = 31, J10 = 32, J11 = 33, JLC = 34,
+  num_host_butler_volmer_slots = 35,
 };
 
 /// Every constant the kernels need, resolved on the host.

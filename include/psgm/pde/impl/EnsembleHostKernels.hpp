@@ -69,7 +69,7 @@ struct PackIo {
 /// The complete solve of one pack (docs/model.md eqs. 5–16): linear kinetics
 /// (transient reference or steady state) or Butler–Volmer (batched Newton,
 /// §6.3). `phis` = φ_s(x_i) (N values); `work` = the pack's workspace with
-/// num_linear_slots or num_butler_volmer_slots slots of N × pack_width(isa, k's kinetics).
+/// num_linear_slots or num_host_butler_volmer_slots slots of N × pack_width(isa, k's kinetics).
 void solve_pack(Isa isa, Constants const& k, double const* phis, double* work, PackIo const& io);
 
 /// Benchmark pieces, on a pack of width W (one of sweep_widths(isa)):

@@ -112,8 +112,9 @@ EnsembleSolver<ExecSpace>::EnsembleSolver(ExecSpace const& space, ElectrodeParam
             Impl::host_packs::name(Impl::host_packs::best_isa()), ")");
   }
   int const N = params_.N;
-  int const slots = params_.kinetics == Kinetics::butler_volmer ? Impl::num_butler_volmer_slots
-                                                                 : Impl::num_linear_slots;
+  int const slots = params_.kinetics != Kinetics::butler_volmer ? Impl::num_linear_slots
+                    : kernels_ == SolverKernels::portable        ? Impl::num_butler_volmer_slots
+                                                                 : Impl::num_host_butler_volmer_slots;
   // Zero-initialised: padding lanes of the portable packed time loop compute on zeros.
   int const W = kernels_ == SolverKernels::portable ? Impl::pack_width<ExecSpace>
                                                     : Impl::host_packs::pack_width(Impl::isa_of(kernels_), params_.kinetics);
