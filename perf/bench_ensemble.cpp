@@ -324,7 +324,7 @@ void section_butler_volmer(ElectrodeParameters const& ref, bool quick) {
   bv.kinetics = Kinetics::butler_volmer;
   int const B_lin = quick ? 128 : 512, B_host = quick ? 16 : 64, B_portable = quick ? 4 : 8;
   double const lin = time_solver<PerCore>(ref, B_lin, quick ? 5 : 10, SolverKernels::automatic, true) / B_lin;
-  auto const host = time_butler_volmer(bv, B_host, quick ? 2 : 3, SolverKernels::automatic);
+  auto const host = time_butler_volmer(bv, B_host, quick ? 2 : 10, SolverKernels::automatic);
   auto const port = time_butler_volmer(bv, B_portable, 1, SolverKernels::portable);
   double const t_host = host.seconds / B_host, t_port = port.seconds / B_portable;
   std::printf("[6] per core (%s, thread CPU time): Butler-Volmer, transient, N = %d, %lld steps, per field\n",
