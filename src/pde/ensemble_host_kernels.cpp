@@ -20,6 +20,7 @@
 // contraction (PSGM_PDE_CONTRACT).
 #include <psgm/pde/impl/EnsembleHostKernels.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -883,12 +884,14 @@ constexpr double extrapolation_weight(int j) {
 /// With `Chord`, the Jacobian is not formed: the residual is eliminated with
 /// the factorisation the last full evaluation stored (X00..X11, J00..J11,
 /// JLC), the simplified Newton step of solve_butler_volmer, and no norm is
-/// computed (zero returned). A full evaluation stores that factorisation.
+/// computed (zero returned). A full evaluation stores that factorisation
+/// where `store_factors` says so (the first evaluation of a step that may
+/// converge in one iteration: solve_butler_volmer).
 template <bool Trial, int VB, int W, bool Predict = false, bool Chord = false>
 PSGM_PDE_INLINE Pack<VB, W> bv_evaluate(Work<VB, W> const& z, double const* phis, Pack<VB, W> const& U0,
                                         Pack<VB, W> const& F_right, BvSlots const& s,
                                         Pack<VB, W> const& lambda, Mask<VB, W> const& moving, Constants const& k,
-                                        int const* levels = nullptr) {
+                                        int const* levels = nullptr, bool store_factors = false) {
   using Pk = Pack<VB, W>;
   int const n = k.N;
   double const inv_c_ref = 1 / k.c_ref;
@@ -977,23 +980,24 @@ PSGM_PDE_INLINE Pack<VB, W> bv_evaluate(Work<VB, W> const& z, double const* phis
       Pk const a = acc + lc * x00, bb = acp + lc * x01, cc = kw * x10 - gA, d = app + kw * x11;
       Pk const rc2 = rc + lc * yc, rp2 = rp + kw * yp;
       Pk const inv_det = 1.0 / (a * d - bb * cc);
-      // D'^{-1} = [d −bb; −cc a] / det, X = D'^{-1} U with U = diag(−uc, −ke)
-      Pk const m00 = d * inv_det, m01 = -(bb * inv_det), m10 = -(cc * inv_det), m11 = a * inv_det;
-      x00 = -(m00 * uc);
-      x01 = -(m01 * ke);
-      x10 = -(m10 * uc);
-      x11 = -(m11 * ke);
-      yc = m00 * rc2 + m01 * rp2;
-      yp = m10 * rc2 + m11 * rp2;
+      Pk const ui = uc * inv_det, ki = ke * inv_det;  // X = D'^{-1} U, U = diag(−uc, −ke)
+      x00 = -(d * ui);
+      x01 = bb * ki;
+      x10 = cc * ui;
+      x11 = -(a * ki);
+      yc = (d * rc2 - bb * rp2) * inv_det;
+      yp = (a * rp2 - cc * rc2) * inv_det;
       z.put(X00, i, x00);
       z.put(X01, i, x01);
       z.put(X10, i, x10);
       z.put(X11, i, x11);
-      z.put(J00, i, m00);
-      z.put(J01, i, m01);
-      z.put(J10, i, m10);
-      z.put(J11, i, m11);
-      z.put(JLC, i, lc);
+      if (store_factors) {  // D'^{-1} = [d −bb; −cc a] / det and L's c entry, for the chord steps
+        z.put(J00, i, d * inv_det);
+        z.put(J01, i, -(bb * inv_det));
+        z.put(J10, i, -(cc * inv_det));
+        z.put(J11, i, a * inv_det);
+        z.put(JLC, i, lc);
+      }
     }
     z.put(out_c, i, yc);
     z.put(out_phi, i, yp);
@@ -1075,11 +1079,14 @@ template <int VB, int W>
 PSGM_PDE_INLINE void bv_newton(Work<VB, W> const& z, double const* phis, Pack<VB, W> const& U0,
                                Pack<VB, W> const& F_right, Mask<VB, W> active, int* its,
                                Mask<VB, W>& failed, PackIo const& io, bool record, bool final_residual,
-                               BvSlots& s, Constants const& k, int const* levels = nullptr) {
+                               BvSlots& s, Constants const& k, int const* levels = nullptr,
+                               bool store_factors = false) {
   using Pk = Pack<VB, W>;
   using M = Mask<VB, W>;
-  Pk merit = levels ? bv_evaluate<false, VB, W, true>(z, phis, U0, F_right, s, Pk::splat(0.0), active, k, levels)
-                    : bv_evaluate<false>(z, phis, U0, F_right, s, Pk::splat(0.0), M::all_false(), k);
+  Pk merit = levels ? bv_evaluate<false, VB, W, true>(z, phis, U0, F_right, s, Pk::splat(0.0), active, k, levels,
+                                                      store_factors)
+                    : bv_evaluate<false>(z, phis, U0, F_right, s, Pk::splat(0.0), M::all_false(), k, nullptr,
+                                         store_factors);
   for (int it = 0; it < k.max_iterations && active.any(); ++it) {
     if (record && it < io.history_len)
       for (int l = 0; l < io.lanes; ++l)
@@ -1158,12 +1165,22 @@ PSGM_PDE_INLINE void bv_newton(Work<VB, W> const& z, double const* phis, Pack<VB
 /// no norm), and falls back to the full Newton from the same guess when
 /// any lane's update is above the tolerance (or its λ < 1, or non-finite).
 /// A full evaluation refreshes the factorisation at least every
-/// bv_chord_refresh steps. Measured (bench_ensemble section 6, one thread,
-/// alternating, 3 rounds): 0.250–0.251 ms per field against 0.324 ms with
-/// the full Newton at every step; c within 7e-14 of the per-realisation
-/// Newton on the reference grid (1e-16 before), 3.5e-14 with a refresh every
-/// 10 steps and 1.6e-13 with none (tests/pde/test_host_kernels.cpp).
+/// bv_chord_refresh steps; it stores it only where the step before
+/// converged in one iteration (steps of several iterations, e.g. at a
+/// tolerance near rounding, run exactly the full Newton as before, bit for
+/// bit). Measured (bench_ensemble section 6, one thread, alternating, 10
+/// rounds): 0.239–0.260 ms per field against 0.337–0.348 ms with the full
+/// Newton at every step (22.0–22.7x the linear solve against 29.5–30.8x);
+/// c within 6e-14 of the per-realisation Newton on the reference grid (1e-16
+/// before), 3.5e-14 with a refresh every 10 steps and 1.6e-13 with none
+/// (tests/pde/test_host_kernels.cpp).
 constexpr int bv_chord_refresh = 20;
+/// After a chord step that failed, the next attempt waits 1, 2, 4, ... up to
+/// this many steps (reset by a success): where the updates hover about the
+/// tolerance (a tolerance near rounding), a chord attempt fails in most steps
+/// and would cost a pass for nothing each time (measured at tolerance 1e-14:
+/// 4.06 s against 3.76 s without chord steps, `psgm generate`, 4096 fields).
+constexpr int bv_chord_max_backoff = 64;
 
 /// The simplified Newton step of solve_butler_volmer: at the predictor's
 /// guess (formed in the pass, as bv_evaluate with `Predict`), the residual
@@ -1273,7 +1290,9 @@ PSGM_PDE_INLINE void solve_butler_volmer(Work<VB, W> const& z, double const* phi
     for (int j = 0; j <= D; ++j) lev_c[j] = bv_level_c[j], lev_phi[j] = bv_level_phi[j];
     BvSlots sl;
     int chord_age = 0;         // chord steps since the stored factorisation was formed
-    bool chord_ready = false;  // a factorisation is stored, and the last step converged in one iteration
+    bool one_iteration = false;  // the last step converged in one iteration (every lane)
+    bool chord_ready = false;    // and the factorisation of its evaluation is stored
+    int chord_wait = 0, chord_backoff = 1;  // steps until the next chord attempt may be made; the next wait
     for (std::int64_t s = 0; s < k.num_steps; ++s) {
       M const active = live & ~failed;
       if (!active.any()) break;
@@ -1339,21 +1358,35 @@ PSGM_PDE_INLINE void solve_butler_volmer(Work<VB, W> const& z, double const* phi
       sl.cprev = lev_c[0];
       int chord_its = 0;
       bool chord_done = false;
-      if (fused && !last && chord_ready && chord_age < bv_chord_refresh) {
+      bool const try_chord = fused && !last && chord_ready && chord_age < bv_chord_refresh && chord_wait == 0;
+      if (chord_wait > 0) --chord_wait;
+      if (try_chord) {
         chord_done = bv_chord(z, phis, U0, F, active, sl, k, levels);
         chord_its = 1;
+        if (chord_done) {
+          chord_backoff = 1;
+        } else {
+          chord_wait = chord_backoff;
+          chord_backoff = std::min(2 * chord_backoff, bv_chord_max_backoff);
+        }
       }
       if (chord_done) {
         ++chord_age;
         for (int l = 0; l < W; ++l)
           if (active.lane(l)) its[l] = 1;
       } else {
+        // The factorisation of the first evaluation is stored for the chord
+        // steps only where this step is likely to converge in one iteration
+        // (the last one did): five more stores per cell and vector, which
+        // steps of several iterations would pay for nothing.
+        bool const store = one_iteration;
         bv_newton(z, phis, U0, F, active, its, failed, io, true, last, sl, k,
-                  fused && !chord_its ? levels : nullptr);
-        chord_age = 0;
-        chord_ready = true;
+                  fused && !chord_its ? levels : nullptr, store);
+        one_iteration = true;
         for (int l = 0; l < W; ++l)
-          if (active.lane(l) && its[l] != 1) chord_ready = false;
+          if (active.lane(l) && its[l] != 1) one_iteration = false;
+        chord_ready = store && one_iteration;
+        chord_age = 0;
       }
       for (int l = 0; l < W; ++l)
         if (active.lane(l)) total[l] += chord_done ? 1 : chord_its + (its[l] < 0 ? k.max_iterations : its[l]);
