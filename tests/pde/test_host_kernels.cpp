@@ -252,10 +252,9 @@ PSGM_BACKEND_TEST_CASE("batched Butler-Volmer Newton matches the per-realisation
   double const per_step = double(sum_batched) / (B * p.num_steps());
   double const per_step_portable = double(sum_portable) / (B * p.num_steps());
   std::cout << "Newton iterations per step: batched " << per_step << ", per-realisation " << per_step_portable << '\n';
-  if constexpr (is_host<ExecSpace>) {
-    // The predictor (extrapolation in time) saves iterations.
-    CHECK(sum_batched < sum_portable);
-  }
+  // 20 steps are mostly the early transient, where both predictors (time
+  // extrapolation, degrees 5 and 3) still miss: the iteration counts are
+  // compared on the reference time span below.
 }
 
 PSGM_BACKEND_TEST_CASE("host kernels: statuses per lane of a pack", "[pde][host_kernels][errors]") {
@@ -349,8 +348,11 @@ PSGM_BACKEND_TEST_CASE("batched Butler-Volmer Newton on the reference grid and t
       INFO("realisation " << b);
       CHECK(batched.status[b] == psgm::SolveStatus::ok);
       CHECK(per_realisation.status[b] == psgm::SolveStatus::ok);
+      // The batched predictor's higher degree (5 against 3) saves iterations;
+      // both make most steps converge in one (about three per step without).
       CHECK(batched.total[b] <= per_realisation.total[b]);
-      CHECK(batched.total[b] <= 3 * p.num_steps());
+      CHECK(batched.total[b] <= 1.2 * p.num_steps());
+      CHECK(per_realisation.total[b] <= 1.5 * p.num_steps());
     }
   } else {
     SUCCEED("the per-realisation Newton is the device path; compared on host spaces");

@@ -28,8 +28,11 @@ enum Slot : int {
   num_linear_slots = 10,
   // Butler–Volmer Newton (§6.3)
   CO = 10, PO = 11, CPREV = 12, RC = 13, RP = 14, X00 = 15, X01 = 16, X10 = 17, X11 = 18, DJC = 19, DJP = 20,
-  num_butler_volmer_slots = 21,  // the portable (per-realisation) Newton's
-  // Batched host Newton only (EnsembleHostKernels.hpp): the elimination of
+  // The portable (per-realisation) Newton's: these and 7 of the host-only
+  // slots below for its predictor's time levels (EnsembleKernels.hpp).
+  num_butler_volmer_slots = 28,
+  // Batched host Newton (EnsembleHostKernels.hpp; slots 21–27 hold the
+  // portable Newton's time levels in its solves): the elimination of
   // the current point (then the Newton direction) in ZC/ZP, that of the trial
   // point in RC/RP, the trial point in CO/PO; the time levels n−1 (CPREV,
   // PM1), n−2 (CM2, PM2) and n−3 (CM3, PM3) for the predictor; the constant

@@ -337,6 +337,25 @@ KOKKOS_INLINE_FUNCTION int bv_newton(L const& z, PhisView const& phis, double U0
   return -1;
 }
 
+/// Degree of the time extrapolation that starts each step of the
+/// per-realisation transient Newton (the host packs' predictor,
+/// docs/model.md §6.3, at a lower degree: every level is one more array a
+/// GPU thread streams per step), and the slots of its time levels: c^{n−j}
+/// for j = 1..D, then φ^{n−j} for j = 0..D (c^n is CPREV). These are the
+/// host Newton's own slots, free in this solve.
+constexpr int bv_portable_predictor_degree = 3;
+constexpr int bv_portable_level_base = ZC;
+static_assert(bv_portable_level_base + 2 * bv_portable_predictor_degree + 1 <= num_butler_volmer_slots,
+              "slots for the per-realisation predictor's time levels");
+
+/// Weight of u^{n−j} in the extrapolation of degree d to u^{n+1}:
+/// (−1)^j C(d+1, j+1).
+KOKKOS_INLINE_FUNCTION double bv_extrapolation_weight(int d, int j) {
+  double b = 1;
+  for (int t = 0; t < j + 1; ++t) b = b * (d + 1 - t) / (t + 1);
+  return j % 2 ? -b : b;
+}
+
 // ------------------------------------------------------------------ output
 /// Writes fields(b, 0, :) = c, fields(b, 1, :) = φ shifted to φ_0 = 0
 /// (unless already shifted) and the status.
@@ -417,10 +436,44 @@ struct SetupOrSolve {
       total = its < 0 ? k.max_iterations : its;
     } else {
       double const w_scale = 1 / k.dt;
+      // Each step starts from the polynomial through the last converged
+      // levels, extrapolated to the new one (degree rising to D from the
+      // third step; the initial φ is a guess, not a level), c kept at least
+      // half of c^n: most steps then converge in one iteration instead of
+      // about three. The level slots rotate; c^n is copied into CPREV (the
+      // residual's previous level) and then into the oldest c slot.
+      constexpr int D = bv_portable_predictor_degree;
+      int lev_c[D + 1], lev_phi[D + 1];  // slots of c^{n−j}, φ^{n−j}
+      for (int j = 0; j <= D; ++j) {
+        lev_c[j] = j == 0 ? CPREV : bv_portable_level_base + j - 1;
+        lev_phi[j] = bv_portable_level_base + D + j;
+      }
       for (std::int64_t s = 0; s < k.num_steps && its >= 0; ++s) {
-        for (int i = 0; i < k.N; ++i) z(CPREV, i) = z(C, i);
+        int const degree = s < 2 ? 0 : static_cast<int>(s - 1 < D ? s - 1 : D);
+        for (int i = 0; i < k.N; ++i) {
+          double const c = z(C, i), phi = z(PHI, i);
+          z(CPREV, i) = c;
+          z(lev_phi[0], i) = phi;
+          if (degree > 0) {
+            double cg = bv_extrapolation_weight(degree, 0) * c, pg = bv_extrapolation_weight(degree, 0) * phi;
+            for (int j = 1; j <= degree; ++j) {
+              double const w = bv_extrapolation_weight(degree, j);
+              cg += w * z(lev_c[j], i);
+              pg += w * z(lev_phi[j], i);
+            }
+            z(C, i) = 0.5 * c < cg ? cg : c;
+            z(PHI, i) = pg;
+          }
+        }
         its = bv_newton(z, phis, u0, fr, w_scale, hist, k);
         total += its < 0 ? k.max_iterations : its;
+        // c^n and φ^n become level 1 of the next step.
+        int const oldest_c = lev_c[D], oldest_phi = lev_phi[D];
+        for (int i = 0; i < k.N; ++i) z(oldest_c, i) = z(CPREV, i);
+        for (int j = D; j > 1; --j) lev_c[j] = lev_c[j - 1];
+        lev_c[1] = oldest_c;
+        for (int j = D; j > 0; --j) lev_phi[j] = lev_phi[j - 1];
+        lev_phi[0] = oldest_phi;
       }
     }
     if (its < 0) st = psgm::SolveStatus::not_converged;
