@@ -287,10 +287,12 @@ KOKKOS_INLINE_FUNCTION void bv_block_solve(L const& z, double w_scale, Constants
 
 /// Damped Newton for eq. 15 from the current (C, PHI); returns the
 /// iterations taken, or -1 if it failed. history(k) = scaled residual before
-/// iteration k (and after the last).
+/// iteration k (and after the last, where `final_residual`: without it, an
+/// update that meets the tolerance is taken without evaluating the residual
+/// at the new point, which nothing reads: transient steps before the last).
 template <class L, class PhisView, class History>
 KOKKOS_INLINE_FUNCTION int bv_newton(L const& z, PhisView const& phis, double U0, double F_right, double w_scale,
-                                     History const& history, Constants const& k) {
+                                     History const& history, bool final_residual, Constants const& k) {
   int const n = k.N;
   int const hist_len = static_cast<int>(history.extent(0));
   double merit = bv_residual(z, phis, U0, F_right, w_scale, true, k);
@@ -320,6 +322,7 @@ KOKKOS_INLINE_FUNCTION int bv_newton(L const& z, PhisView const& phis, double U0
         z(C, i) = z(CO, i) - lambda * z(RC, i);
         z(PHI, i) = z(PO, i) - lambda * z(RP, i);
       }
+      if (lambda * update <= k.tolerance && !final_residual) return it + 1;
       trial = bv_residual(z, phis, U0, F_right, w_scale, false, k);
       if (trial <= (1 - 1e-4 * lambda) * merit || lambda * update <= k.tolerance) {
         accepted = true;
@@ -432,7 +435,7 @@ struct SetupOrSolve {
     int its = 0, total = 0;
     psgm::SolveStatus st = psgm::SolveStatus::ok;
     if (k.steady) {
-      its = bv_newton(z, phis, u0, fr, 0.0, hist, k);
+      its = bv_newton(z, phis, u0, fr, 0.0, hist, true, k);
       total = its < 0 ? k.max_iterations : its;
     } else {
       double const w_scale = 1 / k.dt;
@@ -465,7 +468,7 @@ struct SetupOrSolve {
             z(PHI, i) = pg;
           }
         }
-        its = bv_newton(z, phis, u0, fr, w_scale, hist, k);
+        its = bv_newton(z, phis, u0, fr, w_scale, hist, s + 1 == k.num_steps, k);
         total += its < 0 ? k.max_iterations : its;
         // c^n and φ^n become level 1 of the next step.
         int const oldest_c = lev_c[D], oldest_phi = lev_phi[D];
