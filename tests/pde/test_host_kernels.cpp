@@ -377,7 +377,10 @@ PSGM_BACKEND_TEST_CASE("batched Butler-Volmer Newton: the simplified (chord) ste
     auto const eps = random_porosity(B, p.N, 77);
     std::vector<double> U0, F;
     conditions(B, U0, F);
-    for (double tol : {1e-6, 1e-10}) {
+    // 1e-13: near rounding, where many steps need a second iteration and
+    // chord attempts can fail (3 % of them on the reference case), the full
+    // Newton then taking over from the same guess (docs/model.md §6.3).
+    for (double tol : {1e-6, 1e-10, 1e-13}) {
       p.newton_tolerance = tol;
       auto const per_realisation = run<ExecSpace>(p, eps, U0, F, SolverKernels::portable);
       for (auto kernels : host_variants()) {
@@ -397,7 +400,7 @@ PSGM_BACKEND_TEST_CASE("batched Butler-Volmer Newton: the simplified (chord) ste
                   << dphi << "; Newton iterations per step " << per_step << '\n';
         CHECK(dc <= tol);
         CHECK(dphi <= tol);
-        CHECK(per_step <= 1.5);
+        if (tol >= 1e-10) CHECK(per_step <= 1.5);
       }
     }
   } else {
