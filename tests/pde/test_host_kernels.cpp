@@ -417,9 +417,9 @@ PSGM_BACKEND_TEST_CASE("batched Butler-Volmer Newton: lanes that fail mid-run le
     // its Newton fails during the run, after the chord steps have begun. The
     // other lanes of each pack keep iterating, and their fields must be the
     // per-realisation Newton's to well within the tolerance. (Statuses of the
-    // extreme lanes are not compared: between 300 and 1000 A/m² the batched,
-    // the per-realisation and the dense Newton can end on different points or
-    // statuses, all three before and after the chord steps; docs/model.md §7.)
+    // extreme lanes are not compared: from about 400 A/m² on, the batched and
+    // the per-realisation Newton can end on different points or statuses,
+    // before the chord steps as after; docs/model.md §7.)
     ElectrodeParameters p;
     p.kinetics = Kinetics::butler_volmer;
     p.N = 30;
