@@ -1010,43 +1010,63 @@ PSGM_PDE_INLINE Pack<VB, W> bv_evaluate(Work<VB, W> const& z, double const* phis
   return sqrt(sum * (1.0 / (2 * n)));
 }
 
-/// Back substitution of block Thomas (after bv_evaluate at the current
-/// point): the Newton direction z (the update is −z) in place of the
-/// eliminated residual in (s.yc, s.yphi), and what the line search needs:
-/// the step λ ≤ 1 that keeps c positive (fraction to the boundary: c never
-/// drops by more than 90 % in one step), the scaled size of the update for
-/// the tolerance, and `nonfinite` (0 while every z is finite, NaN otherwise).
-template <int VB, int W>
-PSGM_PDE_INLINE void bv_direction(Work<VB, W> const& z, BvSlots const& s, Pack<VB, W>& lambda, Pack<VB, W>& update,
-                                  Pack<VB, W>& nonfinite, Constants const& k) {
+/// Back substitution of block Thomas (after bv_evaluate, the elimination in
+/// (s.yc, s.yphi)), downwards, with what the line search needs: the scaled
+/// size of the update for the tolerance (`update`), `nonfinite` (0 while
+/// every z is finite, NaN otherwise) and `binding` (the max over cells of
+/// z_c − 0.9 c: positive where λ = 1 would take some c below 10 % of its
+/// value). The Newton direction z (the update is −z) replaces the
+/// elimination in place, or with `StepInto` the updated point s.c − z (and
+/// φ) is written into (s.tc, s.tphi) as the pass goes, lanes not in
+/// `moving` copied, and the direction is not stored (bv_chord).
+template <bool StepInto, int VB, int W>
+PSGM_PDE_INLINE void bv_back_substitution(Work<VB, W> const& z, BvSlots const& s, Mask<VB, W> const& moving,
+                                          Pack<VB, W>& update, Pack<VB, W>& nonfinite, Pack<VB, W>& binding,
+                                          Constants const& k) {
   using Pk = Pack<VB, W>;
   int const n = k.N;
-  lambda = Pk::splat(1.0);
   update = Pk::splat(0.0);
   nonfinite = Pk::splat(0.0);
-  Pk binding = Pk::splat(0.0);  // max over cells of z_c − 0.9 c: positive where λ = 1 would bind
+  binding = Pk::splat(0.0);
   Pk wc = z(s.yc, n - 1), zp = z(s.yphi, n - 1);  // w_c = z_c / c (the c columns of bv_evaluate are scaled by c)
   for (int i = n - 1; i >= 0; --i) {
     if (i < n - 1) {
       Pk const nc = z(s.yc, i) - (z(X00, i) * wc + z(X01, i) * zp);
-      Pk const np = z(s.yphi, i) - (z(X10, i) * wc + z(X11, i) * zp);
-      z.put(s.yphi, i, np);
+      zp = z(s.yphi, i) - (z(X10, i) * wc + z(X11, i) * zp);
+      if constexpr (!StepInto) z.put(s.yphi, i, zp);
       wc = nc;
-      zp = np;
     }
     Pk const c = z(s.c, i);
     Pk const zc = c * wc;
-    z.put(s.yc, i, zc);
+    if constexpr (StepInto) {
+      Pk const phi = z(s.phi, i);
+      z.put(s.tc, i, select(moving, c - zc, c));
+      z.put(s.tphi, i, select(moving, phi - zp, phi));
+    } else {
+      z.put(s.yc, i, zc);
+    }
     nonfinite += (zc - zc) + (zp - zp);
     binding = max(binding, zc - 0.9 * c);
     update = max(update, max(abs(zc) * (1 / k.c_ref), abs(zp) * (1 / k.thermal_voltage)));
   }
+}
+
+/// The Newton direction (bv_back_substitution) and the step λ ≤ 1 that keeps
+/// c positive (fraction to the boundary: c never drops by more than 90 % in
+/// one step).
+template <int VB, int W>
+PSGM_PDE_INLINE void bv_direction(Work<VB, W> const& z, BvSlots const& s, Pack<VB, W>& lambda, Pack<VB, W>& update,
+                                  Pack<VB, W>& nonfinite, Constants const& k) {
+  using Pk = Pack<VB, W>;
+  Pk binding;
+  bv_back_substitution<false>(z, s, Mask<VB, W>::all_false(), update, nonfinite, binding, k);
+  lambda = Pk::splat(1.0);
   // λ = min(1, 0.9 c/z_c over the cells with z_c > 0), computed only where
   // the full step would take some c below 10 % of its value (z_c > 0.9 c),
   // which a converging Newton never meets: no division, and no test across
-  // lanes, in the loop above.
+  // lanes, in the back substitution.
   if (any_positive(binding))
-    for (int i = 0; i < n; ++i) {
+    for (int i = 0; i < k.N; ++i) {
       Pk const zc = z(s.yc, i), c = z(s.c, i);
       lambda = select(Pk::splat(0.0) < zc, min(lambda, 0.9 * c / zc), lambda);
     }
@@ -1196,27 +1216,10 @@ PSGM_PDE_INLINE bool bv_chord(Work<VB, W> const& z, double const* phis, Pack<VB,
                               Constants const& k, int const* levels) {
   using Pk = Pack<VB, W>;
   bv_evaluate<false, VB, W, true, true>(z, phis, U0, F_right, s, Pk::splat(0.0), active, k, levels);
-  // Back substitution as bv_direction, the updated point written into the
-  // trial slots as it goes (lanes not in `active` copied): no pass of its
+  // The updated point written as the back substitution goes: no pass of its
   // own for the step, and the direction is never stored.
-  int const n = k.N;
-  Pk update = Pk::splat(0.0), nonfinite = Pk::splat(0.0);
-  Pk binding = Pk::splat(0.0);  // max over cells of z_c − 0.9 c: positive where λ = 1 would bind
-  Pk wc = z(s.yc, n - 1), zp = z(s.yphi, n - 1);
-  for (int i = n - 1; i >= 0; --i) {
-    if (i < n - 1) {
-      Pk const nc = z(s.yc, i) - (z(X00, i) * wc + z(X01, i) * zp);
-      zp = z(s.yphi, i) - (z(X10, i) * wc + z(X11, i) * zp);
-      wc = nc;
-    }
-    Pk const c = z(s.c, i), phi = z(s.phi, i);
-    Pk const zc = c * wc;
-    nonfinite += (zc - zc) + (zp - zp);
-    binding = max(binding, zc - 0.9 * c);
-    update = max(update, max(abs(zc) * (1 / k.c_ref), abs(zp) * (1 / k.thermal_voltage)));
-    z.put(s.tc, i, select(active, c - zc, c));
-    z.put(s.tphi, i, select(active, phi - zp, phi));
-  }
+  Pk update, nonfinite, binding;
+  bv_back_substitution<true>(z, s, active, update, nonfinite, binding, k);
   auto const ok = isfinite(nonfinite) & (binding <= Pk::splat(0.0)) &
                   (update <= Pk::splat(k.tolerance));
   if ((active & ~ok).any()) return false;
