@@ -57,6 +57,12 @@ def main(argv=None):
     ap.add_argument("--sampler-set", action="append", default=[], metavar="KEY=VALUE",
                     help="a further sampler option for the score model's draws, guided and unguided "
                          "(e.g. exact_gaussian=true: sampler.exact_gaussian=true); repeatable")
+    ap.add_argument("--sample-set", action="append", default=[], metavar="KEY=VALUE",
+                    help="a further sample option for the score model's guided draws only (e.g. refine_steps=100: "
+                         "sample.refine_steps=100); repeatable")
+    ap.add_argument("--models-only", action="store_true",
+                    help="skip the Gaussian emulator's draws where its file exists already (a second study in the "
+                         "same workdir, e.g. another refinement)")
     ap.add_argument("--prior-fields", type=int, default=0,
                     help="unguided model draws per condition for the model-IS row (0: none)")
     ap.add_argument("--json")
@@ -64,6 +70,7 @@ def main(argv=None):
     os.makedirs(a.workdir, exist_ok=True)
     w = lambda name: os.path.join(a.workdir, name)  # noqa: E731
     sampler_sets = sum((["--set", "sampler." + kv] for kv in a.sampler_set), [])
+    sample_sets = sum((["--set", "sample." + kv] for kv in a.sample_set), [])
     env = dict(os.environ, OMP_NUM_THREADS=os.environ.get("OMP_NUM_THREADS", "2"), OMP_WAIT_POLICY="passive")
 
     def run(*args):
@@ -105,12 +112,13 @@ def main(argv=None):
             where = ["--set", "conditions.source=list", "--set", clist, "--set", f"sample.grid_from={ref}",
                      "-n", str(a.n), "--seed", str(7 + m), "--observe", obs, "--overwrite", "-q"]
             run("sample", "-m", a.model, "-o", w(f"model{m}_{k}.h5"), "--sampler", "edm_heun", "--set",
-                      f"sampler.steps={a.steps}", *sampler_sets, "--backend", a.backend, *where)
+                      f"sampler.steps={a.steps}", *sampler_sets, *sample_sets, "--backend", a.backend, *where)
             wall_model = None
             with h5py.File(w(f"model{m}_{k}.h5"), "r") as h:
                 wall_model = float(h.attrs["wall_time_s"])
                 nfe = int(h.attrs["nfe"])
-            run("sample", "-m", a.emulator, "-o", w(f"emulator{m}_{k}.h5"), *where)
+            if not (a.models_only and os.path.exists(w(f"emulator{m}_{k}.h5"))):
+                run("sample", "-m", a.emulator, "-o", w(f"emulator{m}_{k}.h5"), *where)
             with h5py.File(w(f"emulator{m}_{k}.h5"), "r") as h:
                 wall_emu = float(h.attrs["wall_time_s"])
             js = w(f"check{m}_{k}.json")

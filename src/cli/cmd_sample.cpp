@@ -81,6 +81,9 @@ L = 1e-4                  # electrode thickness [m] for the grid when no data se
 # guidance = "jacobian"   # posterior sampling (--observe) of a score model: "jacobian" (the model's
                           # Jacobian, 1 + m evaluations per step for m probes) or "prior_covariance"
                           # (no extra evaluation; docs/posterior.md §3)
+# refine_steps = 0        # posterior sampling of a score model: Langevin refinement steps after the
+# refine_step = 0.25      # guided integration, one evaluation each; h (contraction exp(-h) per step)
+# refine_sigma = 0.05     # and the noise level of the prior's score (docs/posterior.md §3)
 
 [sampler]
 )" << "name = \"" << sampler << "\"" << R"(
@@ -114,6 +117,7 @@ struct Settings {
   double memory_budget_mb = 0;
   std::string grid_from;
   psgm::posterior::Guidance guidance = psgm::posterior::Guidance::jacobian;
+  psgm::posterior::Refinement refinement;
   double L = 0;
   SamplerConfig sampler;
   std::string conditions_source;
@@ -144,6 +148,20 @@ Settings read_settings(Config const& cfg) {
     s.guidance = psgm::posterior::guidance_from_string(cfg.get_or<std::string>("sample.guidance", "jacobian"));
   } catch (psgm::InvalidArgument const& e) {
     throw psgm::InvalidArgument(std::string("configuration: sample.guidance: ") + e.what());
+  }
+  {
+    psgm::posterior::Refinement const defaults;
+    auto const steps = cfg.get_or<std::int64_t>("sample.refine_steps", defaults.steps);
+    require(steps >= 0 && steps <= 1000000, "configuration: sample.refine_steps = ", steps,
+            " must be in [0, 1000000] (0: no refinement)");
+    s.refinement.steps = static_cast<int>(steps);
+    s.refinement.step = cfg.get_or<double>("sample.refine_step", defaults.step);
+    s.refinement.sigma = cfg.get_or<double>("sample.refine_sigma", defaults.sigma);
+    try {
+      s.refinement.validate();
+    } catch (psgm::InvalidArgument const& e) {
+      throw psgm::InvalidArgument(std::string("configuration: sample.refine_*: ") + e.what());
+    }
   }
   s.L = cfg.get<double>("sample.L");
   require(s.L > 0 && std::isfinite(s.L), "configuration: sample.L = ", s.L, " must be finite and > 0");
@@ -294,6 +312,7 @@ int run(Settings const& s, Options const& options, std::string const& config_tom
   if (!options.observe.empty())
     o.observations = psgm::cli::read_observations(options.observe, description.field_channel_names());
   o.guidance = s.guidance;
+  o.refinement = s.refinement;
   o.attributes = grid.physics;
   o.attributes.set("grid_source", grid.source);
   o.attributes.set("model_path", std::filesystem::absolute(options.model_path).string());
@@ -309,8 +328,12 @@ int run(Settings const& s, Options const& options, std::string const& config_tom
       emulator ? 0
                : s.sampler.planned_nfe() * (o.observations.empty() || o.guidance != psgm::posterior::Guidance::jacobian
                                                 ? 1
-                                                : 1 + static_cast<std::int64_t>(o.observations.size()));
-  std::string const method = emulator ? std::string("exact draws") : s.sampler.describe();
+                                                : 1 + static_cast<std::int64_t>(o.observations.size())) +
+                     (o.observations.empty() ? 0 : o.refinement.steps);
+  std::string const method =
+      emulator ? std::string("exact draws")
+               : s.sampler.describe() +
+                     (o.observations.empty() || o.refinement.steps == 0 ? std::string() : ", " + o.refinement.describe());
   std::string const part =
       o.shard.is_whole() ? std::string() : ", shard " + o.shard.to_string() + ": samples " +
                                                std::to_string(plan.first) + " to " + std::to_string(plan.last - 1);

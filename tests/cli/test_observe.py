@@ -88,6 +88,28 @@ def main():
         pm = f["samples/fields"][:]
         st = f["samples/status"][:]
     check("the guided model's draws are finite and ok", np.all(st == 0) and np.all(np.isfinite(pm)))
+    # with Langevin refinement: one evaluation per step on top of (1 + m) per Heun evaluation, recorded
+    r = run("sample", "-m", w("model.h5"), "-o", w("post_refined.h5"), "-n", "40", "--seed", "6", "--sampler",
+            "edm_heun", "--set", "sampler.steps=6", "--set", "sample.refine_steps=7", "--set", "sample.refine_step=0.5",
+            "--observe", w("soft.csv"), *where)
+    ok(r, "sample --observe with refinement")
+    with h5py.File(w("post_model.h5")) as f:
+        nfe_guided = int(f.attrs["nfe"])
+    with h5py.File(w("post_refined.h5")) as f:
+        nfe_refined = int(f.attrs["nfe"])
+        method = f.attrs["posterior"]
+        method = method.decode() if isinstance(method, bytes) else str(method)
+        refined = f["samples/fields"][:]
+        st = f["samples/status"][:]
+    check("refinement adds one evaluation per step", nfe_guided == 2 * (2 * 6 - 1) and nfe_refined == nfe_guided + 7,
+          f"{nfe_guided}, {nfe_refined}")
+    check("the output records the refinement", "7 Langevin refinement steps (h = 0.5, sigma = 0.05)" in method, method)
+    check("the refined draws are finite, ok and moved", np.all(st == 0) and np.all(np.isfinite(refined))
+          and np.max(np.abs(refined - pm)) > 0, f"{np.max(np.abs(refined - pm))}")
+    refused("a bad refinement is refused before anything is written",
+            run("sample", "-m", w("model.h5"), "-o", w("bad.h5"), "--sampler", "edm_heun", "--set",
+                "sample.refine_step=-1", "--observe", w("soft.csv"), *where),
+            ["sample.refine_", "step = -1 must be finite and > 0"], w("bad.h5"))
     refused("another sampler is refused for a score model's posterior",
             run("sample", "-m", w("model.h5"), "-o", w("bad.h5"), "--sampler", "ode_heun", "--observe",
                 w("soft.csv"), *where), ["EDM Heun", "ode_heun"], w("bad.h5"))

@@ -36,21 +36,51 @@
 // plus a multiple of I), so Jᵀ Gᵀ v = Σ_i v_i J g_i costs nothing more. A
 // sample therefore takes (1 + m) model evaluations per sampler evaluation.
 //
+// Refinement (GuidedScore::refine, docs/posterior.md §3): moment matching
+// under-conditions where the probes sit in the prior's tail, and nothing
+// later in an ODE sampler corrects it. After the integration, a few
+// Langevin steps target the model's own posterior at the clean state,
+//
+//   π(a) ∝ q(a) N(y; G a, R),   q(a) = m^d p_t(m a) at a small noise level σ_L,
+//
+// whose likelihood is exact (no moment matching at t = 0) and whose prior
+// score is one model evaluation (the model at σ_L, where it is trained; the
+// clean density is its σ_L → 0 limit, the prior's variance grows by σ_L²).
+// The drift is split into the Gaussian reference's (prior N(0, v I),
+// v = 1 + σ_L²: the posterior N(μ, Λ⁻¹), Λ = I/v + Gᵀ R⁻¹ G) and the rest,
+// r(a) = ∇ log q(a) + a/v (the likelihood terms cancel), and each step is the
+// exponential integrator of the Λ⁻¹-preconditioned Langevin SDE with r frozen:
+//
+//   a ← μ + e^{-h} (a − μ) + (1 − e^{-h}) Λ⁻¹ r(a) + (1 − e^{-2h})^½ ξ,   ξ ~ N(0, Λ⁻¹).
+//
+// For a Gaussian prior N(0, I) r = 0 and the step is exact for every h (the
+// Ornstein–Uhlenbeck map of the exact posterior); otherwise its bias is of
+// order h times the prior's departure from Gaussian. Every direction of the
+// reference relaxes by e^{-h} per step, the probed ones included. With
+// Woodbury, Λ⁻¹ = v I − v² Gᵀ T⁻¹ G and μ = v Gᵀ T⁻¹ y (T = R + v G Gᵀ),
+// and ξ is Matheron's update of a draw of N(0, v I): O(m d + m²) per sample
+// and step besides the model evaluation.
+//
 //   psgm::posterior::GuidedScore<Model> guided(model, m);
 //   guided.reserve(B);
 //   guided.set_observations(space, B, G, residual, R);   // host, per sample
 //   psgm::sde::Sampler<psgm::posterior::GuidedScore<Model>, psgm::sde::EdmHeun> s(space, guided, cfg, B);
+//   ... s.integrate(space, x, cond, seed, first) ...
+//   guided.refine(space, x, cond, refinement, seed, first);             // optional
 #pragma once
 
 #include <psgm/core/Error.hpp>
 #include <psgm/core/KokkosCompat.hpp>
+#include <psgm/core/Random.hpp>
 #include <psgm/model/ModelDescription.hpp>
 #include <psgm/posterior/impl/SmallCholesky.hpp>
 #include <psgm/sde/DiffusionProcess.hpp>
 
 #include <Kokkos_Core.hpp>
 
+#include <cmath>
 #include <cstdint>
+#include <sstream>
 #include <string>
 
 namespace psgm {
@@ -68,6 +98,33 @@ inline Guidance guidance_from_string(std::string const& name) {
                         "'prior_covariance' (no extra evaluation)");
 }
 inline char const* to_string(Guidance g) { return g == Guidance::jacobian ? "jacobian" : "prior_covariance"; }
+
+/// The Langevin refinement of guided draws (the header; GuidedScore::refine).
+struct Refinement {
+  int steps = 0;        ///< exponential Langevin steps after the integration, one model evaluation each (0: none)
+  double step = 0.25;   ///< h: the Gaussian reference's deviation contracts by e^{-h} per step
+  double sigma = 0.05;  ///< σ_L: the noise level whose model score stands for the clean prior's
+
+  /// psgm::InvalidArgument naming the parameter and what it must be.
+  void validate() const {
+    require(steps >= 0, "posterior refinement: steps = ", steps, " must be >= 0 (0: no refinement)");
+    require(std::isfinite(step) && step > 0, "posterior refinement: step = ", step,
+            " must be finite and > 0 (h; each step contracts by exp(-h))");
+    require(std::isfinite(sigma) && sigma > 0, "posterior refinement: sigma = ", sigma,
+            " must be finite and > 0 (the noise level of the prior's score)");
+  }
+  std::string describe() const {
+    std::ostringstream os;
+    os.precision(6);
+    os << steps << " Langevin refinement steps (h = " << step << ", sigma = " << sigma << ")";
+    return os.str();
+  }
+};
+
+/// Draw indices of the refinement's noise: refinement_draw + k for step k
+/// (random::sample_generator, per sample; apart from the sampler's draws,
+/// the tail's and the observation noise's).
+inline constexpr std::int64_t refinement_draw = std::int64_t(1) << 41;
 
 namespace Impl {
 
@@ -197,6 +254,101 @@ struct GuidanceKernel {
   }
 };
 
+/// Per sample: T = R + v G Gᵀ and R replaced by their lower Cholesky factors
+/// (T in its workspace, R's in LR), and μ = v Gᵀ T⁻¹ y, the mean of the
+/// refinement's Gaussian reference posterior. ok(b) = 0 where a
+/// factorisation fails; that sample is left as the integration drew it.
+template <class MemorySpace>
+struct RefinementSetup {
+  Kokkos::View<const double***, Kokkos::LayoutRight, MemorySpace> G, R;  // (B, m, d), (B, m, m)
+  Kokkos::View<const double**, Kokkos::LayoutRight, MemorySpace> y;      // (B, m)
+  Kokkos::View<double***, Kokkos::LayoutRight, MemorySpace> T, LR;       // (B, m, m)
+  Kokkos::View<double**, Kokkos::LayoutRight, MemorySpace> mu, w;        // (B, d), (B, m)
+  Kokkos::View<int*, MemorySpace> ok;
+  double v;
+  int m, d;
+  KOKKOS_INLINE_FUNCTION void operator()(int b) const {
+    auto const Tb = Kokkos::subview(T, b, Kokkos::ALL, Kokkos::ALL);
+    auto const Lb = Kokkos::subview(LR, b, Kokkos::ALL, Kokkos::ALL);
+    auto const wb = Kokkos::subview(w, b, Kokkos::ALL);
+    for (int i = 0; i < m; ++i)
+      for (int j = 0; j <= i; ++j) {
+        double s = 0;
+        for (int k = 0; k < d; ++k) s += G(b, i, k) * G(b, j, k);
+        Lb(i, j) = R(b, i, j);
+        Tb(i, j) = R(b, i, j) + v * s;
+      }
+    double pivot = 0;
+    bool const good = Impl::cholesky_in_place(m, Lb, pivot) < 0 && Impl::cholesky_in_place(m, Tb, pivot) < 0;
+    ok(b) = good ? 1 : 0;
+    if (!good) return;
+    for (int i = 0; i < m; ++i) wb(i) = y(b, i);
+    Impl::cholesky_solve(m, Tb, wb);
+    for (int k = 0; k < d; ++k) {
+      double s = 0;
+      for (int i = 0; i < m; ++i) s += G(b, i, k) * wb(i);
+      mu(b, k) = v * s;
+    }
+  }
+};
+
+/// One refinement step of every sample (the header's update), given the
+/// model's score at (m_t a, t): r = m_t score + a/v, Λ⁻¹ r = v r − v² Gᵀ T⁻¹ G r,
+/// ξ = √v z − v Gᵀ T⁻¹ (√v G z + L_R w) with z ~ N(0, I_d), w ~ N(0, I_m)
+/// drawn from (seed, first_sample + b, draw); z is drawn twice from copies
+/// of one generator rather than stored.
+template <class Scalar, class ExecSpace>
+struct RefinementStep {
+  using memory_space = typename ExecSpace::memory_space;
+  Kokkos::View<Scalar***, Kokkos::LayoutRight, memory_space> x;
+  Kokkos::View<const Scalar***, Kokkos::LayoutRight, memory_space> score;
+  Kokkos::View<const double***, Kokkos::LayoutRight, memory_space> G, T, LR;
+  Kokkos::View<const double**, Kokkos::LayoutRight, memory_space> mu;
+  Kokkos::View<double**, Kokkos::LayoutRight, memory_space> q, p;  // (B, m) workspaces
+  Kokkos::View<const int*, memory_space> ok;
+  double v, mt, decay, noise;
+  std::uint64_t seed;
+  std::int64_t first_sample, draw;
+  int m, d, N;
+
+  KOKKOS_INLINE_FUNCTION double residual(int b, int k) const {
+    return mt * static_cast<double>(score(b, k / N, k % N)) + static_cast<double>(x(b, k / N, k % N)) / v;
+  }
+  KOKKOS_INLINE_FUNCTION void operator()(int b) const {
+    if (!ok(b)) return;
+    auto const Tb = Kokkos::subview(T, b, Kokkos::ALL, Kokkos::ALL);
+    auto const qb = Kokkos::subview(q, b, Kokkos::ALL);
+    auto const pb = Kokkos::subview(p, b, Kokkos::ALL);
+    double const sv = math::sqrt(v);
+    auto gen = random::sample_generator<ExecSpace>(seed, first_sample + b, draw);
+    auto replay = gen;
+    for (int i = 0; i < m; ++i) qb(i) = pb(i) = 0;
+    for (int k = 0; k < d; ++k) {
+      double const r = residual(b, k), z = gen.normal();
+      for (int i = 0; i < m; ++i) {
+        qb(i) += G(b, i, k) * r;
+        pb(i) += sv * G(b, i, k) * z;
+      }
+    }
+    for (int i = 0; i < m; ++i) {  // p += L_R w (L_R lower)
+      double const w = gen.normal();
+      for (int l = i; l < m; ++l) pb(l) += LR(b, l, i) * w;
+    }
+    Impl::cholesky_solve(m, Tb, qb);
+    Impl::cholesky_solve(m, Tb, pb);
+    for (int k = 0; k < d; ++k) {
+      double gq = 0, gp = 0;
+      for (int i = 0; i < m; ++i) {
+        gq += G(b, i, k) * qb(i);
+        gp += G(b, i, k) * pb(i);
+      }
+      double const r = residual(b, k), z = replay.normal(), a = static_cast<double>(x(b, k / N, k % N));
+      double const drift = v * r - v * v * gq, xi = sv * z - v * gp;
+      x(b, k / N, k % N) = static_cast<Scalar>(mu(b, k) + decay * (a - mu(b, k)) + (1 - decay) * drift + noise * xi);
+    }
+  }
+};
+
 }  // namespace Impl
 
 template <class Model>
@@ -302,6 +454,66 @@ class GuidedScore {
                          k);
   }
 
+  /// Refines B = x.extent(0) draws of the posterior in place (the header's
+  /// Langevin refinement): x at t = 0, as an integration of this score left
+  /// it, for the observations set_observations() gave, `cond` the model's
+  /// (normalised) conditions. Returns the model evaluations each sample took
+  /// (refinement.steps). psgm::InvalidArgument for a bad refinement.
+  int refine(execution_space const& space, field_view x, const_cond_view cond, Refinement const& refinement,
+             std::uint64_t seed, std::int64_t first_sample) {
+    refinement.validate();
+    if (refinement.steps == 0) return 0;
+    ScopedRegion region("psgm::posterior::GuidedScore::refine");
+    int const B = static_cast<int>(x.extent(0)), d = channels_ * points_;
+    require(B <= reserved_, "guided score: refine: a batch of ", B, " exceeds the reserved ", reserved_);
+    using namespace Kokkos;
+    if (refine_reserved_ < reserved_) {
+      LR_ = decltype(LR_)(view_alloc(WithoutInitializing, std::string("psgm::posterior::GuidedScore::refine_noise_factor")),
+                          reserved_, m_, m_);
+      mu_ = decltype(mu_)(view_alloc(WithoutInitializing, std::string("psgm::posterior::GuidedScore::refine_mean")),
+                          reserved_, d);
+      p_ = decltype(p_)(view_alloc(WithoutInitializing, std::string("psgm::posterior::GuidedScore::refine_noise")),
+                        reserved_, m_);
+      ok_ = decltype(ok_)(view_alloc(WithoutInitializing, std::string("psgm::posterior::GuidedScore::refine_ok")),
+                          reserved_);
+      xs_ = field_view(view_alloc(WithoutInitializing, std::string("psgm::posterior::GuidedScore::refine_state")),
+                       reserved_, channels_, points_);
+      ss_ = field_view(view_alloc(WithoutInitializing, std::string("psgm::posterior::GuidedScore::refine_score")),
+                       reserved_, channels_, points_);
+      ts_ = time_view(view_alloc(WithoutInitializing, std::string("psgm::posterior::GuidedScore::refine_time")),
+                      reserved_);
+      refine_reserved_ = reserved_;
+    }
+    // The prior's score at σ_L: the model at process time t(σ_L), state m_t a.
+    double const t = process_.time_of_sigma(refinement.sigma);
+    double const mt = process_.mean(t), v = 1.0 + process_.variance(t) / (mt * mt);
+    field_view xs(xs_.data(), B, channels_, points_), ss(ss_.data(), B, channels_, points_);
+    time_view ts(ts_.data(), B);
+    deep_copy(space, ts, static_cast<scalar_type>(process_.model_time(t)));
+    // S_ and v_ (the guidance's workspaces) hold T's factor and T⁻¹ G r.
+    parallel_for("psgm::posterior::GuidedScore::refine_setup", RangePolicy<execution_space>(space, 0, B),
+                 Impl::RefinementSetup<memory_space>{G_, R_, y_, S_, LR_, mu_, v_, ok_, v, m_, d});
+    double const decay = std::exp(-refinement.step), noise = std::sqrt(-std::expm1(-2.0 * refinement.step));
+    for (int k = 0; k < refinement.steps; ++k) {
+      if (mt == 1.0)
+        model_->score(space, x, ts, cond, ss);
+      else {
+        deep_copy(space, xs, x);
+        scalar_type const scale = static_cast<scalar_type>(mt);
+        scalar_type* const xp = xs.data();
+        parallel_for("psgm::posterior::GuidedScore::refine_scale",
+                     RangePolicy<execution_space, IndexType<std::int64_t>>(space, 0, std::int64_t(xs.size())),
+                     KOKKOS_LAMBDA(std::int64_t i) { xp[i] *= scale; });
+        model_->score(space, xs, ts, cond, ss);
+      }
+      parallel_for("psgm::posterior::GuidedScore::refine_step", RangePolicy<execution_space>(space, 0, B),
+                   Impl::RefinementStep<scalar_type, execution_space>{
+                       x, ss, G_, S_, LR_, mu_, v_, p_, ok_, v, mt, decay, noise, seed, first_sample,
+                       refinement_draw + k, m_, d, points_});
+    }
+    return refinement.steps;
+  }
+
  private:
   Model* model_;
   sde::DiffusionProcess process_;
@@ -314,6 +526,13 @@ class GuidedScore {
   Kokkos::View<double*, memory_space> h_;
   Kokkos::View<double**, Kokkos::LayoutRight, memory_space> P_;
   field_view xp_, sp_;
+  // Refinement workspaces (allocated by its first call).
+  int refine_reserved_ = 0;
+  Kokkos::View<double***, Kokkos::LayoutRight, memory_space> LR_;
+  Kokkos::View<double**, Kokkos::LayoutRight, memory_space> mu_, p_;
+  Kokkos::View<int*, memory_space> ok_;
+  field_view xs_, ss_;
+  time_view ts_;
 };
 
 }  // namespace posterior

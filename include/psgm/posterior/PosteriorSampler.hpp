@@ -1,7 +1,8 @@
 // Posterior draws of a whitened score model given probe observations
 // (docs/posterior.md §3): the sampler of sde/ runs on the model guided by the
 // observations (GuidedScore.hpp) in the r latent coordinates the network
-// learns; the F − r coordinates of the Gaussian tail are then conditioned
+// learns, optionally followed by Langevin refinement steps at the clean
+// state (GuidedScore::refine; `Refinement`, off by default); the F − r coordinates of the Gaussian tail are then conditioned
 // exactly on the observations given the network's coordinates (Matheron's
 // update, GaussianPosterior.hpp), and the whole is decoded to fields.
 //
@@ -14,9 +15,9 @@
 // libpsgm_torch, with the EDM Heun sampler (the residual models' SDE); other
 // methods compose through the same header with the impl included.
 // Randomness: the prior draw and the SDE increments as the unguided sampler
-// (docs/sampling.md §6), the tail from model::tail_draw and the observation
-// noise of the tail's update from observation_draw, all of (seed,
-// first_sample + b).
+// (docs/sampling.md §6), the refinement's noise from refinement_draw + k,
+// the tail from model::tail_draw and the observation noise of the tail's
+// update from observation_draw, all of (seed, first_sample + b).
 #pragma once
 
 #include <psgm/core/Error.hpp>
@@ -51,7 +52,8 @@ class PosteriorSampler {
   /// The model must be whitened (a residual score model) and H on its grid;
   /// psgm::InvalidArgument otherwise. Reserves everything for `max_batch`.
   PosteriorSampler(execution_space const& space, Model& model, ObservationOperator H,
-                   typename Method::Config const& config, int max_batch, Guidance guidance = Guidance::jacobian);
+                   typename Method::Config const& config, int max_batch, Guidance guidance = Guidance::jacobian,
+                   Refinement refinement = {});
 
   ObservationOperator const& observations() const { return H_; }
   sampler_type& sampler() { return *sampler_; }
@@ -59,7 +61,7 @@ class PosteriorSampler {
   /// Draws B = out.extent(0) <= max_batch posterior fields (B, C, N) at the
   /// physical conditions (B, K); `status` (optional, B) as the sampler's.
   /// The report counts model evaluations: (1 + m) per sampler evaluation
-  /// with Guidance::jacobian.
+  /// with Guidance::jacobian, plus one per refinement step.
   sde::SampleReport sample(execution_space const& space, host_condition_view conditions, std::uint64_t seed,
                            std::int64_t first_sample, field_view out, status_view status = {});
 
@@ -68,6 +70,7 @@ class PosteriorSampler {
  private:
   ObservationOperator H_;
   guided_type guided_;
+  Refinement refinement_;
   model::Whitening const* whitening_ = nullptr;
   std::optional<sampler_type> sampler_;
   int max_batch_ = 0;

@@ -60,6 +60,9 @@ struct SampleOptions {
   std::vector<posterior::Observation> observations;
   /// How a score model is guided by them (posterior/GuidedScore.hpp).
   posterior::Guidance guidance = posterior::Guidance::jacobian;
+  /// Langevin refinement steps after the guided integration of a score
+  /// model (posterior::Refinement; steps = 0: none). Unused for the emulator.
+  posterior::Refinement refinement;
 };
 
 struct SamplePlan {

@@ -17,8 +17,9 @@ namespace posterior {
 template <class Model, class Method>
 PosteriorSampler<Model, Method>::PosteriorSampler(execution_space const& space, Model& model, ObservationOperator H,
                                                   typename Method::Config const& config, int max_batch,
-                                                  Guidance guidance)
-    : H_(std::move(H)), guided_(model, H_.size(), guidance) {
+                                                  Guidance guidance, Refinement refinement)
+    : H_(std::move(H)), guided_(model, H_.size(), guidance), refinement_(refinement) {
+  refinement_.validate();
   auto const& w = model.description().whitening;
   require(w.has_value(), "posterior sampling: the model has the reference normalisation; observations guide a "
           "whitened model (psgm train --preset residual) or the Gaussian emulator");
@@ -91,6 +92,12 @@ sde::SampleReport PosteriorSampler<Model, Method>::sample(execution_space const&
   report.nfe *= per_call;
   report.max_nfe_per_sample *= per_call;
   report.mean_nfe_per_sample *= per_call;
+  // Langevin refinement at the clean state: one model evaluation per step.
+  if (int const extra = guided_.refine(space, x, cond, refinement_, seed, first_sample); extra > 0) {
+    report.nfe += std::int64_t(extra);
+    report.max_nfe_per_sample += extra;
+    report.mean_nfe_per_sample += extra;
+  }
 
   // Host: the tail conditioned on the observations given the network's
   // coordinates, then the fields.

@@ -50,6 +50,7 @@ inline SamplePlan plan_sample(model::ModelDescription const& model, SampleOption
     require(emulator || o.sampler.kind == sde::SamplerKind::edm_heun, "sample: posterior sampling of a score model "
             "uses the EDM Heun sampler (sampler.kind = \"edm_heun\"), not ", sde::to_string(o.sampler.kind),
             " (other methods compose with posterior::GuidedScore through the library, docs/posterior.md)");
+    if (!emulator) o.refinement.validate();
   }
   std::int64_t const M = static_cast<std::int64_t>(o.conditions.size()) / K;
   require(M <= std::numeric_limits<std::int64_t>::max() / o.samples, "sample: ", M, " conditions x ", o.samples,
@@ -90,7 +91,9 @@ SampleResult sample_with(typename Draws::execution_space const& space, Draws& dr
   result.planned_nfe = emulator ? 0 : o.sampler.planned_nfe();
   if (!emulator && !o.observations.empty() && o.guidance == posterior::Guidance::jacobian)
     result.planned_nfe *= 1 + static_cast<std::int64_t>(o.observations.size());
+  if (!emulator && !o.observations.empty()) result.planned_nfe += o.refinement.steps;
   result.method = emulator ? std::string("exact draws") : o.sampler.describe();
+  if (!emulator && !o.observations.empty() && o.refinement.steps > 0) result.method += ", " + o.refinement.describe();
 
   io::AttributeMap attributes = o.attributes;
   attributes.set("seed", static_cast<std::int64_t>(o.seed));
@@ -198,7 +201,10 @@ SampleResult sample(Backend, Kokkos::DefaultExecutionSpace const& space, model::
     recorded.attributes.set("posterior", model.kind == model::ModelKind::gaussian_emulator
                                              ? "exact Gaussian posterior (Matheron's update)"
                                              : std::string("guided score (") + posterior::to_string(options.guidance) +
-                                                   " moment matching), the Gaussian tail conditioned exactly");
+                                                   " moment matching)" +
+                                                   (options.refinement.steps > 0 ? ", " + options.refinement.describe()
+                                                                                 : std::string()) +
+                                                   ", the Gaussian tail conditioned exactly");
   }
   if (model.kind == model::ModelKind::gaussian_emulator) {
     require(model.whitening.has_value(), "sample: a Gaussian emulator without its whitening");
@@ -233,7 +239,8 @@ SampleResult sample(Backend, Kokkos::DefaultExecutionSpace const& space, model::
     o.attributes.set("dtype", dtype);
     if (observed) {
       posterior::PosteriorSampler<Model, sde::EdmHeun> draws(
-          model_space, m, *H, options.sampler.template of<sde::EdmHeun>(), max_batch, options.guidance);
+          model_space, m, *H, options.sampler.template of<sde::EdmHeun>(), max_batch, options.guidance,
+          options.refinement);
       return sample_with(model_space, draws, model, o, progress, on_evaluation);
     }
     sde::Sampler<Model> draws(model_space, m, options.sampler, max_batch);
