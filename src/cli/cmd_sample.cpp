@@ -82,7 +82,8 @@ L = 1e-4                  # electrode thickness [m] for the grid when no data se
                           # Jacobian, 1 + m evaluations per step for m probes) or "prior_covariance"
                           # (no extra evaluation; docs/posterior.md §3)
 # refine_steps = 0        # posterior sampling of a score model: Langevin refinement steps after the
-# refine_step = 0.25      # guided integration, one evaluation each; h (contraction exp(-h) per step)
+# refine_step = 0         # guided integration, one evaluation each; h (contraction exp(-h) per step;
+                          # 0: automatic, stable for any prior: about refine_sigma^2 / 10)
 # refine_sigma = 0.05     # and the noise level of the prior's score (docs/posterior.md §3)
 
 [sampler]

@@ -109,7 +109,7 @@ def main():
     refused("a bad refinement is refused before anything is written",
             run("sample", "-m", w("model.h5"), "-o", w("bad.h5"), "--sampler", "edm_heun", "--set",
                 "sample.refine_step=-1", "--observe", w("soft.csv"), *where),
-            ["sample.refine_", "step = -1 must be finite and > 0"], w("bad.h5"))
+            ["sample.refine_", "step = -1 must be finite and >= 0"], w("bad.h5"))
     refused("another sampler is refused for a score model's posterior",
             run("sample", "-m", w("model.h5"), "-o", w("bad.h5"), "--sampler", "ode_heun", "--observe",
                 w("soft.csv"), *where), ["EDM Heun", "ode_heun"], w("bad.h5"))

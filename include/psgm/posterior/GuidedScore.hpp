@@ -61,6 +61,16 @@
 // and ξ is Matheron's update of a draw of N(0, v I): O(m d + m²) per sample
 // and step besides the model evaluation.
 //
+// Stability and bias: the smoothed prior's curvature can reach 1/σ_L²
+// (∇² log q ⪰ −I/σ_L², Tweedie), so the explicit part is stable for any
+// prior only while a = (1 − e^{-h})(v/σ_L² − 1) < 2, and in such a direction
+// it inflates the variance by 1/(1 − a/2). The automatic step (step = 0)
+// takes a = 0.1: at most 5 % more variance in the sharpest direction any
+// prior can have at σ_L, but it also relaxes the directions the reference
+// gets right (the probed ones) only by e^{-h} ≈ 1 − 0.1 σ_L² per step. A
+// larger h is the caller's bet on a smoother prior; a sample whose
+// refinement diverged (|a|² > 100 v d) is flagged not_converged.
+//
 //   psgm::posterior::GuidedScore<Model> guided(model, m);
 //   guided.reserve(B);
 //   guided.set_observations(space, B, G, residual, R);   // host, per sample
@@ -72,6 +82,7 @@
 #include <psgm/core/Error.hpp>
 #include <psgm/core/KokkosCompat.hpp>
 #include <psgm/core/Random.hpp>
+#include <psgm/core/Status.hpp>
 #include <psgm/model/ModelDescription.hpp>
 #include <psgm/posterior/impl/SmallCholesky.hpp>
 #include <psgm/sde/DiffusionProcess.hpp>
@@ -102,21 +113,34 @@ inline char const* to_string(Guidance g) { return g == Guidance::jacobian ? "jac
 /// The Langevin refinement of guided draws (the header; GuidedScore::refine).
 struct Refinement {
   int steps = 0;        ///< exponential Langevin steps after the integration, one model evaluation each (0: none)
-  double step = 0.25;   ///< h: the Gaussian reference's deviation contracts by e^{-h} per step
+  double step = 0;      ///< h: the Gaussian reference's deviation contracts by e^{-h} per step; 0: automatic
+                        ///< (a twentieth of the step that is stable for any prior at sigma, about sigma²/10)
   double sigma = 0.05;  ///< σ_L: the noise level whose model score stands for the clean prior's
+
+  /// The step refine() takes at smoothing v/σ² − 1 = `stiffness` (the
+  /// largest curvature of the smoothed prior in units of the reference's).
+  double step_for(double stiffness) const {
+    if (step > 0) return step;
+    return stiffness > 0.1 ? -std::log1p(-0.1 / stiffness) : 1.0;
+  }
 
   /// psgm::InvalidArgument naming the parameter and what it must be.
   void validate() const {
     require(steps >= 0, "posterior refinement: steps = ", steps, " must be >= 0 (0: no refinement)");
-    require(std::isfinite(step) && step > 0, "posterior refinement: step = ", step,
-            " must be finite and > 0 (h; each step contracts by exp(-h))");
+    require(std::isfinite(step) && step >= 0, "posterior refinement: step = ", step,
+            " must be finite and >= 0 (h; each step contracts by exp(-h); 0: automatic)");
     require(std::isfinite(sigma) && sigma > 0, "posterior refinement: sigma = ", sigma,
             " must be finite and > 0 (the noise level of the prior's score)");
   }
   std::string describe() const {
     std::ostringstream os;
     os.precision(6);
-    os << steps << " Langevin refinement steps (h = " << step << ", sigma = " << sigma << ")";
+    os << steps << " Langevin refinement steps (h = ";
+    if (step > 0)
+      os << step;
+    else
+      os << "automatic";
+    os << ", sigma = " << sigma << ")";
     return os.str();
   }
 };
@@ -349,6 +373,26 @@ struct RefinementStep {
   }
 };
 
+/// status(b) = not_converged where the refinement diverged (|a|² > 100 v d:
+/// ten reference standard deviations per coordinate) or could not start;
+/// returns the count through the reduction.
+template <class Scalar, class MemorySpace>
+struct RefinementCheck {
+  Kokkos::View<const Scalar***, Kokkos::LayoutRight, MemorySpace> x;
+  Kokkos::View<const int*, MemorySpace> ok;
+  Kokkos::View<SolveStatus*, MemorySpace> status;
+  double v;
+  int d, N;
+  KOKKOS_INLINE_FUNCTION void operator()(int b, int& diverged) const {
+    double s = 0;
+    for (int k = 0; k < d; ++k) s += static_cast<double>(x(b, k / N, k % N)) * static_cast<double>(x(b, k / N, k % N));
+    if (!ok(b) || !(s <= 100.0 * v * d)) {  // NaN included
+      ++diverged;
+      if (status.data() && status(b) == SolveStatus::ok) status(b) = SolveStatus::not_converged;
+    }
+  }
+};
+
 }  // namespace Impl
 
 template <class Model>
@@ -376,6 +420,8 @@ class GuidedScore {
 
   model::ModelDescription const& description() const { return model_->description(); }
   Model& model() const { return *model_; }
+  /// Samples of the last refine() call whose refinement diverged (flagged not_converged).
+  int last_refine_diverged() const { return last_refine_diverged_; }
   int num_observations() const { return m_; }
 
   /// Reserves the model and the guidance's per-sample data for `max_batch`
@@ -457,10 +503,13 @@ class GuidedScore {
   /// Refines B = x.extent(0) draws of the posterior in place (the header's
   /// Langevin refinement): x at t = 0, as an integration of this score left
   /// it, for the observations set_observations() gave, `cond` the model's
-  /// (normalised) conditions. Returns the model evaluations each sample took
-  /// (refinement.steps). psgm::InvalidArgument for a bad refinement.
+  /// (normalised) conditions. Samples whose refinement diverged get
+  /// SolveStatus::not_converged in `status` (if given, and ok before).
+  /// Returns the model evaluations each sample took (refinement.steps).
+  /// psgm::InvalidArgument for a bad refinement.
   int refine(execution_space const& space, field_view x, const_cond_view cond, Refinement const& refinement,
-             std::uint64_t seed, std::int64_t first_sample) {
+             std::uint64_t seed, std::int64_t first_sample,
+             Kokkos::View<SolveStatus*, memory_space> status = {}) {
     refinement.validate();
     if (refinement.steps == 0) return 0;
     ScopedRegion region("psgm::posterior::GuidedScore::refine");
@@ -493,7 +542,8 @@ class GuidedScore {
     // S_ and v_ (the guidance's workspaces) hold T's factor and T⁻¹ G r.
     parallel_for("psgm::posterior::GuidedScore::refine_setup", RangePolicy<execution_space>(space, 0, B),
                  Impl::RefinementSetup<memory_space>{G_, R_, y_, S_, LR_, mu_, v_, ok_, v, m_, d});
-    double const decay = std::exp(-refinement.step), noise = std::sqrt(-std::expm1(-2.0 * refinement.step));
+    double const h = refinement.step_for(v * mt * mt / process_.variance(t) - 1.0);
+    double const decay = std::exp(-h), noise = std::sqrt(-std::expm1(-2.0 * h));
     for (int k = 0; k < refinement.steps; ++k) {
       if (mt == 1.0)
         model_->score(space, x, ts, cond, ss);
@@ -511,6 +561,10 @@ class GuidedScore {
                        x, ss, G_, S_, LR_, mu_, v_, p_, ok_, v, mt, decay, noise, seed, first_sample,
                        refinement_draw + k, m_, d, points_});
     }
+    int diverged = 0;
+    parallel_reduce("psgm::posterior::GuidedScore::refine_check", RangePolicy<execution_space>(space, 0, B),
+                    Impl::RefinementCheck<scalar_type, memory_space>{x, ok_, status, v, d, points_}, diverged);
+    last_refine_diverged_ = diverged;
     return refinement.steps;
   }
 
@@ -527,7 +581,7 @@ class GuidedScore {
   Kokkos::View<double**, Kokkos::LayoutRight, memory_space> P_;
   field_view xp_, sp_;
   // Refinement workspaces (allocated by its first call).
-  int refine_reserved_ = 0;
+  int refine_reserved_ = 0, last_refine_diverged_ = 0;
   Kokkos::View<double***, Kokkos::LayoutRight, memory_space> LR_;
   Kokkos::View<double**, Kokkos::LayoutRight, memory_space> mu_, p_;
   Kokkos::View<int*, memory_space> ok_;

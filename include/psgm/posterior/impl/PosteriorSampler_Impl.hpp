@@ -93,7 +93,7 @@ sde::SampleReport PosteriorSampler<Model, Method>::sample(execution_space const&
   report.max_nfe_per_sample *= per_call;
   report.mean_nfe_per_sample *= per_call;
   // Langevin refinement at the clean state: one model evaluation per step.
-  if (int const extra = guided_.refine(space, x, cond, refinement_, seed, first_sample); extra > 0) {
+  if (int const extra = guided_.refine(space, x, cond, refinement_, seed, first_sample, st); extra > 0) {
     report.nfe += std::int64_t(extra);
     report.max_nfe_per_sample += extra;
     report.mean_nfe_per_sample += extra;
