@@ -325,16 +325,8 @@ int run(Settings const& s, Options const& options, std::string const& config_tom
 
   psgm::workflow::SamplePlan const plan = psgm::workflow::plan_sample(description, o);
   psgm::cli::require_disk_space("psgm sample", options.output, double(plan.size()) * (2.0 * C * N + 2.0) * 8.0);
-  std::int64_t const planned =
-      emulator ? 0
-               : s.sampler.planned_nfe() * (o.observations.empty() || o.guidance != psgm::posterior::Guidance::jacobian
-                                                ? 1
-                                                : 1 + static_cast<std::int64_t>(o.observations.size())) +
-                     (o.observations.empty() ? 0 : o.refinement.steps);
-  std::string const method =
-      emulator ? std::string("exact draws")
-               : s.sampler.describe() +
-                     (o.observations.empty() || o.refinement.steps == 0 ? std::string() : ", " + o.refinement.describe());
+  std::int64_t const planned = psgm::workflow::planned_nfe(description, o);
+  std::string const method = psgm::workflow::method_description(description, o);
   std::string const part =
       o.shard.is_whole() ? std::string() : ", shard " + o.shard.to_string() + ": samples " +
                                                std::to_string(plan.first) + " to " + std::to_string(plan.last - 1);

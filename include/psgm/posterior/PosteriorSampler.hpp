@@ -2,7 +2,8 @@
 // (docs/posterior.md §3): the sampler of sde/ runs on the model guided by the
 // observations (GuidedScore.hpp) in the r latent coordinates the network
 // learns, optionally followed by Langevin refinement steps at the clean
-// state (GuidedScore::refine; `Refinement`, off by default); the F − r coordinates of the Gaussian tail are then conditioned
+// state (GuidedScore::refine; `Refinement`, off by default); the F − r
+// coordinates of the Gaussian tail are then conditioned
 // exactly on the observations given the network's coordinates (Matheron's
 // update, GaussianPosterior.hpp), and the whole is decoded to fields.
 //

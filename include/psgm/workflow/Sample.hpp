@@ -94,6 +94,15 @@ using EvaluationHook = std::function<void(std::int64_t)>;
 /// otherwise.
 SamplePlan plan_sample(model::ModelDescription const& model, SampleOptions const& options);
 
+/// Network evaluations per sample known in advance: the sampler's, times
+/// (1 + m) under Jacobian guidance of m probes, plus the refinement's steps;
+/// 0 for the emulator and for adaptive samplers.
+std::int64_t planned_nfe(model::ModelDescription const& model, SampleOptions const& options);
+
+/// The method as the output records it: "exact draws" for the emulator, else
+/// the sampler's description and, for posterior draws, the refinement's.
+std::string method_description(model::ModelDescription const& model, SampleOptions const& options);
+
 /// Samples `model` with the score backend called `backend` ("native",
 /// "libtorch": with_score_backend) in precision `dtype` ("float32",
 /// "float64"), or draws exactly from a Gaussian emulator (backend and dtype

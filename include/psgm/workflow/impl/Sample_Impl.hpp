@@ -74,6 +74,22 @@ inline SamplePlan plan_sample(model::ModelDescription const& model, SampleOption
   return plan;
 }
 
+inline std::int64_t planned_nfe(model::ModelDescription const& model, SampleOptions const& o) {
+  if (model.kind == model::ModelKind::gaussian_emulator) return 0;
+  std::int64_t const sampler = o.sampler.planned_nfe();
+  if (o.observations.empty() || sampler == 0) return sampler;
+  std::int64_t const per_call =
+      o.guidance == posterior::Guidance::jacobian ? 1 + static_cast<std::int64_t>(o.observations.size()) : 1;
+  return sampler * per_call + o.refinement.steps;
+}
+
+inline std::string method_description(model::ModelDescription const& model, SampleOptions const& o) {
+  if (model.kind == model::ModelKind::gaussian_emulator) return "exact draws";
+  std::string method = o.sampler.describe();
+  if (!o.observations.empty() && o.refinement.steps > 0) method += ", " + o.refinement.describe();
+  return method;
+}
+
 template <class Draws>
 SampleResult sample_with(typename Draws::execution_space const& space, Draws& draws,
                          model::ModelDescription const& model, SampleOptions const& o, Progress const& progress,
@@ -88,12 +104,8 @@ SampleResult sample_with(typename Draws::execution_space const& space, Draws& dr
   io::DatasetSchema const schema{model.field_channel_names(), model.condition_schema()};
   int const K = schema.num_condition_columns();
   std::int64_t const batch = std::min(plan.batch, plan.size());
-  result.planned_nfe = emulator ? 0 : o.sampler.planned_nfe();
-  if (!emulator && !o.observations.empty() && o.guidance == posterior::Guidance::jacobian)
-    result.planned_nfe *= 1 + static_cast<std::int64_t>(o.observations.size());
-  if (!emulator && !o.observations.empty()) result.planned_nfe += o.refinement.steps;
-  result.method = emulator ? std::string("exact draws") : o.sampler.describe();
-  if (!emulator && !o.observations.empty() && o.refinement.steps > 0) result.method += ", " + o.refinement.describe();
+  result.planned_nfe = planned_nfe(model, o);
+  result.method = method_description(model, o);
 
   io::AttributeMap attributes = o.attributes;
   attributes.set("seed", static_cast<std::int64_t>(o.seed));
