@@ -33,6 +33,16 @@ struct Problem {
     y = {1.5, -0.8};
     R = {noise * noise, 0.3 * noise * noise, 0.3 * noise * noise, 2.0 * noise * noise};  // correlated noise
   }
+  /// The same observations for each of n samples of `guided`.
+  void observe(ExecSpace const& space, Guided& guided, int n) const {
+    std::vector<double> Gn, yn, Rn;
+    for (int b = 0; b < n; ++b) {
+      Gn.insert(Gn.end(), G.begin(), G.end());
+      yn.insert(yn.end(), y.begin(), y.end());
+      Rn.insert(Rn.end(), R.begin(), R.end());
+    }
+    guided.set_observations(space, n, Gn.data(), yn.data(), Rn.data());
+  }
   /// Posterior N(Gᵀ S⁻¹ y, I − Gᵀ S⁻¹ G), S = G Gᵀ + R (m = 2: explicit inverse).
   void posterior(std::vector<double>& mean, std::vector<double>& cov) const {
     double S[4] = {R[0], R[1], R[2], R[3]};
@@ -67,13 +77,7 @@ std::vector<double> guided_draws(psgm::model::SdeType type, Problem const& p, ty
   Prior prior(space, psgm::sde::GaussianMixtureSpec::gaussian(channels, points, std::vector<double>(d, 0.0), I), sde);
   Guided guided(prior, m, guidance);
   psgm::sde::Sampler<Guided, Method> sampler(space, guided, config, n);
-  std::vector<double> G, y, R;
-  for (int b = 0; b < n; ++b) {
-    G.insert(G.end(), p.G.begin(), p.G.end());
-    y.insert(y.end(), p.y.begin(), p.y.end());
-    R.insert(R.end(), p.R.begin(), p.R.end());
-  }
-  guided.set_observations(space, n, G.data(), y.data(), R.data());
+  p.observe(space, guided, n);
   typename psgm::sde::Sampler<Guided, Method>::field_view x("x", n, channels, points);
   typename psgm::sde::Sampler<Guided, Method>::cond_view cond("cond", n, 3);
   sampler.draw_prior(space, x, 9, 0);
@@ -83,9 +87,10 @@ std::vector<double> guided_draws(psgm::model::SdeType type, Problem const& p, ty
   return std::vector<double>(h.data(), h.data() + h.size());
 }
 
-void check_moments(std::vector<double> const& a, int n, std::vector<double> const& mean, std::vector<double> const& cov,
-                   double tol_cov) {
-  std::vector<double> m1(d, 0.0), c(d * d, 0.0);
+/// The sample mean m1 (d) and covariance c (d × d) of n draws a (n × d).
+void sample_moments(std::vector<double> const& a, int n, std::vector<double>& m1, std::vector<double>& c) {
+  m1.assign(d, 0.0);
+  c.assign(d * d, 0.0);
   for (int b = 0; b < n; ++b)
     for (int k = 0; k < d; ++k) m1[std::size_t(k)] += a[std::size_t(b * d + k)] / n;
   for (int b = 0; b < n; ++b)
@@ -93,6 +98,12 @@ void check_moments(std::vector<double> const& a, int n, std::vector<double> cons
       for (int l = 0; l < d; ++l)
         c[std::size_t(k * d + l)] +=
             (a[std::size_t(b * d + k)] - m1[std::size_t(k)]) * (a[std::size_t(b * d + l)] - m1[std::size_t(l)]) / (n - 1);
+}
+
+void check_moments(std::vector<double> const& a, int n, std::vector<double> const& mean, std::vector<double> const& cov,
+                   double tol_cov) {
+  std::vector<double> m1, c;
+  sample_moments(a, n, m1, c);
   for (int k = 0; k < d; ++k) {
     double const se = std::sqrt(cov[std::size_t(k * d + k)] / n);
     INFO("coordinate " << k << ": mean " << m1[std::size_t(k)] << " vs " << mean[std::size_t(k)] << ", variance "
@@ -212,13 +223,7 @@ std::vector<double> refined_draws(psgm::sde::GaussianMixtureSpec const& spec, Pr
   psgm::sde::EdmHeun::Config c;
   c.steps = std::max(levels, 2);
   psgm::sde::Sampler<Guided, psgm::sde::EdmHeun> sampler(space, guided, c, n);
-  std::vector<double> G, y, R;
-  for (int b = 0; b < n; ++b) {
-    G.insert(G.end(), p.G.begin(), p.G.end());
-    y.insert(y.end(), p.y.begin(), p.y.end());
-    R.insert(R.end(), p.R.begin(), p.R.end());
-  }
-  guided.set_observations(space, n, G.data(), y.data(), R.data());
+  p.observe(space, guided, n);
   typename psgm::sde::Sampler<Guided, psgm::sde::EdmHeun>::field_view x("x", n, channels, points);
   typename psgm::sde::Sampler<Guided, psgm::sde::EdmHeun>::cond_view cond("cond", n, 3);
   if (levels > 0) {
@@ -245,17 +250,12 @@ std::vector<double> refined_draws(psgm::sde::GaussianMixtureSpec const& spec, Pr
 /// max_k |mean_k - exact_k| / sqrt(exact var_k / n) and the largest covariance error.
 std::pair<double, double> moment_errors(std::vector<double> const& a, int n, std::vector<double> const& mean,
                                         std::vector<double> const& cov) {
-  std::vector<double> m1(d, 0.0);
-  for (int b = 0; b < n; ++b)
-    for (int k = 0; k < d; ++k) m1[std::size_t(k)] += a[std::size_t(b * d + k)] / n;
+  std::vector<double> m1, c;
+  sample_moments(a, n, m1, c);
   double zmax = 0, cmax = 0;
   for (int k = 0; k < d; ++k) {
     zmax = std::max(zmax, std::abs(m1[std::size_t(k)] - mean[std::size_t(k)]) / std::sqrt(cov[std::size_t(k * d + k)] / n));
-    for (int l = 0; l < d; ++l) {
-      double c = 0;
-      for (int b = 0; b < n; ++b) c += (a[std::size_t(b * d + k)] - m1[std::size_t(k)]) * (a[std::size_t(b * d + l)] - m1[std::size_t(l)]);
-      cmax = std::max(cmax, std::abs(c / (n - 1) - cov[std::size_t(k * d + l)]));
-    }
+    for (int l = 0; l < d; ++l) cmax = std::max(cmax, std::abs(c[std::size_t(k * d + l)] - cov[std::size_t(k * d + l)]));
   }
   return {zmax, cmax};
 }
